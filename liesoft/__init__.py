@@ -1,0 +1,13 @@
+"""liesoft: make any PyTorch model prefer a Lie-group symmetry (SEAL, Hebbar et al. 2026)."""
+
+from .groups import E3, SO, SO3, LieGroup, Lorentz, MatrixLieGroup
+from .reps import Dual, Point, Product, Representation, Scalar, Sum, Tensor, Vector, Vector4
+from .testing import assert_equivariant, equivariance_error
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LieGroup", "MatrixLieGroup", "Lorentz", "SO3", "SO", "E3",
+    "Representation", "Scalar", "Vector", "Vector4", "Tensor", "Point", "Dual", "Sum", "Product",
+    "assert_equivariant", "equivariance_error",
+]

@@ -1,0 +1,9 @@
+"""Lie groups as data: generators, exp, samplers, membership and subgroups from spurions."""
+
+from .base import LieGroup, MatrixLieGroup
+from .euclidean import E3
+from .lorentz import MINKOWSKI, Lorentz
+from .rotations import SO, SO3, rotation_matrix
+
+__all__ = ["LieGroup", "MatrixLieGroup", "Lorentz", "SO3", "SO", "E3", "MINKOWSKI",
+           "rotation_matrix"]

@@ -1,0 +1,469 @@
+"""Lie groups as data: a basis of the Lie algebra (generators) plus a sampler.
+
+Conventions (see ``docs/conventions.md``):
+
+* a group of ``d x d`` matrices acts on column vectors, ``x' = g x``;
+* ``generators`` is a float64 master copy of shape ``(n, d, d)``; it is cast to the dtype and
+  device of the data on use (``generators_as``);
+* batches of group elements have shape ``(B, d, d)``, one element per sample;
+* every sampler has the signature ``sample(n, *, generator=None, dtype=None, device=None,
+  **options)``. With a ``torch.Generator`` the draw is reproducible and the global RNG is left
+  untouched; with ``generator=None`` the default PyTorch RNG is used, as ``torch.randn`` does.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Sequence
+
+import torch
+
+from .._checks import check_floating, check_square_batch, default_atol, resolve_dtype
+from .exact import nullspace, numerical_nullspace, project_onto_span
+
+__all__ = ["LieGroup", "MatrixLieGroup"]
+
+
+def _as_float64_matrices(mats, name: str) -> torch.Tensor:
+    if isinstance(mats, torch.Tensor):
+        t = mats
+    elif isinstance(mats, Sequence) and len(mats) and isinstance(mats[0], torch.Tensor):
+        t = torch.stack(list(mats))
+    else:
+        t = torch.as_tensor(mats)
+    if not (t.is_floating_point() or t.dtype in (torch.int8, torch.int16, torch.int32, torch.int64)):
+        raise TypeError(f"{name} must be real numbers, got dtype {t.dtype}")
+    t = t.detach().to("cpu", torch.float64)
+    if t.ndim == 2:
+        t = t.unsqueeze(0)
+    if t.ndim != 3 or t.shape[-1] != t.shape[-2] or t.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (n, d, d) with n >= 1, got {tuple(t.shape)}")
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} contains non-finite entries")
+    return t
+
+
+def _bracket(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a @ b - b @ a
+
+
+def _device_of(generator: torch.Generator | None, device) -> torch.device:
+    """Random numbers are drawn where the generator lives (CPU unless it is a CUDA generator)."""
+    if generator is not None:
+        return generator.device
+    return torch.device(device) if device is not None else torch.device("cpu")
+
+
+class LieGroup(abc.ABC):
+    """A connected matrix Lie group given by its algebra and a sampler.
+
+    Subclasses provide ``generators`` (a float64 ``(n, d, d)`` basis of the Lie algebra in the
+    defining representation), ``sample`` and ``contains``. Everything else (``exp``, structure
+    constants, subgroups from spurions) follows from the generators.
+
+    Attributes:
+        name: a short human-readable name.
+        affine: ``True`` for groups of homogeneous affine matrices (last row ``0 ... 0 1``),
+            e.g. :class:`~liesoft.E3`; representations use it to act on points and vectors.
+        generator_names: one name per generator.
+    """
+
+    name: str = "G"
+    affine: bool = False
+
+    # ------------------------------------------------------------------ algebra
+    @property
+    @abc.abstractmethod
+    def generators(self) -> torch.Tensor:
+        """Basis of the Lie algebra, float64, shape ``(n, d, d)``."""
+
+    @property
+    def discrete_generators(self) -> torch.Tensor:
+        """Optional discrete symmetries (e.g. parity), float64 ``(k, d, d)``; ``k`` may be 0."""
+        return torch.zeros(0, self.dim, self.dim, dtype=torch.float64)
+
+    @property
+    def discrete_names(self) -> tuple[str, ...]:
+        return tuple(f"D{i}" for i in range(self.discrete_generators.shape[0]))
+
+    @property
+    def generator_names(self) -> tuple[str, ...]:
+        return tuple(f"L{a}" for a in range(self.n_generators))
+
+    @property
+    def dim(self) -> int:
+        """Size ``d`` of the defining matrices."""
+        return self.generators.shape[-1]
+
+    @property
+    def n_generators(self) -> int:
+        """Dimension ``n`` of the Lie algebra."""
+        return self.generators.shape[0]
+
+    def families(self) -> dict[str, list[int]]:
+        """Named groups of generator indices (e.g. boosts and rotations), used by the audit."""
+        return {"all": list(range(self.n_generators))}
+
+    def generators_as(self, dtype=None, device=None) -> torch.Tensor:
+        """The generators cast to ``dtype`` (default: the default dtype) and ``device``."""
+        return self.generators.to(device=device, dtype=resolve_dtype(dtype))
+
+    def algebra_element(self, coefficients: torch.Tensor) -> torch.Tensor:
+        """``sum_a c_a L_a`` for coefficients of shape ``(..., n)`` -> ``(..., d, d)``."""
+        check_floating(coefficients, "coefficients")
+        if coefficients.shape[-1:] != (self.n_generators,):
+            raise ValueError(
+                f"coefficients must have shape (..., {self.n_generators}) for {self.name}, "
+                f"got {tuple(coefficients.shape)}"
+            )
+        gens = self.generators_as(coefficients.dtype, coefficients.device)
+        return torch.einsum("...a,aij->...ij", coefficients, gens)
+
+    def exp(self, A: torch.Tensor) -> torch.Tensor:
+        """Batched matrix exponential ``(..., d, d) -> (..., d, d)``."""
+        check_floating(A, "A")
+        if A.ndim < 2 or tuple(A.shape[-2:]) != (self.dim, self.dim):
+            raise ValueError(
+                f"A must have shape (..., {self.dim}, {self.dim}) for {self.name}, "
+                f"got {tuple(A.shape)}"
+            )
+        return torch.linalg.matrix_exp(A)
+
+    def structure_constants(self) -> torch.Tensor:
+        """``f`` of shape ``(n, n, n)`` with ``[L_a, L_b] = sum_c f[a, b, c] L_c`` (float64)."""
+        cached = getattr(self, "_structure_constants", None)
+        if cached is not None:
+            return cached
+        L = self.generators
+        n, d = L.shape[0], L.shape[-1]
+        brackets = _bracket(L[:, None], L[None, :]).reshape(n * n, d * d)
+        coeffs, residual = project_onto_span(L.reshape(n, d * d), brackets)
+        scale = max(1.0, float(brackets.abs().max()))
+        if float(residual.max()) > 1e-9 * scale:
+            raise ValueError(f"{self.name}: the generators are not closed under the bracket")
+        f = coeffs.reshape(n, n, n)
+        f = torch.where(f.abs() < 1e-13, torch.zeros_like(f), f)
+        self._structure_constants = f
+        return f
+
+    # ------------------------------------------------------------------ sampling and membership
+    @abc.abstractmethod
+    def sample(self, n: int, *, generator=None, dtype=None, device=None, **options) -> torch.Tensor:
+        """``n`` random group elements, shape ``(n, d, d)``."""
+
+    @abc.abstractmethod
+    def contains(self, g: torch.Tensor, atol: float | None = None) -> torch.Tensor:
+        """Whether each matrix of ``g`` (``(d, d)`` or ``(B, d, d)``) lies in the group."""
+
+    def sample_discrete(self, n: int, *, generator=None, dtype=None, device=None) -> torch.Tensor:
+        """``n`` random products of the discrete generators, each included with probability 1/2.
+
+        Returns identities when the group has no discrete generators.
+        """
+        _check_n(n)
+        dtype = resolve_dtype(dtype)
+        dev = _device_of(generator, device)
+        D = self.discrete_generators.to(dev)
+        out = torch.eye(self.dim, dtype=torch.float64, device=dev).expand(n, -1, -1).clone()
+        if D.shape[0]:
+            flips = torch.rand(n, D.shape[0], generator=generator, device=dev) < 0.5
+            eye = torch.eye(self.dim, dtype=torch.float64, device=dev)
+            for k in range(D.shape[0]):
+                out = out @ torch.where(flips[:, k, None, None], D[k], eye)
+        return out.to(device=device if device is not None else dev, dtype=dtype)
+
+    def _sample_gaussian_algebra(self, n, scale, generator, dtype, device) -> torch.Tensor:
+        """``exp(sum_a c_a L_a)`` with ``c ~ N(0, scale^2)``: the generic sampler."""
+        _check_n(n)
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+            raise ValueError(f"scale must be a positive finite number, got {scale!r}")
+        dtype = resolve_dtype(dtype)
+        dev = _device_of(generator, device)
+        c = scale * torch.randn(n, self.n_generators, generator=generator, dtype=torch.float64,
+                                device=dev)
+        g = torch.linalg.matrix_exp(torch.einsum("na,aij->nij", c, self.generators.to(dev)))
+        return g.to(device=device if device is not None else dev, dtype=dtype)
+
+    # ------------------------------------------------------------------ subgroups
+    def subgroup(self, coefficients: torch.Tensor, *, name: str | None = None,
+                 names: Sequence[str] | None = None) -> MatrixLieGroup:
+        """The connected subgroup whose algebra is spanned by ``coefficients @ generators``.
+
+        ``coefficients`` has shape ``(k, n)``; the span must be a subalgebra.
+        """
+        coefficients = torch.as_tensor(coefficients, dtype=torch.float64)
+        if coefficients.ndim != 2 or coefficients.shape[1] != self.n_generators:
+            raise ValueError(
+                f"coefficients must have shape (k, {self.n_generators}), "
+                f"got {tuple(coefficients.shape)}"
+            )
+        if coefficients.shape[0] == 0:
+            raise ValueError(f"the requested subgroup of {self.name} is trivial (no generators)")
+        gens = torch.einsum("ka,aij->kij", coefficients, self.generators)
+        if names is None:
+            names = tuple(_combination_name(row, self.generator_names) for row in coefficients)
+        return MatrixLieGroup(gens, names=names, name=name or f"subgroup of {self.name}",
+                              parent=self, affine=self.affine)
+
+    def stabilizer(self, *vectors) -> MatrixLieGroup:
+        """The subgroup fixing each vector: algebra ``{A : A v = 0 for every v}``.
+
+        Example: in :class:`~liesoft.Lorentz`, the stabiliser of ``t = (1, 0, 0, 0)`` is the
+        rotations, of ``z = (0, 0, 0, 1)`` it is SO(1,2) = span{K_x, K_y, J_z}.
+        """
+        vs = self._spurions(vectors, "stabilizer")
+        L = self.generators
+        # condition matrix: rows (vector, component), columns = algebra coefficients
+        c = torch.einsum("aij,vj->via", L, vs).reshape(-1, self.n_generators)
+        basis, _ = nullspace(c)
+        return self.subgroup(basis, name=f"stabilizer in {self.name}")
+
+    def preserving_subspace(self, *vectors) -> MatrixLieGroup:
+        """The subgroup mapping ``span(vectors)`` into itself: ``{A : A V ⊂ span V}``.
+
+        Example: ``Lorentz().preserving_subspace(t, z)`` is span{K_z, J_z}, boosts along the
+        beam and rotations about it.
+        """
+        vs = self._spurions(vectors, "preserving_subspace")
+        annihilator, _ = nullspace(vs)  # covectors w with w . v = 0 for every v
+        if annihilator.shape[0] == 0:
+            return self.subgroup(torch.eye(self.n_generators, dtype=torch.float64),
+                                 name=self.name)
+        c = torch.einsum("wi,aij,vj->wva", annihilator, self.generators, vs)
+        basis, _ = nullspace(c.reshape(-1, self.n_generators))
+        return self.subgroup(basis, name=f"subgroup of {self.name} preserving a subspace")
+
+    def _spurions(self, vectors, what: str) -> torch.Tensor:
+        if not vectors:
+            raise ValueError(f"{what} needs at least one vector of length {self.dim}")
+        out = []
+        for i, v in enumerate(vectors):
+            v = torch.as_tensor(v)
+            if not (v.is_floating_point() or v.dtype in (torch.int32, torch.int64)):
+                raise TypeError(f"{what}: vector {i} must be real, got dtype {v.dtype}")
+            if v.shape != (self.dim,):
+                raise ValueError(
+                    f"{what}: vector {i} must have shape ({self.dim},) for {self.name}, "
+                    f"got {tuple(v.shape)}"
+                )
+            out.append(v.detach().to("cpu", torch.float64))
+        return torch.stack(out)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, n={self.n_generators}, d={self.dim})"
+
+
+def _check_n(n) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"n must be a non-negative int, got {n!r}")
+
+
+def _combination_name(row: torch.Tensor, names: Sequence[str]) -> str:
+    terms = [(float(c), nm) for c, nm in zip(row, names) if abs(float(c)) > 1e-12]
+    if len(terms) == 1 and terms[0][0] == 1.0:
+        return terms[0][1]
+    return " + ".join(f"{c:g}*{nm}" for c, nm in terms)
+
+
+class MatrixLieGroup(LieGroup):
+    """A group given by any basis of a matrix Lie algebra.
+
+    Args:
+        generators: ``(n, d, d)`` matrices. They must be linearly independent and closed under
+            the bracket ``[A, B] = AB - BA``, else ``ValueError``.
+        discrete_generators: optional ``(k, d, d)`` discrete symmetries (e.g. a parity).
+        names: one name per generator.
+        name: the group's name.
+        scale: standard deviation of the algebra coefficients of the default sampler,
+            ``g = exp(sum_a c_a L_a)`` with ``c_a ~ N(0, scale^2)``.
+        affine: ``True`` if the matrices are homogeneous affine maps (last row zero in every
+            generator).
+        parent: the group this one is a subgroup of (set by ``subgroup``); ``contains`` then
+            also requires membership of the parent.
+
+    ``contains`` checks necessary conditions computed from the algebra: ``det g > 0``, ``g``
+    preserves every algebra-invariant vector, covector and bilinear form, and ``g`` normalises
+    the algebra (``g L_a g^-1`` stays in its span). For a group built by :meth:`preserving`
+    from a symmetric form it also checks the identity component (e.g. orthochronous for
+    SO(1,2)+). These conditions characterise all groups shipped here; for an arbitrary
+    user-defined algebra they may accept a few elements of a larger group with the same
+    invariants.
+    """
+
+    def __init__(self, generators, *, discrete_generators=None, names: Sequence[str] | None = None,
+                 name: str | None = None, scale: float = 1.0, affine: bool = False,
+                 parent: LieGroup | None = None):
+        gens = _as_float64_matrices(generators, "generators")
+        n, d = gens.shape[0], gens.shape[-1]
+        flat = gens.reshape(n, d * d)
+        rank = int(torch.linalg.matrix_rank(flat, rtol=1e-10))
+        if rank < n:
+            raise ValueError(
+                f"generators must be linearly independent: got {n} matrices spanning only "
+                f"{rank} dimensions"
+            )
+        brackets = _bracket(gens[:, None], gens[None, :]).reshape(n * n, d * d)
+        _, residual = project_onto_span(flat, brackets)
+        scale_b = max(1.0, float(brackets.abs().max()))
+        worst = int(residual.argmax())
+        if float(residual[worst]) > 1e-9 * scale_b:
+            a, b = divmod(worst, n)
+            raise ValueError(
+                "generators are not closed under the bracket: [L_%d, L_%d] is not in their span "
+                "(residual %.3g)" % (a, b, float(residual[worst]))
+            )
+        if affine and not torch.all(gens[:, -1, :] == 0):
+            raise ValueError("affine=True requires every generator to have a zero last row")
+        self._generators = gens
+        if discrete_generators is None:
+            self._discrete = torch.zeros(0, d, d, dtype=torch.float64)
+        else:
+            self._discrete = _as_float64_matrices(discrete_generators, "discrete_generators")
+            if self._discrete.shape[-1] != d:
+                raise ValueError(
+                    f"discrete_generators must be ({d}, {d}) matrices like the generators, "
+                    f"got {tuple(self._discrete.shape)}"
+                )
+        if names is not None:
+            names = tuple(names)
+            if len(names) != n:
+                raise ValueError(f"names must have {n} entries, got {len(names)}")
+        self._names = names
+        self.name = name or f"MatrixLieGroup(n={n}, d={d})"
+        if not (isinstance(scale, (int, float)) and scale > 0):
+            raise ValueError(f"scale must be a positive number, got {scale!r}")
+        self.scale = float(scale)
+        self.affine = bool(affine)
+        self.parent = parent
+        self._component_form: torch.Tensor | None = None
+        self._invariants = None
+
+    @property
+    def generators(self) -> torch.Tensor:
+        return self._generators
+
+    @property
+    def discrete_generators(self) -> torch.Tensor:
+        return self._discrete
+
+    @property
+    def generator_names(self) -> tuple[str, ...]:
+        return self._names if self._names is not None else super().generator_names
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def preserving(cls, metric, *, name: str | None = None, **kwargs) -> MatrixLieGroup:
+        """Identity component of ``{g : g^T M g = M}``; algebra ``{A : A^T M + M A = 0}``.
+
+        The algebra basis is computed exactly with sympy when ``M`` is rational. Example:
+        ``MatrixLieGroup.preserving(torch.diag(torch.tensor([1., -1., -1.])))`` is SO(1,2)+.
+        """
+        M = torch.as_tensor(metric).detach().to("cpu", torch.float64)
+        if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
+            raise ValueError(f"metric must be a square (d, d) matrix, got {tuple(M.shape)}")
+        d = M.shape[0]
+        units = torch.eye(d * d, dtype=torch.float64).reshape(d * d, d, d)
+        # column j of the condition = vec(E_j^T M + M E_j) for the unit matrix E_j
+        cond = (units.transpose(-1, -2) @ M + M @ units).reshape(d * d, d * d).T
+        basis, _ = nullspace(cond)
+        if basis.shape[0] == 0:
+            raise ValueError("no non-trivial matrix preserves this form (its algebra is {0})")
+        group = cls(basis.reshape(-1, d, d), name=name or f"preserving({_fmt_form(M)})", **kwargs)
+        if torch.allclose(M, M.T) and torch.linalg.matrix_rank(M) == d:
+            group._component_form = M
+        return group
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, n: int, *, generator=None, dtype=None, device=None, scale=None,
+               **options) -> torch.Tensor:
+        """``exp(sum_a c_a L_a)`` with ``c_a ~ N(0, scale^2)`` (``scale`` defaults to
+        ``self.scale``). Returns ``(n, d, d)``."""
+        if options:
+            raise TypeError(f"unknown sampler options for {self.name}: {sorted(options)}")
+        return self._sample_gaussian_algebra(n, self.scale if scale is None else scale,
+                                             generator, dtype, device)
+
+    # ------------------------------------------------------------------ membership
+    def contains(self, g: torch.Tensor, atol: float | None = None) -> torch.Tensor:
+        check_square_batch(g, self.dim, "g")
+        atol = default_atol(g.dtype) if atol is None else float(atol)
+        g64 = g.detach().to(torch.float64)
+        ok = _finite_positive_det(g64, atol)
+        size = g64.abs().amax(dim=(-1, -2)).clamp(min=1.0)
+        if self.parent is not None:
+            ok = ok & self.parent.contains(g, atol=atol)
+        if self.affine:
+            last = torch.zeros(self.dim, dtype=torch.float64, device=g64.device)
+            last[-1] = 1
+            ok = ok & ((g64[..., -1, :] - last).abs().amax(-1) <= atol * size)
+        vecs, covecs, forms = self._algebra_invariants()
+        vecs, covecs, forms = (t.to(g64.device) for t in (vecs, covecs, forms))
+        if vecs.shape[0]:
+            r = (torch.einsum("...ij,kj->...ki", g64, vecs) - vecs).abs().amax((-1, -2))
+            ok = ok & (r <= atol * size)
+        if covecs.shape[0]:
+            r = (torch.einsum("...ji,kj->...ki", g64, covecs) - covecs).abs().amax((-1, -2))
+            ok = ok & (r <= atol * size)
+        if forms.shape[0]:
+            gt = g64.transpose(-1, -2)
+            r = (gt.unsqueeze(-3) @ forms @ g64.unsqueeze(-3) - forms).abs().amax((-1, -2, -3))
+            ok = ok & (r <= atol * size**2)
+        ok = ok & self._normalises_algebra(g64, atol)
+        if self._component_form is not None:
+            ok = ok & _in_identity_component(g64, self._component_form.to(g64.device))
+        return ok
+
+    def _algebra_invariants(self):
+        """Invariant vectors, covectors and bilinear forms of the algebra (numerical bases)."""
+        if self._invariants is None:
+            L = self.generators
+            n, d = L.shape[0], L.shape[-1]
+            vecs = numerical_nullspace(L.reshape(n * d, d))
+            covecs = numerical_nullspace(L.transpose(-1, -2).reshape(n * d, d))
+            units = torch.eye(d * d, dtype=torch.float64).reshape(d * d, d, d)
+            cond = (L.transpose(-1, -2)[:, None] @ units[None] + units[None] @ L[:, None])
+            cond = cond.reshape(n, d * d, d * d).transpose(1, 2).reshape(n * d * d, d * d)
+            forms = numerical_nullspace(cond).reshape(-1, d, d)
+            self._invariants = (vecs, covecs, forms)
+        return self._invariants
+
+    def _normalises_algebra(self, g64: torch.Tensor, atol: float) -> torch.Tensor:
+        L = self.generators.to(g64.device)
+        n, d = L.shape[0], L.shape[-1]
+        flat = L.reshape(n, d * d)
+        proj = torch.linalg.pinv(flat) @ flat  # projector onto span(L), (d*d, d*d)
+        conj = g64.unsqueeze(-3) @ L @ torch.linalg.inv(g64).unsqueeze(-3)
+        conj = conj.reshape(*g64.shape[:-2], n, d * d)
+        resid = (conj - conj @ proj.T).abs().amax((-1, -2))
+        size = conj.abs().amax((-1, -2)).clamp(min=1.0)
+        return resid <= atol * size * 10
+
+
+def _finite_positive_det(g64: torch.Tensor, atol: float) -> torch.Tensor:
+    finite = torch.isfinite(g64).all(-1).all(-1)
+    det = torch.linalg.det(torch.where(finite[..., None, None], g64, torch.eye(
+        g64.shape[-1], dtype=g64.dtype, device=g64.device)))
+    return finite & (det > atol)
+
+
+def _in_identity_component(g64: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """For ``g`` preserving a non-degenerate symmetric ``M`` of signature (p, q) with
+    ``det g = 1``: in an ``M``-orthonormal basis, the ``p x p`` block of positive directions has
+    positive determinant exactly on the identity component."""
+    lam, V = torch.linalg.eigh(M)
+    pos = lam > 0
+    p = int(pos.sum())
+    if p in (0, M.shape[0]):
+        return torch.ones(g64.shape[:-2], dtype=torch.bool, device=g64.device)
+    W = V * lam.abs().rsqrt()
+    W_inv = (V * lam.abs().sqrt()).T
+    g_on = W_inv @ g64 @ W
+    block = g_on[..., pos, :][..., :, pos]
+    return torch.linalg.det(block) > 0
+
+
+def _fmt_form(M: torch.Tensor) -> str:
+    if torch.equal(M, torch.diag(torch.diagonal(M))):
+        return "diag(" + ", ".join(f"{float(x):g}" for x in torch.diagonal(M)) + ")"
+    return f"{M.shape[0]}x{M.shape[0]} form"

@@ -1,0 +1,199 @@
+"""The ``Representation`` interface.
+
+A representation says how data transform under a group: ``act(g, x)`` for group elements and
+``infinitesimal(A, x)`` for algebra elements (the derivative of ``act(exp(tA), x)`` at
+``t = 0``). Linear representations also expose the matrices ``rho(g)`` and ``drho(A)`` and get
+``act``/``infinitesimal`` for free; an affine action (E(3) positions, :class:`~liesoft.Point`)
+overrides ``act``/``infinitesimal`` directly, so penalties never need a special case: they only
+call ``act`` and ``infinitesimal``.
+
+**Batch convention.** Group or algebra elements are ``(d, d)`` (one element for every sample)
+or ``(B, d, d)`` (one per sample). Data ``x`` have shape ``(B, ..., *rep.shape(d))``: the
+action broadcasts over the middle axes, so a jet ``(B, N, 4)`` is transformed particle by
+particle with one Lorentz transformation per jet. Elements are cast to ``x``'s dtype and device.
+
+**Binding.** Representations are not tied to a group when constructed. Used with a group (a
+penalty does this for you) they are *bound* with ``rep.bind(group)``, which checks that they
+fit (e.g. :class:`~liesoft.Vector4` needs a 4-dimensional group, :class:`~liesoft.Point` an
+affine one) and, for an affine group such as :class:`~liesoft.E3`, makes :class:`Vector` act on
+free vectors with the rotation block only. Unbound reps read the dimension off the matrices.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+
+from .._checks import check_floating
+
+__all__ = ["Representation"]
+
+
+class Representation:
+    """Base class of all representations (see the module docstring for the conventions).
+
+    Subclasses implement ``_shape(d)`` and either ``_rho``/``_drho`` (linear reps) or
+    ``act``/``infinitesimal`` (non-linear reps, with ``linear = False``).
+    """
+
+    linear: bool = True
+
+    def __init__(self):
+        self.group = None
+
+    # ------------------------------------------------------------------ binding
+    def bind(self, group) -> Representation:
+        """A copy of this representation bound to ``group`` (checked to be compatible)."""
+        out = copy.copy(self)
+        out.group = group
+        out._check_group(group)
+        return out
+
+    def _check_group(self, group) -> None:
+        """Raise ``ValueError`` if the representation cannot be used with ``group``."""
+
+    @property
+    def _affine(self) -> bool:
+        return bool(self.group is not None and self.group.affine)
+
+    # ------------------------------------------------------------------ shapes
+    def _shape(self, d: int) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def _dim(self, d: int | None) -> int:
+        if d is None:
+            if self.group is None:
+                raise ValueError(
+                    f"{self!r} is not bound to a group: pass the defining dimension d or call "
+                    ".bind(group) first")
+            return self.group.dim
+        if self.group is not None and d != self.group.dim:
+            raise ValueError(
+                f"{self!r} is bound to {self.group.name} (d={self.group.dim}), got d={d}")
+        return d
+
+    def shape(self, d: int | None = None) -> tuple[int, ...]:
+        """Trailing shape of the data for a group of ``d x d`` matrices (default: the bound
+        group's)."""
+        return self._shape(self._dim(d))
+
+    def size(self, d: int | None = None) -> int:
+        """Number of components, ``prod(shape(d))``."""
+        return math.prod(self.shape(d))
+
+    # ------------------------------------------------------------------ matrices
+    def _rho(self, g: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _drho(self, A: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def rho(self, g: torch.Tensor) -> torch.Tensor:
+        """Group elements ``(..., d, d)`` -> representation matrices ``(..., s, s)``."""
+        return self._rho(self._check_elements(g, "g"))
+
+    def drho(self, A: torch.Tensor) -> torch.Tensor:
+        """Algebra elements ``(..., d, d)`` -> representation matrices ``(..., s, s)``."""
+        return self._drho(self._check_elements(A, "A"))
+
+    # ------------------------------------------------------------------ actions
+    def act(self, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Transform ``x`` ``(B, ..., *shape)`` by ``g`` ``(d, d)`` or ``(B, d, d)``."""
+        g, x = self._check_action(g, x, "g")
+        return _apply_matrix(self._rho(g), x, len(self._shape(g.shape[-1])))
+
+    def infinitesimal(self, A: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``d/dt act(exp(tA), x)`` at ``t = 0``, same shape as ``x``."""
+        A, x = self._check_action(A, x, "A")
+        return _apply_matrix(self._drho(A), x, len(self._shape(A.shape[-1])))
+
+    # ------------------------------------------------------------------ checks
+    def _check_elements(self, g, name: str) -> torch.Tensor:
+        check_floating(g, name)
+        if g.ndim < 2 or g.shape[-1] != g.shape[-2]:
+            raise ValueError(f"{name} must have shape (..., d, d), got {tuple(g.shape)}")
+        if self.group is not None and g.shape[-1] != self.group.dim:
+            raise ValueError(
+                f"{self!r} is bound to {self.group.name}: {name} must be "
+                f"({self.group.dim}, {self.group.dim}) matrices, got {tuple(g.shape)}")
+        self._shape(g.shape[-1])  # lets a rep reject an incompatible dimension
+        return g
+
+    def _check_action(self, g, x, name: str):
+        check_floating(x, "x")
+        g = self._check_elements(g, name)
+        if g.ndim not in (2, 3):
+            raise ValueError(
+                f"{name} must have shape (d, d) or (B, d, d), got {tuple(g.shape)}")
+        shape = self._shape(g.shape[-1])
+        k = len(shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+            raise ValueError(
+                f"x must have shape (B, ..., {', '.join(map(str, shape))}) for {self!r} with "
+                f"d={g.shape[-1]}, got {tuple(x.shape)}")
+        if g.ndim == 3:
+            if x.ndim < k + 1 or x.shape[0] != g.shape[0]:
+                raise ValueError(
+                    f"{name} has a batch of {g.shape[0]} elements but x has shape "
+                    f"{tuple(x.shape)}: expected x.shape[0] == {g.shape[0]}")
+        return g.to(device=x.device, dtype=x.dtype), x
+
+    # ------------------------------------------------------------------ algebra of reps
+    def __add__(self, other: Representation) -> Representation:
+        from .linear import Sum
+
+        if not isinstance(other, Representation):
+            return NotImplemented
+        return Sum(self, other)
+
+    def __mul__(self, other):
+        from .linear import Product, Scalar, Sum
+
+        if isinstance(other, bool) or not isinstance(other, (int, Representation)):
+            return NotImplemented
+        if isinstance(other, int):
+            if other < 1:
+                raise ValueError(f"k * rep needs k >= 1, got {other}")
+            return Sum(*([self] * other)) if other > 1 else self
+        if isinstance(other, Scalar):
+            return self
+        if isinstance(self, Scalar):
+            return other
+        return Product(self, other)
+
+    def __rmul__(self, other):
+        if isinstance(other, bool) or not isinstance(other, int):
+            return NotImplemented
+        return self.__mul__(other)
+
+    def __pow__(self, k: int) -> Representation:
+        from .linear import Product, Scalar
+
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise ValueError(f"rep ** k needs an integer k >= 0, got {k!r}")
+        return Scalar() if k == 0 else (self if k == 1 else Product(*([self] * k)))
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._key()))
+
+    def _key(self):
+        return ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _apply_matrix(R: torch.Tensor, x: torch.Tensor, k: int) -> torch.Tensor:
+    """Apply ``R`` ``(s, s)`` or ``(B, s, s)`` to the flattened trailing ``k`` axes of ``x``."""
+    lead = x.shape[: x.ndim - k]
+    xs = x.reshape(*lead, R.shape[-1])
+    if R.ndim == 2:
+        out = xs @ R.transpose(-1, -2)
+    else:
+        out = torch.einsum("bij,b...j->b...i", R, xs)
+    return out.reshape(x.shape)
