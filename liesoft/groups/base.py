@@ -32,7 +32,7 @@ def _as_float64_matrices(mats, name: str) -> torch.Tensor:
         t = torch.stack(list(mats))
     else:
         t = torch.as_tensor(mats)
-    if not (t.is_floating_point() or t.dtype in (torch.int8, torch.int16, torch.int32, torch.int64)):
+    if not (t.is_floating_point() or t.dtype in (torch.int16, torch.int32, torch.int64)):
         raise TypeError(f"{name} must be real numbers, got dtype {t.dtype}")
     t = t.detach().to("cpu", torch.float64)
     if t.ndim == 2:
@@ -260,7 +260,7 @@ def _check_n(n) -> None:
 
 
 def _combination_name(row: torch.Tensor, names: Sequence[str]) -> str:
-    terms = [(float(c), nm) for c, nm in zip(row, names) if abs(float(c)) > 1e-12]
+    terms = [(float(c), nm) for c, nm in zip(row, names, strict=True) if abs(float(c)) > 1e-12]
     if len(terms) == 1 and terms[0][0] == 1.0:
         return terms[0][1]
     return " + ".join(f"{c:g}*{nm}" for c, nm in terms)
@@ -310,8 +310,8 @@ class MatrixLieGroup(LieGroup):
         if float(residual[worst]) > 1e-9 * scale_b:
             a, b = divmod(worst, n)
             raise ValueError(
-                "generators are not closed under the bracket: [L_%d, L_%d] is not in their span "
-                "(residual %.3g)" % (a, b, float(residual[worst]))
+                f"generators are not closed under the bracket: [L_{a}, L_{b}] is not in their "
+                f"span (residual {float(residual[worst]):.3g})"
             )
         if affine and not torch.all(gens[:, -1, :] == 0):
             raise ValueError("affine=True requires every generator to have a zero last row")

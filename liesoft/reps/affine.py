@@ -47,9 +47,9 @@ class Point(Representation):
         return out + shift.reshape(shift.shape[0], *extra, shift.shape[-1])
 
     def act(self, g, x):
-        g, x = self._check_action(g, x, "g")
-        return self._affine_map(g, x)
+        gw, xw = self._check_action(g, x, "g")
+        return self._affine_map(gw, xw).to(x.dtype)
 
     def infinitesimal(self, A, x):
-        A, x = self._check_action(A, x, "A")
-        return self._affine_map(A, x)
+        Aw, xw = self._check_action(A, x, "A")
+        return self._affine_map(Aw, xw).to(x.dtype)

@@ -10,7 +10,8 @@ call ``act`` and ``infinitesimal``.
 **Batch convention.** Group or algebra elements are ``(d, d)`` (one element for every sample)
 or ``(B, d, d)`` (one per sample). Data ``x`` have shape ``(B, ..., *rep.shape(d))``: the
 action broadcasts over the middle axes, so a jet ``(B, N, 4)`` is transformed particle by
-particle with one Lorentz transformation per jet. Elements are cast to ``x``'s dtype and device.
+particle with one Lorentz transformation per jet. Elements are moved to ``x``'s device; for
+low-precision ``x`` the action is computed in float64 and rounded once to ``x.dtype``.
 
 **Binding.** Representations are not tied to a group when constructed. Used with a group (a
 penalty does this for you) they are *bound* with ``rep.bind(group)``, which checks that they
@@ -100,14 +101,19 @@ class Representation:
 
     # ------------------------------------------------------------------ actions
     def act(self, g: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Transform ``x`` ``(B, ..., *shape)`` by ``g`` ``(d, d)`` or ``(B, d, d)``."""
-        g, x = self._check_action(g, x, "g")
-        return _apply_matrix(self._rho(g), x, len(self._shape(g.shape[-1])))
+        """Transform ``x`` ``(B, ..., *shape)`` by ``g`` ``(d, d)`` or ``(B, d, d)``.
+
+        Low-precision inputs (float32, float16, bfloat16) are transformed in float64 and the
+        result is rounded once to ``x.dtype``: a large boost then costs no more precision than
+        storing its result.
+        """
+        gw, xw = self._check_action(g, x, "g")
+        return _apply_matrix(self._rho(gw), xw, len(self._shape(gw.shape[-1]))).to(x.dtype)
 
     def infinitesimal(self, A: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """``d/dt act(exp(tA), x)`` at ``t = 0``, same shape as ``x``."""
-        A, x = self._check_action(A, x, "A")
-        return _apply_matrix(self._drho(A), x, len(self._shape(A.shape[-1])))
+        """``d/dt act(exp(tA), x)`` at ``t = 0``, same shape and dtype as ``x``."""
+        Aw, xw = self._check_action(A, x, "A")
+        return _apply_matrix(self._drho(Aw), xw, len(self._shape(Aw.shape[-1]))).to(x.dtype)
 
     # ------------------------------------------------------------------ checks
     def _check_elements(self, g, name: str) -> torch.Tensor:
@@ -138,7 +144,8 @@ class Representation:
                 raise ValueError(
                     f"{name} has a batch of {g.shape[0]} elements but x has shape "
                     f"{tuple(x.shape)}: expected x.shape[0] == {g.shape[0]}")
-        return g.to(device=x.device, dtype=x.dtype), x
+        work = _working_dtype(x)
+        return g.to(device=x.device, dtype=work), x.to(work)
 
     # ------------------------------------------------------------------ algebra of reps
     def __add__(self, other: Representation) -> Representation:
@@ -186,6 +193,13 @@ class Representation:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _working_dtype(x: torch.Tensor) -> torch.dtype:
+    """float64 for low-precision data (except on MPS, which has no float64), else x's dtype."""
+    if x.dtype in (torch.float32, torch.float16, torch.bfloat16) and x.device.type != "mps":
+        return torch.float64
+    return x.dtype
 
 
 def _apply_matrix(R: torch.Tensor, x: torch.Tensor, k: int) -> torch.Tensor:

@@ -142,11 +142,11 @@ class Sum(Representation):
         return self.reps
 
     def _map(self, method, g, x):
-        g, x = self._check_action(g, x, "g")
+        self._check_action(g, x, "g")
         d = g.shape[-1]
         parts = torch.split(x, self._sizes(d), dim=-1)
         out = [getattr(r, method)(g, p.reshape(*p.shape[:-1], *r._shape(d))).reshape(p.shape)
-               for r, p in zip(self.reps, parts)]
+               for r, p in zip(self.reps, parts, strict=True)]
         return torch.cat(out, dim=-1)
 
     def act(self, g, x):
@@ -216,19 +216,18 @@ class Product(Representation):
         return y.reshape(x.shape)
 
     def act(self, g, x):
-        g, x = self._check_action(g, x, "g")
-        return self._per_axis([r._rho(g) for r in self.reps], x, g.shape[-1])
+        gw, xw = self._check_action(g, x, "g")
+        return self._per_axis([r._rho(gw) for r in self.reps], xw, gw.shape[-1]).to(x.dtype)
 
     def infinitesimal(self, A, x):
-        A, x = self._check_action(A, x, "A")
-        d = A.shape[-1]
-        mats = [r._drho(A) for r in self.reps]
-        out = torch.zeros_like(x)
+        Aw, xw = self._check_action(A, x, "A")
+        mats = [r._drho(Aw) for r in self.reps]
+        out = torch.zeros_like(xw)
         for i in range(len(mats)):
-            eye = [torch.eye(m.shape[-1], dtype=x.dtype, device=x.device) for m in mats]
+            eye = [torch.eye(m.shape[-1], dtype=xw.dtype, device=xw.device) for m in mats]
             eye[i] = mats[i]
-            out = out + self._per_axis(eye, x, d)
-        return out
+            out = out + self._per_axis(eye, xw, Aw.shape[-1])
+        return out.to(x.dtype)
 
     def _key(self):
         return self.reps
