@@ -105,6 +105,15 @@ class LieGroup(abc.ABC):
         """Named groups of generator indices (e.g. boosts and rotations), used by the audit."""
         return {"all": list(range(self.n_generators))}
 
+    def family_parameter(self, family: str, magnitude: float) -> float:
+        """The algebra coefficient norm ``theta`` whose ``exp(theta * unit direction)`` has the
+        given physical size: an angle for rotations, a distance for translations, ``|beta|``
+        for Lorentz boosts (``theta = artanh |beta|``). Default: ``theta = magnitude``."""
+        if family not in self.families():
+            raise ValueError(f"unknown family {family!r} for {self.name}: expected one of "
+                             f"{sorted(self.families())}")
+        return float(magnitude)
+
     def generators_as(self, dtype=None, device=None) -> torch.Tensor:
         """The generators cast to ``dtype`` (default: the default dtype) and ``device``."""
         return self.generators.to(device=device, dtype=resolve_dtype(dtype))

@@ -70,6 +70,15 @@ class Lorentz(MatrixLieGroup):
     def families(self):
         return {"boost": [0, 1, 2], "rotation": [3, 4, 5]}
 
+    def family_parameter(self, family: str, magnitude: float) -> float:
+        """Boosts are measured by ``|beta|`` (rapidity ``artanh |beta|``), rotations by angle."""
+        theta = super().family_parameter(family, magnitude)
+        if family == "boost":
+            if not 0 <= magnitude < 1:
+                raise ValueError(f"a boost magnitude is |beta| in [0, 1), got {magnitude!r}")
+            return math.atanh(magnitude)
+        return theta
+
     # ------------------------------------------------------------------ explicit elements
     @staticmethod
     def boost(beta: torch.Tensor) -> torch.Tensor:
