@@ -312,3 +312,14 @@ def test_no_grad_evaluation_and_m2_with_points_of_a_jet():
         v = DeltaSEAL(Lorentz(), Vector4())(net, x)
     assert not v.requires_grad and float(v) > 0
     assert float(DeltaSEAL(Lorentz(), Vector4())(m2, x)) < 1e-20
+
+
+def test_lambda_relation_of_appendix_a():
+    """GSEAL ~ beta_max^2 * δSEAL for small beta_max when the model is rotation invariant."""
+    x = torch.randn(4096, 4, dtype=F64)
+    energy = lambda p: p[..., 0]  # noqa: E731
+    beta_max = 0.05
+    d = float(DeltaSEAL(Lorentz(), Vector4())(energy, x))
+    pen = GSEAL(Lorentz(), Vector4(), beta_max=beta_max)
+    g = sum(float(pen(energy, x, generator=seeded(s))) for s in range(20)) / 20
+    assert abs(g / (beta_max**2 * d) - 1) < 0.03

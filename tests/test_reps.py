@@ -87,6 +87,10 @@ def test_act_composes_and_infinitesimal_is_its_derivative(group_name, rep_name, 
         flat = x.reshape(3, -1, rep.size())
         via_rho = torch.einsum("bij,bmj->bmi", rep.rho(g), flat).reshape(x.shape)
         assert close(rep.act(g, x), via_rho)
+    # all generators at once agrees with one at a time
+    L = G.generators
+    stacked = torch.stack([rep.infinitesimal(A, x) for A in L])
+    assert close(rep.infinitesimal_all(L, x), stacked, tol=1e-12)
     x_before = x.clone()
     rep.act(g, x)
     rep.infinitesimal(A, x)

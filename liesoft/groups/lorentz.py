@@ -85,26 +85,25 @@ class Lorentz(MatrixLieGroup):
         """Eq. 7: velocities ``(..., 3)`` with ``|beta| < 1`` -> boosts ``(..., 4, 4)``.
 
         ``Lambda = [[gamma, -gamma beta^T], [-gamma beta, 1 + (gamma - 1) beta beta^T / beta^2]]``,
-        built in float64 with ``(gamma - 1) / beta^2 = gamma^2 / (1 + gamma)`` (no 0/0 at rest)
-        and returned in the input's dtype.
+        built in float64 as ``diag(-1, 1, 1, 1) + w w^T / (1 + gamma)`` with
+        ``w = (1 + gamma, -gamma beta)`` (the same matrix, no 0/0 at rest) and returned in the
+        input's dtype.
         """
         check_floating(beta, "beta")
         if beta.shape[-1:] != (3,):
             raise ValueError(f"beta must have shape (..., 3), got {tuple(beta.shape)}")
         b = beta.to(torch.float64)
-        b2 = (b * b).sum(-1)
+        b2 = (b * b).sum(-1, keepdim=True)
         if beta.numel() and not bool((b2 < 1).all()):
             raise ValueError(
                 f"boost velocities must satisfy |beta| < 1, got max |beta| = "
                 f"{float(b2.max().sqrt()):.6g}")
+        # eq. 7 = diag(-1, 1, 1, 1) + w w^T / (1 + gamma) with w = (1 + gamma, -gamma beta)
         gamma = (1 - b2).rsqrt()
-        out = torch.empty(*b.shape[:-1], 4, 4, dtype=torch.float64, device=b.device)
-        out[..., 0, 0] = gamma
-        out[..., 0, 1:] = -gamma[..., None] * b
-        out[..., 1:, 0] = -gamma[..., None] * b
-        coef = (gamma**2 / (1 + gamma))[..., None, None]
-        out[..., 1:, 1:] = torch.eye(3, dtype=torch.float64, device=b.device) + coef * (
-            b[..., :, None] * b[..., None, :])
+        w = torch.cat([1 + gamma, -gamma * b], dim=-1)
+        out = w[..., :, None] * (w / (1 + gamma))[..., None, :]
+        out = out + torch.diag(torch.tensor([-1.0, 1.0, 1.0, 1.0], dtype=torch.float64,
+                                            device=b.device))
         return out.to(beta.dtype)
 
     @staticmethod

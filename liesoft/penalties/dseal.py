@@ -115,13 +115,11 @@ class DeltaSEAL(PenaltyBase):
     # ------------------------------------------------------------------ pieces
     def _xi(self, x: torch.Tensor) -> torch.Tensor:
         """``(n, B, ..., *in_shape)``: the infinitesimal transformations of the input."""
-        return torch.stack([self.in_rep.infinitesimal(A, x) for A in self.algebra])
+        return self.in_rep.infinitesimal_all(self.algebra, x)
 
     def _drho_f(self, fx: torch.Tensor) -> torch.Tensor:
         """``(n, B, ..., *out_shape)``: ``drho_out(L_a) f(x)`` (zero for invariant outputs)."""
-        if isinstance(self.out_rep, Scalar):
-            return torch.zeros(self.n, *fx.shape, dtype=fx.dtype, device=fx.device)
-        return torch.stack([self.out_rep.infinitesimal(A, fx) for A in self.algebra])
+        return self.out_rep.infinitesimal_all(self.algebra, fx)
 
     def _autodiff(self, f, x, args, fx, generator):
         create_graph = torch.is_grad_enabled()
@@ -153,9 +151,11 @@ class DeltaSEAL(PenaltyBase):
         dev = generator.device if generator is not None else fx.device
         u = torch.randn(fx.shape, generator=generator, dtype=fx.dtype, device=dev).to(fx.device)
         vjp = vector_jacobian(fx, leaf, u, create_graph)
-        projected = (vjp.unsqueeze(0) * xi).reshape(self.n, fx.shape[0], -1).sum(-1)
-        projected_target = (as_residual_dtype(u).unsqueeze(0) * target).reshape(
-            self.n, fx.shape[0], -1).sum(-1)
+        batch = fx.shape[0]
+        projected = torch.einsum("bi,nbi->nb", vjp.reshape(batch, -1),
+                                 xi.reshape(self.n, batch, -1))
+        projected_target = torch.einsum("bi,nbi->nb", as_residual_dtype(u).reshape(batch, -1),
+                                        target.reshape(self.n, batch, -1))
         return delta_seal_value(as_residual_dtype(projected), projected_target)
 
     def _finite_difference(self, f, x, args, fx, generator):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Representation
+from .base import Representation, _working_dtype
 
 __all__ = ["Point"]
 
@@ -49,6 +49,15 @@ class Point(Representation):
     def act(self, g, x):
         gw, xw = self._check_action(g, x, "g")
         return self._affine_map(gw, xw).to(x.dtype)
+
+    def infinitesimal_all(self, As, x):
+        self._check_action(As[0], x, "A")
+        xw = x.to(_working_dtype(x))
+        Aw = As.to(device=x.device, dtype=xw.dtype)
+        lin, shift = Aw[:, :-1, :-1], Aw[:, :-1, -1]
+        out = torch.einsum("nij,...j->n...i", lin, xw)
+        out = out + shift.reshape(As.shape[0], *([1] * (x.ndim - 1)), shift.shape[-1])
+        return out.to(x.dtype)
 
     def infinitesimal(self, A, x):
         Aw, xw = self._check_action(A, x, "A")

@@ -115,6 +115,21 @@ class Representation:
         Aw, xw = self._check_action(A, x, "A")
         return _apply_matrix(self._drho(Aw), xw, len(self._shape(Aw.shape[-1]))).to(x.dtype)
 
+    def infinitesimal_all(self, As: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``infinitesimal(A, x)`` for each of ``n`` algebra elements ``As`` ``(n, d, d)``
+        (each acting on every sample): returns ``(n, *x.shape)``. One batched contraction for
+        linear reps; a loop otherwise."""
+        if As.ndim != 3:
+            raise ValueError(f"As must have shape (n, d, d), got {tuple(As.shape)}")
+        if not self.linear:
+            return torch.stack([self.infinitesimal(A, x) for A in As])
+        Aw, xw = self._check_action(As[0], x, "A")
+        mats = self._drho(As.to(device=xw.device, dtype=xw.dtype))
+        k = len(self._shape(As.shape[-1]))
+        lead = x.shape[: x.ndim - k]
+        out = torch.einsum("nij,mj->nmi", mats, xw.reshape(-1, mats.shape[-1]))
+        return out.reshape(As.shape[0], *lead, *x.shape[x.ndim - k:]).to(x.dtype)
+
     # ------------------------------------------------------------------ checks
     def _check_elements(self, g, name: str) -> torch.Tensor:
         check_floating(g, name)

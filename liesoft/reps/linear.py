@@ -32,6 +32,10 @@ class Scalar(Representation):
         self._check_action(A, x, "A")
         return torch.zeros_like(x)
 
+    def infinitesimal_all(self, As, x):
+        self._check_action(As[0], x, "A")
+        return x.new_zeros(As.shape[0], *x.shape)
+
 
 class Vector(Representation):
     """The group's defining representation, ``rho(g) = g``, ``drho(A) = A``; shape ``(d,)``.
