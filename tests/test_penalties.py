@@ -323,3 +323,13 @@ def test_lambda_relation_of_appendix_a():
     pen = GSEAL(Lorentz(), Vector4(), beta_max=beta_max)
     g = sum(float(pen(energy, x, generator=seeded(s))) for s in range(20)) / 20
     assert abs(g / (beta_max**2 * d) - 1) < 0.03
+
+
+def test_exp_near_identity_matches_matrix_exp():
+    from liesoft.penalties.dseal import exp_near_identity
+
+    L = Lorentz()
+    for scale in (1e-4, 1e-2, 0.3):
+        A = L.algebra_element(scale * torch.randn(64, 6, dtype=F64, generator=seeded(0)))
+        assert torch.allclose(exp_near_identity(A), torch.linalg.matrix_exp(A), rtol=0,
+                              atol=2e-13)

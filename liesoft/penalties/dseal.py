@@ -169,7 +169,7 @@ class DeltaSEAL(PenaltyBase):
         fx_r = as_residual_dtype(fx)
 
         def difference(step):
-            g = torch.linalg.matrix_exp(step * A)
+            g = exp_near_identity(step * A)
             f_gx = self._check_output(evaluate(f, self.in_rep.act(g, x), args), x.shape[0])
             return as_residual_dtype(f_gx) - self.out_rep.act(g, fx_r)
 
@@ -178,6 +178,20 @@ class DeltaSEAL(PenaltyBase):
         else:
             d = difference(eps) / eps
         return squared_norm(d).mean() / self.n, fx
+
+
+def exp_near_identity(M: torch.Tensor) -> torch.Tensor:
+    """``exp(M)`` for a batch of matrices; near the identity (every max-row-sum norm
+    ``<= 0.05``) by its degree-6 Taylor series (truncation error ``<= 0.05^7 / 7! < 2e-13``,
+    about three times cheaper than ``torch.linalg.matrix_exp`` for batches of 4x4 here)."""
+    if float(M.abs().sum(-1).amax()) > 0.05:
+        return torch.linalg.matrix_exp(M)
+    out = torch.eye(M.shape[-1], dtype=M.dtype, device=M.device) + M
+    term = M
+    for k in range(2, 7):
+        term = term @ M / k
+        out = out + term
+    return out
 
 
 # ---------------------------------------------------------------------------- autodiff routes
