@@ -40,7 +40,7 @@ def constituent_features(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     pt = pt2.sqrt()
     eta, phi = _eta_phi(px_s, py_s, torch.where(mask, pz, torch.zeros_like(pz)), pt)
 
-    jet = x.sum(-2)  # (B, 4)
+    jet = (x * mask[..., None]).sum(-2)  # (B, 4); padding contributes nothing, not even gradients
     jet_pt = (jet[:, 1] ** 2 + jet[:, 2] ** 2).clamp_min(1e-12).sqrt()
     jet_eta, jet_phi = _eta_phi(jet[:, 1], jet[:, 2], jet[:, 3], jet_pt)
     jet_E = jet[:, 0].clamp_min(1e-12)
