@@ -149,7 +149,7 @@ def table1_markdown(metrics: dict) -> str:
     rows = ["| method | balanced accuracy | AUC | 1/ε_B at ε_S = 0.3 | train step [s] | "
             "eval step [s] |", "|---|---|---|---|---|---|"]
     for method, m in metrics.items():
-        def fmt(key, digits):
+        def fmt(key, digits, m=m):
             v = m[key]
             return f"{v['mean']:.{digits}f} ± {v['std']:.{digits}f}"
         rows.append(f"| {LABELS.get(method, method)} | {fmt('balanced_accuracy', 4)} | "
