@@ -16,7 +16,8 @@ Two studies, each training every method for every seed:
 
 Penalties act on the tagger's *logit*; the figures and metrics use the probability.
 Outputs in --out: metrics.json, table1.md, fig2_invariance.png, fig3_accuracy_vs_pt.png,
-fig4_extrapolation.png, fig5_rejection_vs_pt.png, details.json, checkpoints/.
+fig4_extrapolation.png, fig5_rejection_vs_pt.png, timing.md (train/eval step per 256 jets,
+all methods interleaved in one run: the paper's Table 2), details.json, checkpoints/.
 """
 
 # ----------------------------------------------------------------------------- configuration
@@ -24,19 +25,23 @@ PRESETS = {
     # CPU default: a scaled-down transformer on 30k window jets and 24k wide-pT jets
     "cpu": dict(n_jets=30_000, n_wide=24_000, max_constituents=50, d=64, layers=2, heads=4,
                 hidden=128, hidden_layers=3, batch=256, epochs=8, lr=1e-3, weight_decay=1e-2,
-                patience=3, pt_cut=1000.0, n_audit=2000),
+                patience=3, pt_cut=1000.0, n_audit=2000, lgatr_blocks=2, lgatr_mv=8,
+                lgatr_s=32),
     # smoke test: minutes -> seconds
     "quick": dict(n_jets=1_200, n_wide=1_000, max_constituents=30, d=16, layers=1, heads=2,
                   hidden=16, hidden_layers=1, batch=128, epochs=2, lr=2e-3, weight_decay=1e-2,
-                  patience=2, pt_cut=1000.0, n_audit=200),
+                  patience=2, pt_cut=1000.0, n_audit=200, lgatr_blocks=1, lgatr_mv=4,
+                  lgatr_s=8),
     # the paper (GPU): 256-dim, 3 layers, 4 heads, 3 x 128 ReLU head, 100 constituents
     "paper": dict(n_jets=400_000, n_wide=200_000, max_constituents=100, d=256, layers=3,
                   heads=4, hidden=128, hidden_layers=3, batch=256, epochs=30, lr=3e-4,
-                  weight_decay=1e-2, patience=5, pt_cut=1000.0, n_audit=10_000),
+                  weight_decay=1e-2, patience=5, pt_cut=1000.0, n_audit=10_000,
+                  lgatr_blocks=12, lgatr_mv=16, lgatr_s=32),  # L-GATr paper's tagger size
 }
 # paper: GSEAL lambda = 1 with beta_max^2 = 0.95; δSEAL lambda = 0.01 (Table 1);
 # both lambda = 1 for the extrapolation study
-METHODS = {"baseline": {}, "gseal": {"lam": 1.0}, "dseal": {"lam": 0.01}}
+# "lgatr": the exactly Lorentz-invariant L-GATr tagger (no penalty; optional `lgatr` package)
+METHODS = {"baseline": {}, "gseal": {"lam": 1.0}, "dseal": {"lam": 0.01}, "lgatr": {}}
 EXTRAPOLATION_LAMBDA = 1.0
 BETA_MAX = 0.95 ** 0.5
 BOOST_MAGNITUDES = (0.1, 0.3, 0.5, 0.7, 0.9)
@@ -63,6 +68,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from examples.hep import evaluation as ev  # noqa: E402
+from examples.hep import lgatr_tagger  # noqa: E402
 from examples.hep.jetgen import generate_jets  # noqa: E402
 from examples.hep.loaders import load_atlas, load_generated, load_toptag_reference  # noqa: E402
 from examples.hep.tagger import JetTransformer  # noqa: E402
@@ -96,7 +102,9 @@ def parse_args(argv=None):
     ap.add_argument("--methods", default="baseline,gseal,dseal")
     ap.add_argument("--seeds", type=int, default=1, help="trainings per method (mean ± std)")
     ap.add_argument("--pt-cut", type=float, default=None, help="extrapolation training cut")
-    ap.add_argument("--studies", default="table1,extrapolation")
+    ap.add_argument("--studies", default="table1,timing,extrapolation")
+    ap.add_argument("--lgatr-spurions", action="store_true",
+                    help="L-GATr with the beam and time direction as extra spurion tokens")
     ap.add_argument("--out", default="runs/toptag")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
@@ -111,10 +119,13 @@ def parse_args(argv=None):
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         ap.error(f"--methods must be a comma list of {sorted(METHODS)}, got {args.methods!r}")
+    if "lgatr" in methods and not lgatr_tagger.available():
+        ap.error(lgatr_tagger.MISSING_MESSAGE)
     args.methods = methods
     args.studies = [s for s in args.studies.split(",") if s]
-    if not set(args.studies) <= {"table1", "extrapolation"} or not args.studies:
-        ap.error(f"--studies must be a comma list of table1,extrapolation, got {args.studies}")
+    if not set(args.studies) <= {"table1", "timing", "extrapolation"} or not args.studies:
+        ap.error("--studies must be a comma list of table1,timing,extrapolation, got "
+                 f"{args.studies}")
     if args.seeds < 1:
         ap.error("--seeds must be >= 1")
     return args
@@ -182,7 +193,7 @@ def split(data: dict, seed: int = 1234) -> tuple[dict, dict, dict]:
 # ----------------------------------------------------------------------------- training
 def make_penalty(method: str, lam: float | None):
     """(penalty, lambda) for a method; the penalty acts on the logit."""
-    if method == "baseline":
+    if method in ("baseline", "lgatr"):
         return None, 0.0
     lam = METHODS[method]["lam"] if lam is None else lam
     if method == "gseal":
@@ -190,7 +201,11 @@ def make_penalty(method: str, lam: float | None):
     return DeltaSEAL(Lorentz(), Vector4()), lam
 
 
-def build_model(cfg) -> JetTransformer:
+def build_model(cfg, method="baseline", args=None) -> torch.nn.Module:
+    if method == "lgatr":
+        return lgatr_tagger.LGATrTagger(
+            blocks=cfg["lgatr_blocks"], mv_channels=cfg["lgatr_mv"], s_channels=cfg["lgatr_s"],
+            heads=cfg["heads"], spurions=bool(args is not None and args.lgatr_spurions))
     return JetTransformer(d=cfg["d"], layers=cfg["layers"], heads=cfg["heads"],
                           hidden=cfg["hidden"], hidden_layers=cfg["hidden_layers"])
 
@@ -204,7 +219,7 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None):
     and ``{"train_step_s": median seconds per batch}``. Checkpoints every epoch."""
     ckpt = ctx.out / "checkpoints" / f"{tag}_{method}_seed{seed}.pt"
     torch.manual_seed(seed)
-    model = build_model(cfg).to(ctx.device)
+    model = build_model(cfg, method, args).to(ctx.device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     n_train = len(train["y"])
     steps = math.ceil(n_train / (cfg["batch"] * ctx.world))
@@ -410,6 +425,72 @@ def table1_study(args, cfg, ctx, details):
     print("\nTable 1 (test set, mean ± std over seeds):\n" + ev.table1_markdown(metrics))
 
 
+def timing_study(args, cfg, ctx, details, steps=20, warmup=3):
+    """Train and evaluation step per batch of ``cfg['batch']`` jets for every method,
+    interleaved step by step in one run (medians): the paper's Table 2."""
+    if ctx.world > 1:
+        ctx.log("timing: skipped under DDP (run it in a single process)")
+        return
+    data = load_data(args, cfg, ctx, wide=False)
+    x = torch.from_numpy(data["x"][: cfg["batch"]]).to(ctx.device)
+    y = torch.from_numpy(data["y"][: cfg["batch"]]).to(ctx.device)
+    train_steps, eval_steps = {}, {}
+    for method in args.methods:
+        torch.manual_seed(0)
+        model = build_model(cfg, method, args).to(ctx.device)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"])
+        penalty, lam = make_penalty(method, None)
+
+        def train_step(model=model, opt=opt, penalty=penalty, lam=lam, method=method):
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
+                if penalty is None:
+                    loss = bce(model(x), y)
+                elif method == "gseal":
+                    logits = model(x)
+                    loss = bce(logits, y) + lam * penalty(model, x, fx=logits)
+                else:
+                    pen, logits = penalty(model, x, return_output=True)
+                    loss = bce(logits, y) + lam * pen
+            loss.backward()
+            opt.step()
+
+        @torch.no_grad()
+        def eval_step(model=model):
+            model.eval()
+            with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
+                model(x)
+
+        train_steps[method], eval_steps[method] = train_step, eval_step
+    times = {m: {"train": [], "eval": []} for m in args.methods}
+    for i in range(warmup + steps):
+        for m in args.methods:
+            for kind, fn in (("train", train_steps[m]), ("eval", eval_steps[m])):
+                if ctx.device.type == "cuda":
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                fn()
+                if ctx.device.type == "cuda":
+                    torch.cuda.synchronize()
+                if i >= warmup:
+                    times[m][kind].append(time.perf_counter() - t0)
+    med = {m: {k: statistics.median(v) for k, v in t.items()} for m, t in times.items()}
+    details["timing"] = {"batch": cfg["batch"], "steps": steps, "median_s": med,
+                         "device": str(ctx.device)}
+    ref = med.get("baseline", next(iter(med.values())))
+    lines = [f"Per batch of {cfg['batch']} jets, median of {steps} interleaved steps on "
+             f"{ctx.device} (preset {args.preset}).", "",
+             "| method | train step [s] | eval step [s] | train / baseline | eval / baseline |",
+             "|---|---|---|---|---|"]
+    for m, t in med.items():
+        lines.append(f"| {ev.LABELS.get(m, m)} | {t['train']:.4f} | {t['eval']:.4f} | "
+                     f"{t['train'] / ref['train']:.2f} | {t['eval'] / ref['eval']:.2f} |")
+    if ctx.main:
+        (ctx.out / "timing.md").write_text("\n".join(lines) + "\n")
+    ctx.log("\n".join(lines))
+
+
 def extrapolation_study(args, cfg, ctx, details):
     cut = args.pt_cut if args.pt_cut is not None else cfg["pt_cut"]
     data = load_data(args, cfg, ctx, wide=True)
@@ -455,6 +536,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     if "table1" in args.studies:
         table1_study(args, cfg, ctx, details)
+    if "timing" in args.studies:
+        timing_study(args, cfg, ctx, details)
     if "extrapolation" in args.studies:
         extrapolation_study(args, cfg, ctx, details)
     details["wall_s"] = time.perf_counter() - t0

@@ -1,0 +1,57 @@
+"""The L-GATr wrapper (exactly Lorentz-invariant tagger) and its refusal when lgatr is absent."""
+
+import pytest
+import torch
+
+from examples.hep import lgatr_tagger, toptag
+from liesoft import Lorentz, Vector4, invariance_profile
+
+
+def jets(batch=6, n=15, pad=4):
+    g = torch.Generator().manual_seed(0)
+    p3 = 40 * torch.randn(batch, n, 3, generator=g)
+    p3[..., 2] += 400.0
+    x = torch.cat([p3.norm(dim=-1, keepdim=True) * 1.0005, p3], dim=-1)
+    x[:, n - pad:] = 0.0
+    return x
+
+
+def test_forward_backward_and_padding():
+    torch.manual_seed(0)
+    model = lgatr_tagger.LGATrTagger(blocks=1, mv_channels=4, s_channels=8)
+    x = jets()
+    out = model(x)
+    assert out.shape == (6, 1) and torch.isfinite(out).all()
+    out.sum().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+    more = torch.cat([x, torch.zeros(6, 3, 4)], dim=1)
+    assert torch.allclose(model(more), out, atol=1e-6)
+
+
+def test_invariant_to_float32_precision_without_spurions_and_broken_with_them():
+    torch.manual_seed(0)
+    x = jets()
+    exact = lgatr_tagger.LGATrTagger(blocks=1, mv_channels=4, s_channels=8).eval()
+    scale = float(exact(x).abs().mean())
+    prof = invariance_profile(exact, x, Lorentz(), Vector4(), magnitudes=[0.5, 0.9],
+                              generator=torch.Generator().manual_seed(0))
+    worst = max(float(v.max()) for v in prof.mean.values())
+    assert worst < 1e-4 * max(scale, 1.0)  # float32 rounding, through a 0.9 boost
+    torch.manual_seed(0)
+    broken = lgatr_tagger.LGATrTagger(blocks=1, mv_channels=4, s_channels=8,
+                                      spurions=True).eval()
+    prof_b = invariance_profile(broken, x, Lorentz(), Vector4(), magnitudes=[0.9],
+                                generator=torch.Generator().manual_seed(0))
+    assert float(prof_b.mean["boost"][0]) > 100 * worst
+
+
+def test_method_refused_with_a_clear_message_when_lgatr_is_missing(monkeypatch, capsys):
+    monkeypatch.setattr(lgatr_tagger, "lgatr", None)
+    with pytest.raises(SystemExit):
+        toptag.parse_args(["--methods", "baseline,lgatr"])
+    err = capsys.readouterr().err
+    assert "needs the lgatr package" in err and 'pip install -e ".[hep]"' in err
+    with pytest.raises(ImportError, match="needs the lgatr package"):
+        lgatr_tagger.LGATrTagger()
+    assert toptag.parse_args(["--methods", "baseline"]).methods == ["baseline"]
