@@ -14,7 +14,11 @@ Two studies, each training every method for every seed:
 2. *extrapolation*: wide-pT jets, trained on pT <= --pt-cut, evaluated over the whole range
    (Fig. 4: balanced accuracy, Fig. 5: rejection, vs pT), both penalties at lambda = 1.
 
-Penalties act on the tagger's *logit*; the figures and metrics use the probability.
+Penalties act on the tagger's probability sigma(logit) by default, as in the paper, whose
+tagger ends in a sigmoid and whose lambdas (GSEAL 1, δSEAL 0.01) are set for it;
+``--penalty-on logit`` penalises the logit instead (derivatives of the probability shrink as the
+tagger grows confident; logit differences do not, so scale lambda down, roughly by
+sigma'(z)^2 <= 1/16). The figures and metrics use the probability.
 Outputs in --out: metrics.json, table1.md, fig2_invariance.png, fig3_accuracy_vs_pt.png,
 fig4_extrapolation.png, fig5_rejection_vs_pt.png, timing.md (train/eval step per 256 jets,
 all methods interleaved in one run: the paper's Table 2), details.json, checkpoints/.
@@ -103,6 +107,8 @@ def parse_args(argv=None):
     ap.add_argument("--seeds", type=int, default=1, help="trainings per method (mean ± std)")
     ap.add_argument("--pt-cut", type=float, default=None, help="extrapolation training cut")
     ap.add_argument("--studies", default="table1,timing,extrapolation")
+    ap.add_argument("--penalty-on", choices=["prob", "logit"], default="prob",
+                    help="penalise the probability (paper) or the logit")
     ap.add_argument("--lgatr-spurions", action="store_true",
                     help="L-GATr with the beam and time direction as extra spurion tokens")
     ap.add_argument("--out", default="runs/toptag")
@@ -201,6 +207,24 @@ def make_penalty(method: str, lam: float | None):
     return DeltaSEAL(Lorentz(), Vector4()), lam
 
 
+def penalised_forward(net, x, method, penalty, on, generator=None, device=None):
+    """``(logits, penalty value)`` of one training step, sharing the forward pass."""
+    if penalty is None:
+        return net(x), torch.zeros((), device=device)
+    store = {}
+
+    def f(z):  # the function the penalty sees: probability or logit
+        out = net(z)
+        store.setdefault("logits", out)  # the first call is the forward on x itself
+        return torch.sigmoid(out) if on == "prob" else out
+
+    if method == "gseal":
+        fx = f(x)
+        return store["logits"], penalty(f, x, fx=fx, generator=generator)
+    pen, _ = penalty(f, x, generator=generator, return_output=True)
+    return store["logits"], pen
+
+
 def build_model(cfg, method="baseline", args=None) -> torch.nn.Module:
     if method == "lgatr":
         return lgatr_tagger.LGATrTagger(
@@ -263,13 +287,8 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None):
             t0 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
-                if penalty is None:
-                    logits, pen = net(x), torch.zeros((), device=ctx.device)
-                elif method == "gseal":
-                    logits = net(x)
-                    pen = penalty(net, x, fx=logits, generator=gen)
-                else:
-                    pen, logits = penalty(net, x, generator=gen, return_output=True)
+                logits, pen = penalised_forward(net, x, method, penalty, args.penalty_on,
+                                                gen, ctx.device)
                 loss_bce = bce(logits, y)
                 loss = loss_bce + lam * pen
             loss.backward()
@@ -445,14 +464,8 @@ def timing_study(args, cfg, ctx, details, steps=20, warmup=3):
             model.train()
             opt.zero_grad(set_to_none=True)
             with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
-                if penalty is None:
-                    loss = bce(model(x), y)
-                elif method == "gseal":
-                    logits = model(x)
-                    loss = bce(logits, y) + lam * penalty(model, x, fx=logits)
-                else:
-                    pen, logits = penalty(model, x, return_output=True)
-                    loss = bce(logits, y) + lam * pen
+                logits, pen = penalised_forward(model, x, method, penalty, args.penalty_on)
+                loss = bce(logits, y) + lam * pen
             loss.backward()
             opt.step()
 
