@@ -47,7 +47,11 @@ def constituent_features(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     deta = eta - jet_eta[:, None]
     dphi = torch.remainder(phi - jet_phi[:, None] + math.pi, 2 * math.pi) - math.pi
-    dr = torch.where(mask, deta**2 + dphi**2, one).sqrt()
+    # ΔR = 0 happens (a one-constituent jet, a constituent on the jet axis): sqrt'(0) = inf
+    # would poison δSEAL's double backward, so the square root only sees positive arguments
+    dr2 = deta**2 + dphi**2
+    positive = mask & (dr2 > 0)
+    dr = torch.where(positive, torch.where(positive, dr2, one).sqrt(), torch.zeros_like(dr2))
     feats = torch.stack([
         E_s.abs().log(), 0.5 * pt2.log(),
         0.5 * pt2.log() - jet_pt.log()[:, None], E_s.abs().log() - jet_E.log()[:, None],

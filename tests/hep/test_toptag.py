@@ -39,6 +39,22 @@ def test_feature_map_is_finite_with_finite_first_and_second_derivatives():
     assert torch.isfinite(h).all()
 
 
+def test_one_constituent_jets_and_constituents_on_the_axis_keep_second_derivatives_finite():
+    """Real generated samples contain one-constituent jets: ΔR = 0 there (a NaN source)."""
+    from liesoft import DeltaSEAL
+
+    x = jets(batch=3, n=5, pad=0)
+    x[0, 1:] = 0.0  # a single constituent: it sits exactly on the jet axis
+    x[1, 1] = x[1, 0]  # two identical constituents: both on the axis of a 2-particle jet
+    x[1, 2:] = 0.0
+    torch.manual_seed(0)
+    model = JetTransformer(d=16, layers=1, heads=2, hidden=16, hidden_layers=1).double()
+    value = DeltaSEAL(Lorentz(), Vector4())(lambda z: torch.sigmoid(model(z)), x)
+    grads = torch.autograd.grad(value, list(model.parameters()), allow_unused=True)
+    assert torch.isfinite(value)
+    assert all(torch.isfinite(g).all() for g in grads if g is not None)
+
+
 def test_feature_values_and_beam_rotation_invariance():
     x = jets(batch=2, pad=0)
     feats, _ = constituent_features(x)
