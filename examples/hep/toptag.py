@@ -28,7 +28,7 @@ all methods interleaved in one run: the paper's Table 2), details.json, checkpoi
 PRESETS = {
     # CPU default: a scaled-down transformer on 30k window jets and 24k wide-pT jets
     "cpu": dict(n_jets=30_000, n_wide=24_000, max_constituents=50, d=64, layers=2, heads=4,
-                hidden=128, hidden_layers=3, batch=256, epochs=8, lr=1e-3, weight_decay=1e-2,
+                hidden=128, hidden_layers=3, batch=256, epochs=10, lr=1e-3, weight_decay=1e-2,
                 patience=3, pt_cut=1000.0, n_audit=2000, lgatr_blocks=2, lgatr_mv=8,
                 lgatr_s=32),
     # smoke test: minutes -> seconds
