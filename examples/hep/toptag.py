@@ -116,6 +116,7 @@ def parse_args(argv=None):
     ap.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
     ap.add_argument("--cache-dir", default=None, help="jet cache (default ~/.cache/liesoft)")
     ap.add_argument("--workers", type=int, default=None, help="jet-generation processes")
+    ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     ap.add_argument("--no-progress", action="store_true")
     ap.add_argument("--interrupt-after", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -539,7 +540,11 @@ def extrapolation_study(args, cfg, ctx, details):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = PRESETS[args.preset]
+    cfg = dict(PRESETS[args.preset])
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise SystemExit(f"--epochs must be >= 1, got {args.epochs}")
+        cfg["epochs"] = args.epochs
     ctx = setup(args)
     torch.set_float32_matmul_precision("high")
     ctx.log(f"preset {args.preset}, methods {args.methods}, seeds {args.seeds}, device "
