@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from ._checks import check_floating
-from .groups.base import LieGroup
+from .groups.base import LieGroup, _device_of
 from .penalties.common import as_residual_dtype, squared_norm
 from .reps import Representation, Scalar
 
@@ -74,7 +74,7 @@ def invariance_profile(f: Callable, x: torch.Tensor, group: LieGroup, in_rep: Re
         m_list, e_list = [], []
         for m in mags.tolist():
             theta = group.family_parameter(fam, m)
-            dev = generator.device if generator is not None else "cpu"
+            dev = _device_of(generator, "cpu")
             c = torch.randn(x.shape[0], len(idx), generator=generator, dtype=torch.float64,
                             device=dev).to(x.device)
             c = theta * c / c.norm(dim=-1, keepdim=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .._checks import check_floating
-from ..groups.base import LieGroup
+from ..groups.base import LieGroup, _device_of
 from ..reps import Representation
 
 __all__ = ["gseal_value", "delta_seal_value", "squared_norm", "math_attention"]
@@ -115,7 +115,7 @@ class PenaltyBase(torch.nn.Module):
             return x, tuple(args), fx
         m = max(1, round(self.fraction * batch))
         idx = torch.randperm(batch, generator=generator,
-                             device=generator.device if generator is not None else "cpu")[:m]
+                             device=_device_of(generator, "cpu"))[:m]
         idx = idx.to(x.device)
         pick = lambda t: t.index_select(0, idx.to(t.device))  # noqa: E731
         args = tuple(pick(a) if isinstance(a, torch.Tensor) else a for a in args)

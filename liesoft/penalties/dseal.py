@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.autograd.forward_ad as fwAD
 
-from ..groups.base import LieGroup
+from ..groups.base import LieGroup, _device_of
 from ..reps import Representation, Scalar
 from .common import (
     PenaltyBase,
@@ -148,7 +148,7 @@ class DeltaSEAL(PenaltyBase):
 
     def _random_projection(self, fx, leaf, xi, target, create_graph, generator):
         """``E_u[(u . (J xi_a - drho f))^2] = |J xi_a - drho f|^2`` for ``u ~ N(0, 1)``."""
-        dev = generator.device if generator is not None else fx.device
+        dev = _device_of(generator, fx.device)
         u = torch.randn(fx.shape, generator=generator, dtype=fx.dtype, device=dev).to(fx.device)
         vjp = vector_jacobian(fx, leaf, u, create_graph)
         batch = fx.shape[0]
@@ -162,7 +162,7 @@ class DeltaSEAL(PenaltyBase):
         if fx is None:
             fx = self._check_output(evaluate(f, x, args), x.shape[0])
         eps = self.eps if self.eps is not None else (1e-4 if x.dtype == torch.float64 else 1e-2)
-        dev = generator.device if generator is not None else x.device
+        dev = _device_of(generator, x.device)
         c = torch.randn(x.shape[0], self.n, generator=generator, dtype=torch.float64,
                         device=dev).to(x.device)
         A = torch.einsum("bn,nij->bij", c, self.algebra.to(x.device, torch.float64))
