@@ -146,8 +146,8 @@ def plot_extrapolation(curves: dict, pt_cut: float, key: str, ylabel: str, path,
 
 
 def table1_markdown(metrics: dict) -> str:
-    rows = ["| method | balanced accuracy | AUC | 1/ε_B at ε_S = 0.3 | train step [s] | "
-            "eval step [s] |", "|---|---|---|---|---|---|"]
+    rows = ["| method | balanced accuracy | AUC | 1/ε_B at ε_S = 0.3 | train step in training [s] "
+            "| eval step [s] |", "|---|---|---|---|---|---|"]
     for method, m in metrics.items():
         def fmt(key, digits, m=m):
             v = m[key]
@@ -155,4 +155,7 @@ def table1_markdown(metrics: dict) -> str:
         rows.append(f"| {LABELS.get(method, method)} | {fmt('balanced_accuracy', 4)} | "
                     f"{fmt('auc', 4)} | {fmt('rejection_at_0.3', 1)} | "
                     f"{fmt('train_step_s', 4)} | {fmt('eval_step_s', 4)} |")
-    return "\n".join(rows) + "\n"
+    note = ("\nStep times in this table are medians over each model's own training and were taken"
+            " at different times (and machine loads); compare methods with timing.md, where all "
+            "methods are timed step by step in one interleaved run.\n")
+    return "\n".join(rows) + "\n" + note

@@ -39,7 +39,8 @@ class LGATrTagger(nn.Module):
     channels and ``s_channels`` hidden scalar channels."""
 
     def __init__(self, blocks: int = 2, mv_channels: int = 8, s_channels: int = 16,
-                 heads: int = 2, spurions: bool = False, scale: float = 100.0):
+                 heads: int = 2, spurions: bool = False, scale: float = 100.0,
+                 sparse_gp: bool = True):
         super().__init__()
         if lgatr is None:
             raise ImportError(MISSING_MESSAGE)
@@ -48,7 +49,8 @@ class LGATrTagger(nn.Module):
         self.net = lgatr.LGATr(
             num_blocks=blocks, in_mv_channels=1, out_mv_channels=1,
             hidden_mv_channels=mv_channels, in_s_channels=0, out_s_channels=0,
-            hidden_s_channels=s_channels, attention=dict(num_heads=heads), mlp=dict())
+            hidden_s_channels=s_channels, attention=dict(num_heads=heads), mlp=dict(),
+            primitives=dict(sparse_gp=bool(sparse_gp)))
         if self.use_spurions:
             self.register_buffer("spurions", lgatr.get_spurions(), persistent=False)
 

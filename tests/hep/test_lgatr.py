@@ -55,3 +55,26 @@ def test_method_refused_with_a_clear_message_when_lgatr_is_missing(monkeypatch, 
     with pytest.raises(ImportError, match="needs the lgatr package"):
         lgatr_tagger.LGATrTagger()
     assert toptag.parse_args(["--methods", "baseline"]).methods == ["baseline"]
+
+
+def test_dense_and_sparse_geometric_product_give_the_same_tagger():
+    torch.manual_seed(0)
+    sparse = lgatr_tagger.LGATrTagger(blocks=1, mv_channels=4, s_channels=8, sparse_gp=True)
+    dense = lgatr_tagger.LGATrTagger(blocks=1, mv_channels=4, s_channels=8, sparse_gp=False)
+    dense.load_state_dict(sparse.state_dict())
+    sparse, dense, x = sparse.double(), dense.double(), jets().double()
+    out_s, out_d = sparse(x), dense(x)
+    assert torch.allclose(out_s, out_d, rtol=1e-12, atol=1e-12)
+    out_s.sum().backward()
+    out_d.sum().backward()
+    for (name, ps), pd in zip(sparse.named_parameters(), dense.parameters()):
+        assert torch.allclose(ps.grad, pd.grad, rtol=1e-10, atol=1e-12), name
+
+
+def test_toptag_picks_the_dense_product_on_cpu_and_the_sparse_one_on_gpu():
+    cfg = toptag.PRESETS["quick"]
+    args = toptag.parse_args(["--quick", "--methods", "lgatr", "--device", "cpu"])
+    model = toptag.build_model(cfg, "lgatr", args)
+    assert model.net.primitives.sparse_gp is False
+    args.device = "cuda"
+    assert toptag.build_model(cfg, "lgatr", args).net.primitives.sparse_gp is True
