@@ -152,3 +152,18 @@ def test_bad_data_argument_is_refused(tmp_path, cache):
         r.stdout + r.stderr)
     r = run(["--out", str(tmp_path), "--methods", "baseline,lgtr"], cache)
     assert r.returncode != 0 and "--methods must be a comma list" in r.stderr
+
+
+def test_quick_end_to_end_with_lgatr_has_its_rows_everywhere(tmp_path, cache):
+    r = run(["--out", str(tmp_path), "--methods", "baseline,lgatr"], cache)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    check_metrics(tmp_path, ["baseline", "lgatr"])
+    for name in ["table1.md", "timing.md"]:
+        assert "| L-GATr |" in (tmp_path / name).read_text(), name
+    details = json.loads((tmp_path / "details.json").read_text())
+    assert set(details["extrapolation"]["runs"]) == {"baseline", "lgatr"}
+    assert set(details["timing"]["median_s"]) >= {"lgatr"}
+    inv = details["table1"]["lgatr"][0]["invariance"]
+    assert len(inv["mean"]) == 5 and all(math.isfinite(v) for v in inv["mean"])
+    # exact invariance up to float32 rounding (the quick baseline is barely trained, so no ratio)
+    assert max(inv["mean"]) < 1e-2
