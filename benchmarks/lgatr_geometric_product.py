@@ -20,8 +20,8 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from benchmarks.penalty_overhead import jet_batch  # noqa: E402
 from examples.hep.lgatr_tagger import LGATrTagger  # noqa: E402
-from penalty_overhead import jet_batch  # noqa: E402
 
 
 def main(argv=None):
@@ -70,7 +70,7 @@ def main(argv=None):
     times = {(k, w): [] for k in models for w in ("train", "eval")}
     for i in range(args.warmup + args.steps):
         for k in models:  # interleaved: both variants see the same machine load
-            t_train, t_eval = timed(lambda: train(k)), timed(lambda: evaluate(k))
+            t_train, t_eval = timed(lambda k=k: train(k)), timed(lambda k=k: evaluate(k))
             if i >= args.warmup:
                 times[(k, "train")].append(t_train)
                 times[(k, "eval")].append(t_eval)

@@ -67,7 +67,7 @@ def test_dense_and_sparse_geometric_product_give_the_same_tagger():
     assert torch.allclose(out_s, out_d, rtol=1e-12, atol=1e-12)
     out_s.sum().backward()
     out_d.sum().backward()
-    for (name, ps), pd in zip(sparse.named_parameters(), dense.parameters()):
+    for (name, ps), pd in zip(sparse.named_parameters(), dense.parameters(), strict=True):
         assert torch.allclose(ps.grad, pd.grad, rtol=1e-10, atol=1e-12), name
 
 
