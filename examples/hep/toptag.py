@@ -231,8 +231,8 @@ def build_model(cfg, method="baseline", args=None) -> torch.nn.Module:
         return lgatr_tagger.LGATrTagger(
             blocks=cfg["lgatr_blocks"], mv_channels=cfg["lgatr_mv"], s_channels=cfg["lgatr_s"],
             heads=cfg["heads"], spurions=bool(args is not None and args.lgatr_spurions),
-            # dense geometric product in eager CPU mode (1.7x faster there), lgatr's sparse
-            # kernel on GPU
+            # dense geometric product in eager CPU mode (faster there, docs/benchmarks.md);
+            # lgatr's sparse kernel on GPU
             sparse_gp=args is not None and args.device == "cuda")
     return JetTransformer(d=cfg["d"], layers=cfg["layers"], heads=cfg["heads"],
                           hidden=cfg["hidden"], hidden_layers=cfg["hidden_layers"])

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -167,3 +168,15 @@ def test_quick_end_to_end_with_lgatr_has_its_rows_everywhere(tmp_path, cache):
     assert len(inv["mean"]) == 5 and all(math.isfinite(v) for v in inv["mean"])
     # exact invariance up to float32 rounding (the quick baseline is barely trained, so no ratio)
     assert max(inv["mean"]) < 1e-2
+    # the float64 re-audit shows the float32 violation is rounding
+    audit = os.path.join(ROOT, "examples", "hep", "audit_checkpoint.py")
+    ckpt = str(tmp_path / "checkpoints" / "table1_lgatr_seed0.pt")
+    a = subprocess.run([sys.executable, audit, ckpt, "--preset", "quick", "--cache-dir", cache,
+                        "--jets", "50"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert a.returncode == 0, a.stdout[-2000:] + a.stderr[-2000:]
+    f64 = next(line for line in a.stdout.splitlines() if "float64:" in line)
+    values = [float(v) for v in re.findall(r": ([0-9.e+-]+)", f64.split("float64", 1)[1])]
+    assert len(values) == 2 and max(values) < 1e-9, f64
+    bad = subprocess.run([sys.executable, audit, str(tmp_path / "metrics.json")],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert bad.returncode != 0 and "expected a toptag checkpoint named" in bad.stderr

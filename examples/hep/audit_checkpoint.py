@@ -1,0 +1,74 @@
+"""Re-audit a trained toptag.py model in float32 and float64: is its boost violation rounding?
+
+    python examples/hep/audit_checkpoint.py runs/toptag/checkpoints/table1_lgatr_seed0.pt \
+        --cache-dir /tmp/freshcache --jets 300
+
+Loads the best weights of a ``toptag.py`` checkpoint (the method and study are read from its
+file name ``{study}_{method}_seed{n}.pt``), takes the first ``--jets`` test jets of that study's
+data (same generation, cut and split as toptag.py) and prints the mean |σ(f(Λx)) − σ(f(x))| for
+random boosts of each ``--magnitudes``, once with the model in float32 and once in float64. An
+exactly invariant model (L-GATr) drops to ~1e-12 in float64; a soft-constrained one does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import re
+import sys
+
+import torch
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from examples.hep import toptag  # noqa: E402
+from liesoft import Lorentz, Vector4, invariance_profile  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("checkpoint")
+    ap.add_argument("--preset", choices=sorted(toptag.PRESETS), default="cpu")
+    ap.add_argument("--cache-dir", default=None)
+    ap.add_argument("--jets", type=int, default=300)
+    ap.add_argument("--magnitudes", default="0.5,0.9")
+    ap.add_argument("--lgatr-spurions", action="store_true")
+    args = ap.parse_args(argv)
+    path = pathlib.Path(args.checkpoint)
+    match = re.fullmatch(r"(table1|extrapolation)_([a-z]+)_seed\d+\.pt", path.name)
+    if match is None or match.group(2) not in toptag.METHODS:
+        ap.error(f"expected a toptag checkpoint named {{table1|extrapolation}}_{{method}}_seed"
+                 f"{{n}}.pt with method in {sorted(toptag.METHODS)}, got {path.name!r}")
+    if not path.is_file():
+        ap.error(f"no such checkpoint: {path}")
+    if args.jets < 1:
+        ap.error(f"--jets must be >= 1, got {args.jets}")
+    study, method = match.groups()
+    magnitudes = [float(m) for m in args.magnitudes.split(",")]
+    cfg = toptag.PRESETS[args.preset]
+    targs = toptag.parse_args(["--preset", args.preset, "--methods", method, "--device", "cpu",
+                               "--no-progress"] + (["--cache-dir", args.cache_dir]
+                                                   if args.cache_dir else [])
+                              + (["--lgatr-spurions"] if args.lgatr_spurions else []))
+    ctx = toptag.Context(0, 1, torch.device("cpu"), False, path.parent, False)
+    data = toptag.load_data(targs, cfg, ctx, wide=study == "extrapolation")
+    x = torch.from_numpy(toptag.split(data)[2]["x"][: args.jets])
+    model = toptag.build_model(cfg, method, targs)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["best_model"])
+    model.eval()
+    print(f"{path.name}: mean |σ(f(Λx)) − σ(f(x))| on {len(x)} test jets, random boosts")
+    for dtype in (torch.float32, torch.float64):
+        m = model.to(dtype)
+        prof = invariance_profile(lambda z, m=m: torch.sigmoid(m(z)), x.to(dtype), Lorentz(),
+                                  Vector4(), magnitudes=magnitudes, families=["boost"],
+                                  generator=torch.Generator().manual_seed(7))
+        cells = ", ".join(f"|β| {b}: {v:.2e}" for b, v in zip(magnitudes,
+                                                               prof.mean["boost"].tolist(),
+                                                               strict=True))
+        print(f"  {str(dtype).removeprefix('torch.')}: {cells}")
+
+
+if __name__ == "__main__":
+    main()
