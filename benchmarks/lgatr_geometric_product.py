@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import statistics
 import sys
-import time
 
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from benchmarks.penalty_overhead import jet_batch  # noqa: E402
+from benchmarks.penalty_overhead import jet_batch, run  # noqa: E402
 from examples.hep.lgatr_tagger import LGATrTagger  # noqa: E402
 
 
@@ -47,17 +45,6 @@ def main(argv=None):
     opts = {k: torch.optim.AdamW(m.parameters(), lr=1e-4) for k, m in models.items()}
     loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
 
-    def sync():
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-
-    def timed(fn):
-        sync()
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        return time.perf_counter() - t0
-
     def train(k):
         opts[k].zero_grad(set_to_none=True)
         loss_fn(models[k](x), y).backward()
@@ -67,14 +54,10 @@ def main(argv=None):
     def evaluate(k):
         models[k](x)
 
-    times = {(k, w): [] for k in models for w in ("train", "eval")}
-    for i in range(args.warmup + args.steps):
-        for k in models:  # interleaved: both variants see the same machine load
-            t_train, t_eval = timed(lambda k=k: train(k)), timed(lambda k=k: evaluate(k))
-            if i >= args.warmup:
-                times[(k, "train")].append(t_train)
-                times[(k, "eval")].append(t_eval)
-    med = {kw: statistics.median(v) for kw, v in times.items()}
+    # interleaved in this order every round: both products see the same machine load
+    variants = {(k, w): (lambda k=k, fn=fn: fn(k))
+                for k in models for w, fn in (("train", train), ("eval", evaluate))}
+    med = run(variants, args.steps, args.warmup, dev)
     print(f"L-GATr {args.blocks} blocks, {args.mv} mv / {args.s} s channels, batch {args.batch} x "
           f"{args.constituents} constituents, {dev}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; median of {args.steps} interleaved steps\n")
