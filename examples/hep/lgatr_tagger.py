@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from examples.hep.tagger import masked_mean, padding_mask
+
 try:
     import lgatr
 except ImportError:  # pragma: no cover - exercised through `available()`
@@ -55,7 +57,7 @@ class LGATrTagger(nn.Module):
             self.register_buffer("spurions", lgatr.get_spurions(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mask = (x != 0).any(-1)  # (B, N); zero four-vectors are padding
+        mask = padding_mask(x)  # (B, N)
         mv = lgatr.embed_vector(x / self.scale)[..., None, :]  # (B, N, 1, 16)
         keys = mask
         if self.use_spurions:
@@ -63,6 +65,5 @@ class LGATrTagger(nn.Module):
             mv = torch.cat([mv, sp], dim=1)
             keys = torch.cat([mask, mask.new_ones(x.shape[0], sp.shape[1])], dim=1)
         out_mv, _ = self.net(mv, attn_mask=keys[:, None, None, :])
-        score = lgatr.extract_scalar(out_mv)[..., 0, 0][:, : x.shape[1]]  # real tokens only
-        m = mask.to(score.dtype)
-        return ((score * m).sum(1) / m.sum(1).clamp_min(1.0))[:, None]
+        score = lgatr.extract_scalar(out_mv)[..., 0, 0][:, : x.shape[1]]  # constituents only
+        return masked_mean(score, mask)[:, None]

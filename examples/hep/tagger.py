@@ -15,9 +15,23 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["constituent_features", "JetTransformer", "N_FEATURES"]
+__all__ = ["constituent_features", "JetTransformer", "N_FEATURES", "padding_mask",
+           "masked_mean"]
 
 N_FEATURES = 7
+
+
+def padding_mask(x: torch.Tensor) -> torch.Tensor:
+    """``(B, N)``: True for real constituents; all-zero four-vectors are padding (they stay zero
+    under every Lorentz transformation)."""
+    return (x != 0).any(-1)
+
+
+def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``h`` ``(B, N, ...)`` over the real tokens of ``mask`` ``(B, N)`` (zero for a jet
+    with none)."""
+    m = mask.reshape(*mask.shape, *([1] * (h.ndim - 2))).to(h.dtype)
+    return (h * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 
 def _eta_phi(px, py, pz, pt):
@@ -29,7 +43,7 @@ def constituent_features(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     Padded entries have all features zero; values and gradients are finite everywhere.
     """
-    mask = (x != 0).any(-1)
+    mask = padding_mask(x)
     E, px, py, pz = x.unbind(-1)
     one = torch.ones_like(E)
     # sanitise padding before log / sqrt / atan2 (their gradients at 0 are inf or NaN)
@@ -65,8 +79,8 @@ class JetTransformer(nn.Module):
 
     Paper sizes (``d=256, layers=3, heads=4, hidden=128, hidden_layers=3``) give ~1.3 M
     parameters (the encoder's feed-forward width is ``d``). The output is a logit ``(B, 1)``;
-    the penalties act on it (not on the sigmoid, whose derivatives vanish as the tagger grows
-    confident).
+    ``toptag.py`` penalises its sigmoid by default, as the paper does (``--penalty-on logit``
+    penalises the logit itself).
     """
 
     def __init__(self, d: int = 256, layers: int = 3, heads: int = 4, hidden: int = 128,
@@ -85,6 +99,4 @@ class JetTransformer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats, mask = constituent_features(x)
         h = self.encoder(self.embed(feats), src_key_padding_mask=~mask)
-        m = mask[..., None].to(h.dtype)
-        pooled = (h * m).sum(1) / m.sum(1).clamp_min(1.0)
-        return self.head(pooled)
+        return self.head(masked_mean(h, mask))

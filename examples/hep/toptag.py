@@ -372,19 +372,26 @@ def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
+def timed(fn, ctx) -> float:
+    """Seconds taken by ``fn()`` (CUDA work included: synchronised before and after)."""
+    if ctx.device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    fn()
+    if ctx.device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
 @torch.no_grad()
 def eval_step_seconds(model, x: np.ndarray, ctx, batch=256, repeats=10) -> float:
     xb = torch.from_numpy(x[:batch]).to(ctx.device)
-    times = []
-    for _ in range(repeats + 2):
-        if ctx.device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
+
+    def step():
         with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
             model(xb)
-        if ctx.device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
+
+    times = [timed(step, ctx) for _ in range(repeats + 2)]
     return statistics.median(times[2:])
 
 
@@ -484,14 +491,9 @@ def timing_study(args, cfg, ctx, details, steps=20, warmup=3):
     for i in range(warmup + steps):
         for m in args.methods:
             for kind, fn in (("train", train_steps[m]), ("eval", eval_steps[m])):
-                if ctx.device.type == "cuda":
-                    torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                fn()
-                if ctx.device.type == "cuda":
-                    torch.cuda.synchronize()
+                t = timed(fn, ctx)
                 if i >= warmup:
-                    times[m][kind].append(time.perf_counter() - t0)
+                    times[m][kind].append(t)
     med = {m: {k: statistics.median(v) for k, v in t.items()} for m, t in times.items()}
     details["timing"] = {"batch": cfg["batch"], "steps": steps, "median_s": med,
                          "device": str(ctx.device)}
