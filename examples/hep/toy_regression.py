@@ -55,6 +55,7 @@ import torch
 from torch import nn
 
 from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4
+from liesoft.groups import MINKOWSKI
 
 # ----------------------------------------------------------------------------- configuration
 # The default preset; `--preset paper` and `--quick` override some fields (PRESETS below).
@@ -106,14 +107,13 @@ PRESETS = {
 }
 
 METHODS = ("baseline", "gseal", "dseal", "augment", "invariant", "dualsubnet")
-ETA = (1.0, -1.0, -1.0, -1.0)
 SPURION_Z = 1e-3                      # s = (0, 0, 0, 1e-3)
 C1, C2 = 20.9983, -0.8431             # the public code's coefficients of (s.p) and (s.p)^2
 
 
 # ----------------------------------------------------------------------------- task
 def minkowski_sq(p: torch.Tensor) -> torch.Tensor:
-    eta = torch.tensor(ETA, dtype=p.dtype, device=p.device)
+    eta = MINKOWSKI.diagonal().to(dtype=p.dtype, device=p.device)
     return (p * p * eta).sum(-1)
 
 
