@@ -4,8 +4,11 @@ Scores are sigmoid probabilities of the tagger's logit; label 1 = top.
 
 * AUC: scikit-learn's ``roc_auc_score``.
 * Balanced accuracy: ``(TPR + TNR) / 2`` at the threshold 0.5 (paper §3.2).
-* Background rejection ``1 / eps_B`` at signal efficiency ``eps_S = 0.3``: the threshold is the
-  70 % quantile of the signal scores, ``eps_B`` the fraction of background above it.
+* Background rejection ``1 / eps_B`` at signal efficiency ``eps_S = 0.3`` (the paper's) and
+  ``0.5`` (common in the literature): the threshold is the ``1 - eps_S`` quantile of the signal
+  scores, ``eps_B`` the fraction of background above it.
+
+Figures use mplhep's HEP style when it is installed (the ``hep`` extra), matplotlib's otherwise.
 """
 
 from __future__ import annotations
@@ -15,13 +18,34 @@ import math
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-__all__ = ["auc", "balanced_accuracy", "rejection_at", "summary", "binned",
-           "plot_invariance", "plot_accuracy_vs_pt", "plot_extrapolation", "table1_markdown"]
+__all__ = ["auc", "balanced_accuracy", "rejection_at", "summary", "binned", "label",
+           "plot_invariance", "plot_accuracy_vs_pt", "plot_extrapolation", "plot_lambda_scan",
+           "plot_cost_frontier", "table1_markdown", "lambda_scan_markdown",
+           "extrapolation_markdown", "cost_markdown"]
 
 COLORS = {"baseline": "tab:blue", "gseal": "tab:orange", "dseal": "tab:green",
-          "lgatr": "tab:purple"}
+          "lgatr": "tab:purple", "gseal_budget": "tab:red", "dseal_budget": "tab:olive",
+          "gseal_f0.25": "tab:brown", "gseal_f0.5": "tab:pink", "dseal_fd": "tab:cyan",
+          "gseal_finetune": "tab:gray"}
 LABELS = {"baseline": "Baseline", "gseal": "Baseline + GSEAL", "dseal": "Baseline + δSEAL",
-          "lgatr": "L-GATr"}
+          "lgatr": "L-GATr", "gseal_f0.25": "GSEAL, fraction 0.25",
+          "gseal_f0.5": "GSEAL, fraction 0.5", "dseal_fd": "δSEAL, mode fd",
+          "gseal_finetune": "Baseline fine-tuned with GSEAL (2 epochs)",
+          "gseal_budget": "GSEAL, violation budget", "dseal_budget": "δSEAL, violation budget"}
+REJECTION_POINTS = (0.3, 0.5)
+
+
+def label(method: str) -> str:
+    """Human-readable name of a method (``"gseal@0.1"``: GSEAL at λ = 0.1)."""
+    if "@" in method:
+        base, lam = method.split("@")
+        return f"{LABELS.get(base, base)}, λ = {lam}"
+    return LABELS.get(method, method)
+
+
+def color(method: str):
+    base = method.split("@")[0]
+    return COLORS.get(base, COLORS.get(base.split("_")[0]))
 
 
 def auc(labels, scores) -> float:
@@ -48,21 +72,26 @@ def rejection_at(labels, scores, signal_efficiency: float = 0.3) -> float:
 
 
 def summary(labels, scores) -> dict:
-    return {"auc": auc(labels, scores), "balanced_accuracy": balanced_accuracy(labels, scores),
-            "rejection_at_0.3": rejection_at(labels, scores)}
+    out = {"auc": auc(labels, scores), "balanced_accuracy": balanced_accuracy(labels, scores)}
+    for eff in REJECTION_POINTS:
+        out[f"rejection_at_{eff:g}"] = rejection_at(labels, scores, eff)
+    return out
 
 
 def binned(pt, labels, scores, edges) -> dict:
-    """Balanced accuracy and rejection at eps_S = 0.3 in bins of jet pT."""
-    out = {"pt": [], "balanced_accuracy": [], "rejection_at_0.3": [], "n": []}
+    """Balanced accuracy and rejection at eps_S = 0.3 and 0.5 in bins of jet pT (NaN in a bin
+    of fewer than 10 jets)."""
+    out = {"pt": [], "balanced_accuracy": [], "rejection_at_0.3": [], "rejection_at_0.5": [],
+           "n": []}
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         sel = (pt >= lo) & (pt < hi)
         out["pt"].append(0.5 * (lo + hi))
         out["n"].append(int(sel.sum()))
         out["balanced_accuracy"].append(balanced_accuracy(labels[sel], scores[sel])
                                         if sel.sum() >= 10 else float("nan"))
-        out["rejection_at_0.3"].append(rejection_at(labels[sel], scores[sel])
-                                       if sel.sum() >= 10 else float("nan"))
+        for eff in REJECTION_POINTS:
+            out[f"rejection_at_{eff:g}"].append(rejection_at(labels[sel], scores[sel], eff)
+                                                if sel.sum() >= 10 else float("nan"))
     return out
 
 
@@ -79,83 +108,224 @@ def _plt():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    try:
+        import mplhep
+
+        plt.style.use(mplhep.style.ATLAS)
+        plt.rcParams.update({"font.size": 11, "legend.fontsize": 8, "axes.titlesize": 11})
+    except ImportError:  # the hep extra installs it; the figures work without it
+        pass
     return plt
 
 
-def _band(ax, x, runs, method, style="-o", label=None):
+def _stats(runs):
+    """Mean and std over seeds (std 0 for one seed) of ``runs`` (seeds × points)."""
     arr = np.asarray(runs, dtype=float)
     mean = np.nanmean(arr, axis=0)
-    ax.plot(x, mean, style, color=COLORS.get(method), label=label or LABELS.get(method, method))
-    if arr.shape[0] > 1:
-        std = np.nanstd(arr, axis=0, ddof=1)
-        ax.fill_between(x, mean - std, mean + std, color=COLORS.get(method), alpha=0.2)
+    std = np.nanstd(arr, axis=0, ddof=1) if arr.shape[0] > 1 else np.zeros_like(mean)
+    return mean, std
+
+
+def _band(ax, x, runs, method, style="-o", label_=None):
+    """Mean over seeds with error bars (std over seeds) and a shaded band."""
+    mean, std = _stats(runs)
+    n = np.asarray(runs).shape[0]
+    text = (label_ or label(method)) + (f" ({n} seeds)" if n > 1 else "")
+    ax.errorbar(x, mean, yerr=std if n > 1 else None, fmt=style, color=color(method),
+                label=text, capsize=2, ms=4)
+    if n > 1:
+        ax.fill_between(x, mean - std, mean + std, color=color(method), alpha=0.15)
+
+
+def _save(fig, ax, path, legend_size=8):
+    ax.legend(fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
 
 
 def plot_invariance(profiles: dict, path) -> None:
     """Fig. 2: mean |f(Λx) - f(x)| of the tagger probability vs |β| of random 3-D boosts.
     ``profiles[method]`` is a list (one per seed) of ``(magnitudes, means)``."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
     for method, runs in profiles.items():
-        mags = runs[0][0]
-        _band(ax, mags, [r[1] for r in runs], method)
-    ax.set_xlabel("|β| of the boost")
-    ax.set_ylabel("mean |f(Λx) − f(x)|")
+        _band(ax, runs[0][0], [r[1] for r in runs], method)
+    ax.set_xlabel(r"$|\beta|$ of the boost")
+    ax.set_ylabel(r"mean $|\sigma(f(\Lambda x)) - \sigma(f(x))|$")
     ax.set_yscale("log")
-    ax.legend()
     ax.set_title("Tagger invariance to 3-D boosts")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, ax, path)
 
 
 def plot_accuracy_vs_pt(curves: dict, path) -> None:
     """Fig. 3: balanced accuracy vs jet pT; circles original, diamonds boosted test jets.
     ``curves[method] = {"original": [binned...], "boosted": [binned...]}`` (one per seed)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
     for method, c in curves.items():
         x = c["original"][0]["pt"]
         _band(ax, x, [b["balanced_accuracy"] for b in c["original"]], method, "-o")
         _band(ax, x, [b["balanced_accuracy"] for b in c["boosted"]], method, "--D",
-              label=f"{LABELS.get(method, method)} (boosted)")
-    ax.set_xlabel("jet pT [GeV]")
+              label_=f"{label(method)} (boosted)")
+    ax.set_xlabel(r"jet $p_T$ [GeV]")
     ax.set_ylabel("balanced accuracy")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, ax, path, legend_size=7)
 
 
 def plot_extrapolation(curves: dict, pt_cut: float, key: str, ylabel: str, path,
                        log: bool = False) -> None:
-    """Fig. 4 / 5: a binned metric vs jet pT for models trained on pT <= ``pt_cut``."""
+    """Fig. 4 / 5: a binned metric vs jet pT for models trained on pT <= ``pt_cut``; the
+    region above the cut (never seen in training) is shaded."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
     for method, runs in curves.items():
         _band(ax, runs[0]["pt"], [r[key] for r in runs], method)
-    ax.axvline(pt_cut, color="k", ls=":", label="training pT cut")
-    ax.set_xlabel("jet pT [GeV]")
+    ax.axvline(pt_cut, color="k", ls=":", label=f"training cut, $p_T$ = {pt_cut:g} GeV")
+    ax.axvspan(pt_cut, ax.get_xlim()[1], color="0.9", zorder=0)
+    ax.set_xlabel(r"jet $p_T$ [GeV]")
     ax.set_ylabel(ylabel)
     if log:
         ax.set_yscale("log")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, ax, path)
 
 
-def table1_markdown(metrics: dict) -> str:
-    rows = ["| method | balanced accuracy | AUC | 1/ε_B at ε_S = 0.3 | train step in training [s] "
-            "| eval step [s] |", "|---|---|---|---|---|---|"]
+def plot_lambda_scan(runs: dict, path) -> None:
+    """Fig. 2 per λ: invariance curves of every ``"method@lambda"`` run and the baseline
+    (left), AUC vs λ (right)."""
+    plt = _plt()
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.2))
+    for name, r in runs.items():
+        inv = r["invariance"]
+        lam_rank = {"0.1": ":", "0.01": ":", "1": "-", "10": "--"}.get(
+            name.split("@")[-1], "-") if "@" in name else "-"
+        ax.plot(inv["magnitudes"], inv["mean"], lam_rank, marker="o", ms=3, color=color(name),
+                label=label(name))
+    ax.set_xlabel(r"$|\beta|$ of the boost")
+    ax.set_ylabel(r"mean $|\sigma(f(\Lambda x)) - \sigma(f(x))|$")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    for method in sorted({n.split("@")[0] for n in runs if "@" in n}):
+        pts = sorted((float(n.split("@")[1]), r["auc"]) for n, r in runs.items()
+                     if n.startswith(method + "@"))
+        bx.plot(*zip(*pts, strict=True), "-o", color=color(method), label=label(method))
+    if "baseline" in runs:
+        bx.axhline(runs["baseline"]["auc"], color=color("baseline"), ls=":", label="Baseline")
+    bx.set_xscale("log")
+    bx.set_xlabel(r"$\lambda$ (δSEAL in the paper's units)")
+    bx.set_ylabel("AUC")
+    _save(fig, bx, path)
+
+
+def plot_cost_frontier(rows: dict, path) -> None:
+    """Invariance gain (fraction of full GSEAL's at |β| = 0.5) vs training cost relative to
+    the baseline's training."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for m, r in rows.items():
+        ax.plot(r["training_cost"], r["gain_at_0.5"], "o", color=color(m), ms=6)
+        ax.annotate(label(m), (r["training_cost"], r["gain_at_0.5"]), fontsize=7,
+                    xytext=(4, 4), textcoords="offset points")
+    ax.axhline(0.9, color="0.5", ls=":", label="90 % of full GSEAL's gain")
+    ax.set_xlabel("training cost / baseline training")
+    ax.set_ylabel(r"invariance gain at $|\beta| = 0.5$ (GSEAL = 1)")
+    _save(fig, ax, path)
+
+
+def _fmt(v, digits):
+    return f"{v['mean']:.{digits}f} ± {v['std']:.{digits}f}"
+
+
+def table1_markdown(metrics: dict, seeds: int | None = None) -> str:
+    rows = ["| method | balanced accuracy | AUC | 1/ε_B at ε_S = 0.3 | 1/ε_B at ε_S = 0.5 | "
+            "mean \\|Δσ\\| at \\|β\\| = 0.5 | train step in training [s] | eval step [s] |",
+            "|---|---|---|---|---|---|---|---|"]
     for method, m in metrics.items():
-        def fmt(key, digits, m=m):
-            v = m[key]
-            return f"{v['mean']:.{digits}f} ± {v['std']:.{digits}f}"
-        rows.append(f"| {LABELS.get(method, method)} | {fmt('balanced_accuracy', 4)} | "
-                    f"{fmt('auc', 4)} | {fmt('rejection_at_0.3', 1)} | "
-                    f"{fmt('train_step_s', 4)} | {fmt('eval_step_s', 4)} |")
+        inv = _fmt(m["invariance_at_0.5"], 4) if "invariance_at_0.5" in m else "–"
+        rows.append(f"| {label(method)} | {_fmt(m['balanced_accuracy'], 4)} | "
+                    f"{_fmt(m['auc'], 4)} | {_fmt(m['rejection_at_0.3'], 1)} | "
+                    f"{_fmt(m['rejection_at_0.5'], 1)} | {inv} | "
+                    f"{_fmt(m['train_step_s'], 4)} | {_fmt(m['eval_step_s'], 4)} |")
     note = ("\nStep times in this table are medians over each model's own training and were taken"
             " at different times (and machine loads); compare methods with timing.md, where all "
             "methods are timed step by step in one interleaved run.\n")
-    return "\n".join(rows) + "\n" + note
+    head = f"Mean ± std over {seeds} seed(s).\n\n" if seeds else ""
+    return head + "\n".join(rows) + "\n" + note
+
+
+def lambda_scan_markdown(runs: dict) -> str:
+    mags = next(iter(runs.values()))["invariance"]["magnitudes"]
+    rows = ["| method | AUC | 1/ε_B (0.3) | " + " | ".join(f"\\|β\\| = {m:g}" for m in mags)
+            + " |", "|---" * (3 + len(mags)) + "|"]
+    for name, r in runs.items():
+        rows.append(f"| {label(name)} | {r['auc']:.4f} | {r['rejection_at_0.3']:.1f} | "
+                    + " | ".join(f"{v:.4f}" for v in r["invariance"]["mean"]) + " |")
+    return ("One seed; the invariance columns are mean |σ(f(Λx)) − σ(f(x))| (± SEM in "
+            "details.json). δSEAL λ in the paper's units.\n\n" + "\n".join(rows) + "\n")
+
+
+def extrapolation_markdown(runs: dict, ratios: dict, pt_cut: float, physics=None) -> str:
+    """Above/below-cut summary (mean ± std over seeds) and the top-bin rejection ratios."""
+    rows = ["| method | AUC below cut | AUC above cut | balanced acc. above cut | "
+            "1/ε_B (0.3) above cut | 1/ε_B (0.5) above cut |", "|---|---|---|---|---|---|"]
+    for m, rs in runs.items():
+        def ms(part, key, digits, rs=rs):
+            return _fmt(mean_std([r[part][key] for r in rs]), digits)
+        rows.append(f"| {label(m)} | {ms('below_cut', 'auc', 4)} | {ms('above_cut', 'auc', 4)}"
+                    f" | {ms('above_cut', 'balanced_accuracy', 4)} | "
+                    f"{ms('above_cut', 'rejection_at_0.3', 1)} | "
+                    f"{ms('above_cut', 'rejection_at_0.5', 1)} |")
+    n = len(next(iter(runs.values())))
+    text = [f"Trained on pT ≤ {pt_cut:g} GeV; mean ± std over {n} seed(s).", "",
+            *rows, ""]
+    if ratios:
+        text += ["Rejection (ε_S = 0.3) over the baseline's in the top pT bins, seed k against "
+                 "baseline seed k (mean ± std):", "", "| method | " + " | ".join(
+                     f"bin at {b['pt']:.0f} GeV" for b in next(iter(ratios.values()))) + " |",
+                 "|---" * (1 + len(next(iter(ratios.values())))) + "|"]
+        for m, bins in ratios.items():
+            text.append(f"| {label(m)} | " + " | ".join(
+                f"{b['mean']:.2f} ± {b['std']:.2f}" for b in bins) + " |")
+        text.append("")
+    if physics:
+        text += ["Generated sample per pT bin: top-jet mass (peak of a 10 GeV histogram; median "
+                 "and 16–84 %), QCD median mass, top candidates lost to the three-quark "
+                 "containment (ΔR < 0.8):", "",
+                 "| pT bin [GeV] | top mass peak [GeV] | top mass median (16–84 %) [GeV] | "
+                 "QCD mass median [GeV] | containment loss |", "|---|---|---|---|---|"]
+        e = physics["pt_edges"]
+        loss = physics["containment_loss"] or [float("nan")] * (len(e) - 1)
+        for i in range(len(e) - 1):
+            text.append(f"| {e[i]:.0f}–{e[i + 1]:.0f} | {physics['top_mass_peak'][i]:.0f} | "
+                        f"{physics['top_mass_median'][i]:.0f} "
+                        f"({physics['top_mass_16'][i]:.0f}–{physics['top_mass_84'][i]:.0f}) | "
+                        f"{physics['qcd_mass_median'][i]:.0f} | {loss[i]:.1%} |")
+        text.append("")
+    return "\n".join(text)
+
+
+def cost_markdown(rows: dict) -> str:
+    out = ["| method | train step / baseline | epochs | training cost / baseline | AUC | "
+           "mean \\|Δσ\\| at 0.5 | at 0.9 | gain at 0.5 | gain at 0.9 | boosted bal. acc. |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for m, r in rows.items():
+        out.append(f"| {label(m)} | {r['step_ratio']:.2f} | {r['epochs']} | "
+                   f"{r['training_cost']:.2f} | {r['auc']:.4f} | {r['invariance_at_0.5']:.4f} | "
+                   f"{r['invariance_at_0.9']:.4f} | {r['gain_at_0.5']:.2f} | "
+                   f"{r['gain_at_0.9']:.2f} | {r['boosted_balanced_accuracy']:.4f} |")
+    keep = [m for m, r in rows.items() if m not in ("baseline", "gseal")
+            and r["gain_at_0.5"] >= 0.9]
+    if keep:
+        best = min(keep, key=lambda m: rows[m]["training_cost"])
+        sentence = (f"The cheapest variant that keeps ≥ 90 % of full GSEAL's invariance gain at "
+                    f"|β| = 0.5 is {label(best)}: {rows[best]['gain_at_0.5']:.0%} of the gain at "
+                    f"{rows[best]['training_cost']:.2f}× the baseline's training cost (full "
+                    f"GSEAL: {rows['gseal']['training_cost']:.2f}×).")
+    else:
+        sentence = "No cheaper variant keeps ≥ 90 % of full GSEAL's invariance gain at |β| = 0.5."
+    return ("One seed. Training cost = train-step ratio (interleaved) × epochs trained / the "
+            "baseline's epochs; fine-tuning adds the baseline's own training (1). Gain = "
+            "(baseline − method) / (baseline − GSEAL) of the mean |Δσ|.\n\n"
+            + "\n".join(out) + "\n\n" + sentence + "\n")

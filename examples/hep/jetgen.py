@@ -27,7 +27,7 @@ Physics (see :func:`generate_jets` for the options):
   quark from the top decay (the b) and both quarks from the W decay; they are
   read from the event record (last copy of each top -> its daughters -> last
   copy of the W -> its daughters). Both tops of an event may give a jet.
-* ``wide_pt=True`` (default window 350-1600 GeV) splits the window into
+* ``wide_pt=True`` (default window 350-3000 GeV) splits the window into
   ``n_pt_bins`` equal jet-pT bins, generates each with its own pTHat range
   and accepts an equal number of jets per bin, in that bin's jet-pT range:
   the union covers the whole window and the pT spectrum is flat at the level
@@ -78,7 +78,7 @@ MATCH_DR = 0.8
 JETS_PER_EVENT = 2
 MAX_CONSTITUENTS = 200
 NARROW_WINDOW = (550.0, 650.0)
-WIDE_WINDOW = (350.0, 1600.0)
+WIDE_WINDOW = (350.0, 3000.0)
 DEFAULT_CACHE = pathlib.Path("~/.cache/liesoft/jets")
 _CLASSES = {"top": 1, "qcd": 0}
 DEFAULT_DETECTOR = DetectorConfig()
@@ -245,6 +245,12 @@ def _delta_r(eta1, phi1, eta2, phi2):
     return np.hypot(np.asarray(eta1) - eta2, dphi)
 
 
+def _contains_all(tops, jet_eta, jet_phi, r=MATCH_DR) -> bool:
+    """Whether, for at least one top of ``tops`` (``_top_partons``: ``(3, 2)`` arrays of the
+    (eta, phi) of b, q, q'), all three quarks lie within Delta R < ``r`` of the jet axis."""
+    return any(bool(np.all(_delta_r(t[:, 0], t[:, 1], jet_eta, jet_phi) < r)) for t in tops)
+
+
 def _run_task(task: _Task, counter=None) -> dict:
     """Generate ``task.n_jets`` accepted jets; returns arrays for this chunk."""
     import pythia8mc
@@ -262,6 +268,7 @@ def _run_task(task: _Task, counter=None) -> dict:
     jets = np.zeros((task.n_jets, 4), np.float64)  # pt, eta, phi, m
     n_const = np.zeros(task.n_jets, np.int16)
     n_acc = n_events = 0
+    n_window = n_uncontained = 0  # top candidates in the window; of those, not contained
     first = True
     while n_acc < task.n_jets:
         if n_acc == 0 and n_events >= 20_000:
@@ -296,9 +303,9 @@ def _run_task(task: _Task, counter=None) -> dict:
             pt, eta, phi, m = kinematics(p4.sum(axis=0))
             if not (task.jet_pt[0] <= pt <= task.jet_pt[1] and abs(eta) < task.eta_max):
                 continue
-            if tops is not None and not any(
-                np.all(_delta_r(t[:, 0], t[:, 1], eta, phi) < MATCH_DR) for t in tops
-            ):
+            n_window += 1
+            if tops is not None and not _contains_all(tops, eta, phi):
+                n_uncontained += 1
                 continue
             order = np.argsort(-np.hypot(p4[:, 1], p4[:, 2]), kind="stable")[:MAX_CONSTITUENTS]
             const[n_acc, : len(order)] = p4[order]
@@ -314,6 +321,8 @@ def _run_task(task: _Task, counter=None) -> dict:
         "n_constituents": n_const,
         "labels": np.full(task.n_jets, task.label, np.int8),
         "n_events": n_events,
+        "n_in_window": n_window,
+        "n_uncontained": n_uncontained,
     }
 
 
@@ -398,6 +407,14 @@ def _write(
             f.attrs[key] = json.dumps(value) if isinstance(value, dict | type(None)) else value
         f.attrs["pythia_seeds"] = np.array([t.pythia_seed for t in tasks], np.int64)
         f.attrs["events_generated"] = np.array([r["n_events"] for r in results], np.int64)
+        # per task: its jet-pT bin, the candidates in the window and (top) those whose three
+        # quarks were not all within MATCH_DR (rejected): the containment loss per bin
+        f.attrs["task_jet_pt"] = np.array([t.jet_pt for t in tasks], np.float64)
+        f.attrs["task_label"] = np.array([t.label for t in tasks], np.int64)
+        f.attrs["candidates_in_window"] = np.array(
+            [r["n_in_window"] for r in results], np.int64)
+        f.attrs["uncontained_top_candidates"] = np.array(
+            [r["n_uncontained"] for r in results], np.int64)
         for name, version in _versions().items():
             f.attrs[f"version_{name}"] = version
         f.attrs["generation_seconds"] = seconds
@@ -477,7 +494,7 @@ def generate_jets(
     Args:
         n_top, n_qcd: number of jets of each class in the file.
         pt_min, pt_max: detector-level jet-pT window in GeV; default 550-650,
-            or 350-1600 with ``wide_pt``.
+            or 350-3000 with ``wide_pt``.
         eta_max: jets must have ``|eta| < eta_max``.
         wide_pt: generate ``n_pt_bins`` equal pT bins with equal numbers of
             jets (flat spectrum) instead of one window.

@@ -1,18 +1,29 @@
 """Top tagging with SEAL on real simulated jets: the paper's Table 1 and Fig. 2-5.
 
-    python examples/hep/toptag.py                      # CPU preset, <= 20 min on 2 cores
+    python examples/hep/toptag.py                      # the main job: CPU preset, one seed
     python examples/hep/toptag.py --quick              # < 2 min smoke run (used by the tests)
+    python examples/hep/toptag.py --study full --resume  # 3 seeds, lambda scan, cost study
+    python examples/hep/toptag.py --budget gseal=2e-3  # a violation budget instead of lambda
     python examples/hep/toptag.py --preset paper --device cuda --seeds 5
     torchrun --nproc_per_node 4 examples/hep/toptag.py --preset paper   # DDP on 4 GPUs
     python examples/hep/toptag.py --data atlas:/data/train.h5        # ATLAS open data (rec. 15013)
     python examples/hep/toptag.py --data reference:/data/test.h5     # Kasieczka et al. 2019 set
 
-Two studies, each training every method for every seed:
+Studies (``--studies``; their definitions are in ``toptag_studies.py``):
 1. *table1*: jets in the default window (550-650 GeV), metrics (AUC, balanced accuracy,
-   background rejection at eps_S = 0.3, step times), invariance under random 3-D boosts
-   (Fig. 2) and balanced accuracy vs pT on original and boosted jets (Fig. 3);
-2. *extrapolation*: wide-pT jets, trained on pT <= --pt-cut, evaluated over the whole range
-   (Fig. 4: balanced accuracy, Fig. 5: rejection, vs pT), both penalties at lambda = 1.
+   background rejection 1/eps_B at eps_S = 0.3 and 0.5, step times), invariance under random
+   3-D boosts (Fig. 2) and balanced accuracy vs pT on original and boosted jets (Fig. 3);
+2. *timing*: train and eval step of every method, interleaved in one run (Table 2);
+3. *extrapolation*: wide-pT jets (350-3000 GeV), trained on pT <= --pt-cut, evaluated over
+   the whole range (Fig. 4: balanced accuracy, Fig. 5: rejection, vs pT), lambda = 1 (paper);
+4. *lambda_scan*: Fig. 2 for GSEAL lambda in {0.1, 1, 10} and δSEAL in {0.01, 0.1, 1} (one seed);
+5. *cost*: what SEAL buys per unit of cost: GSEAL with ``fraction`` 0.25 / 0.5, δSEAL
+   ``mode="fd"`` and the trained baseline fine-tuned with GSEAL for 2 epochs (one seed).
+``--study full`` = all five with 3 seeds (the documented multi-seed study).
+
+δSEAL lambdas are in the paper's units: its top-tagging code sums the six squared Lie
+derivatives per jet (``DeltaSEAL(..., reduction="sum")``), eq. 10 averages them, so the
+paper's lambda_δ = 0.01 is 0.06 in eq. 10's units (docs/penalties.md).
 
 Penalties act on the tagger's probability sigma(logit) by default, as in the paper, whose
 tagger ends in a sigmoid and whose lambdas (GSEAL 1, δSEAL 0.01) are set for it;
@@ -20,33 +31,46 @@ tagger ends in a sigmoid and whose lambdas (GSEAL 1, δSEAL 0.01) are set for it
 tagger grows confident; logit differences do not, so scale lambda down, roughly by
 sigma'(z)^2 <= 1/16). The figures and metrics use the probability.
 Outputs in --out: metrics.json, table1.md, fig2_invariance.png, fig3_accuracy_vs_pt.png,
-fig4_extrapolation.png, fig5_rejection_vs_pt.png, timing.md (train/eval step per 256 jets,
-all methods interleaved in one run: the paper's Table 2), details.json, checkpoints/.
+fig4_extrapolation.png, fig5_rejection_vs_pt.png, extrapolation.md, timing.md (train/eval step
+per 256 jets, all methods interleaved in one run: the paper's Table 2), lambda_scan.md,
+fig2_lambda_scan.png, cost.md, fig_cost_frontier.png, details.json, checkpoints/.
 """
 
 # ----------------------------------------------------------------------------- configuration
 PRESETS = {
-    # CPU default: a scaled-down transformer on 30k window jets and 24k wide-pT jets
-    "cpu": dict(n_jets=30_000, n_wide=24_000, max_constituents=50, d=64, layers=2, heads=4,
+    # CPU default: a scaled-down transformer on 30k window jets and 40k wide-pT jets
+    # (350-3000 GeV in 10 flat bins: about 10k of them below the 1 TeV training cut)
+    "cpu": dict(n_jets=30_000, n_wide=40_000, max_constituents=50, d=64, layers=2, heads=4,
                 hidden=128, hidden_layers=3, batch=256, epochs=10, lr=1e-3, weight_decay=1e-2,
                 patience=3, pt_cut=1000.0, n_audit=2000, lgatr_blocks=2, lgatr_mv=8,
-                lgatr_s=32),
+                lgatr_s=32, wide_bins=10),
     # smoke test: minutes -> seconds
     "quick": dict(n_jets=1_200, n_wide=1_000, max_constituents=30, d=16, layers=1, heads=2,
                   hidden=16, hidden_layers=1, batch=128, epochs=2, lr=2e-3, weight_decay=1e-2,
                   patience=2, pt_cut=1000.0, n_audit=200, lgatr_blocks=1, lgatr_mv=4,
-                  lgatr_s=8),
+                  lgatr_s=8, wide_bins=5),
     # the paper (GPU): 256-dim, 3 layers, 4 heads, 3 x 128 ReLU head, 100 constituents
     "paper": dict(n_jets=400_000, n_wide=200_000, max_constituents=100, d=256, layers=3,
                   heads=4, hidden=128, hidden_layers=3, batch=256, epochs=30, lr=3e-4,
                   weight_decay=1e-2, patience=5, pt_cut=1000.0, n_audit=10_000,
-                  lgatr_blocks=12, lgatr_mv=16, lgatr_s=32),  # L-GATr paper's tagger size
+                  lgatr_blocks=12, lgatr_mv=16, lgatr_s=32,  # L-GATr paper's tagger size
+                  wide_bins=10),
 }
 # paper: GSEAL lambda = 1 with beta_max^2 = 0.95; δSEAL lambda = 0.01 (Table 1);
-# both lambda = 1 for the extrapolation study
+# both lambda = 1 for the extrapolation study. δSEAL in the paper's units (reduction="sum").
 # "lgatr": the exactly Lorentz-invariant L-GATr tagger (no penalty; optional `lgatr` package)
-METHODS = {"baseline": {}, "gseal": {"lam": 1.0}, "dseal": {"lam": 0.01}, "lgatr": {}}
-EXTRAPOLATION_LAMBDA = 1.0
+METHODS = {"baseline": {}, "gseal": {"penalty": "gseal", "lam": 1.0},
+           "dseal": {"penalty": "dseal", "lam": 0.01}, "lgatr": {"model": "lgatr"}}
+# the cost study's variants (one seed, Table 1 data); usable in --methods too
+VARIANTS = {"gseal_f0.25": {"penalty": "gseal", "lam": 1.0, "fraction": 0.25},
+            "gseal_f0.5": {"penalty": "gseal", "lam": 1.0, "fraction": 0.5},
+            "dseal_fd": {"penalty": "dseal", "lam": 0.01, "mode": "fd"},
+            "gseal_finetune": {"penalty": "gseal", "lam": 1.0, "finetune": "baseline",
+                               "epochs": 2}}
+EXTRAPOLATION_LAMBDA = {"gseal": 1.0, "dseal": 1.0}
+LAMBDA_SCAN = {"gseal": (0.1, 1.0, 10.0), "dseal": (0.01, 0.1, 1.0)}
+DSEAL_REDUCTION = "sum"  # the paper's top-tagging normalisation (its lambda_δ as is)
+FULL_STUDY = dict(studies="table1,timing,extrapolation,lambda_scan,cost", seeds=3)
 BETA_MAX = 0.95 ** 0.5
 BOOST_MAGNITUDES = (0.1, 0.3, 0.5, 0.7, 0.9)
 SPLIT = (0.7, 0.1, 0.2)  # train / validation / test
@@ -60,7 +84,7 @@ import pathlib  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -71,12 +95,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from examples.hep import evaluation as ev  # noqa: E402
 from examples.hep import lgatr_tagger  # noqa: E402
 from examples.hep.jetgen import generate_jets  # noqa: E402
 from examples.hep.loaders import load_atlas, load_generated, load_toptag_reference  # noqa: E402
 from examples.hep.tagger import JetTransformer  # noqa: E402
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4, invariance_profile  # noqa: E402
+from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- set-up
@@ -88,6 +111,7 @@ class Context:
     amp: bool
     out: pathlib.Path
     progress: bool
+    trained: dict = field(default_factory=dict)  # (tag, method, seed, lam) -> (model, info)
 
     @property
     def main(self) -> bool:
@@ -104,9 +128,17 @@ def parse_args(argv=None):
     ap.add_argument("--quick", action="store_true", help="= --preset quick")
     ap.add_argument("--data", default="pythia", help="pythia | atlas:PATH | reference:PATH")
     ap.add_argument("--methods", default="baseline,gseal,dseal")
-    ap.add_argument("--seeds", type=int, default=1, help="trainings per method (mean ± std)")
+    ap.add_argument("--budget", default="",
+                    help="violation-budget methods, e.g. gseal=2e-3,dseal=1e-3: lambda set "
+                         "while training so that the penalty's EMA meets the target")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="trainings per method (mean ± std); default 1, 3 with --study full")
     ap.add_argument("--pt-cut", type=float, default=None, help="extrapolation training cut")
-    ap.add_argument("--studies", default="table1,timing,extrapolation")
+    ap.add_argument("--studies", default=None,
+                    help="comma list of " + ",".join(STUDIES) + " (default "
+                         "table1,timing,extrapolation)")
+    ap.add_argument("--study", choices=["full"], default=None,
+                    help="full: " + FULL_STUDY["studies"] + f" with {FULL_STUDY['seeds']} seeds")
     ap.add_argument("--penalty-on", choices=["prob", "logit"], default="prob",
                     help="penalise the probability (paper) or the logit")
     ap.add_argument("--lgatr-spurions", action="store_true",
@@ -123,19 +155,60 @@ def parse_args(argv=None):
     if args.quick:
         args.preset = "quick"
     methods = [m for m in args.methods.split(",") if m]
-    unknown = [m for m in methods if m not in METHODS]
+    known = {**METHODS, **VARIANTS}
+    unknown = [m for m in methods if m not in known]
     if unknown or not methods:
-        ap.error(f"--methods must be a comma list of {sorted(METHODS)}, got {args.methods!r}")
+        ap.error(f"--methods must be a comma list of {sorted(known)}, got {args.methods!r}")
     if "lgatr" in methods and not lgatr_tagger.available():
         ap.error(lgatr_tagger.MISSING_MESSAGE)
-    args.methods = methods
-    args.studies = [s for s in args.studies.split(",") if s]
-    if not set(args.studies) <= {"table1", "timing", "extrapolation"} or not args.studies:
-        ap.error("--studies must be a comma list of table1,timing,extrapolation, got "
-                 f"{args.studies}")
+    try:
+        args.budgets = parse_budget(args.budget)
+    except ValueError as err:
+        ap.error(str(err))
+    args.methods = methods + [f"{p}_budget" for p in args.budgets]
+    full = args.study == "full"
+    studies = args.studies or (FULL_STUDY["studies"] if full else "table1,timing,extrapolation")
+    args.studies = [s for s in studies.split(",") if s]
+    if not set(args.studies) <= set(STUDIES) or not args.studies:
+        ap.error(f"--studies must be a comma list of {','.join(STUDIES)}, got {args.studies}")
+    if args.seeds is None:
+        args.seeds = FULL_STUDY["seeds"] if full else 1
     if args.seeds < 1:
         ap.error("--seeds must be >= 1")
     return args
+
+
+STUDIES = ("table1", "timing", "extrapolation", "lambda_scan", "cost")
+
+
+def parse_budget(text: str) -> dict:
+    """``"gseal=2e-3,dseal=1e-3"`` -> ``{"gseal": 0.002, "dseal": 0.001}`` (positive targets)."""
+    out = {}
+    for item in (t for t in text.split(",") if t):
+        name, sep, value = item.partition("=")
+        if not sep or name not in ("gseal", "dseal"):
+            raise ValueError(f"--budget takes gseal=TARGET and/or dseal=TARGET, got {item!r}")
+        try:
+            target = float(value)
+        except ValueError:
+            raise ValueError(f"--budget target must be a number, got {value!r}") from None
+        if not (math.isfinite(target) and target > 0):
+            raise ValueError(f"--budget target must be finite and > 0, got {value!r}")
+        out[name] = target
+    return out
+
+
+def method_spec(method: str, args=None) -> dict:
+    """The configuration of a method: Table 1's (METHODS), a cost-study variant (VARIANTS) or
+    a violation budget (``<penalty>_budget`` from ``--budget``)."""
+    if method in METHODS:
+        return METHODS[method]
+    if method in VARIANTS:
+        return VARIANTS[method]
+    base, _, tail = method.partition("_")
+    if tail == "budget" and args is not None and base in getattr(args, "budgets", {}):
+        return {"penalty": base, "lam": 1.0, "budget": args.budgets[base]}
+    raise ValueError(f"unknown method {method!r}")
 
 
 def setup(args) -> Context:
@@ -167,16 +240,20 @@ def barrier(ctx):
 
 # ----------------------------------------------------------------------------- data
 def load_data(args, cfg, ctx, wide: bool) -> dict:
-    """Numpy arrays: ``x (N, M, 4)`` float32 GeV, ``y (N,)``, ``pt (N,)``."""
+    """Numpy arrays: ``x (N, M, 4)`` float32 GeV, ``y (N,)``, ``pt (N,)``, ``m (N,)`` (jet
+    mass); ``path``: the generated file (None for external data)."""
     kind, _, path = args.data.partition(":")
     if kind == "pythia":
         n = cfg["n_wide"] if wide else cfg["n_jets"]
         kwargs = dict(wide_pt=wide, seed=1 if wide else 0, cache_dir=args.cache_dir,
                       workers=args.workers, progress=ctx.progress)
+        if wide:
+            kwargs["n_pt_bins"] = cfg["wide_bins"]
         if ctx.main:  # rank 0 generates; the others then read the cache
             generate_jets(n // 2, n - n // 2, **kwargs)
         barrier(ctx)
-        data = load_generated(generate_jets(n // 2, n - n // 2, **kwargs))
+        path = generate_jets(n // 2, n - n // 2, **kwargs)
+        data = load_generated(path)
     elif kind == "atlas" and path:
         data = load_atlas(path)
     elif kind == "reference" and path:
@@ -186,30 +263,48 @@ def load_data(args, cfg, ctx, wide: bool) -> dict:
     m = cfg["max_constituents"]
     return {"x": np.ascontiguousarray(data["constituents"][:, :m], dtype=np.float32),
             "y": np.asarray(data["labels"], dtype=np.float32),
-            "pt": np.asarray(data["jet_pt"], dtype=np.float64)}
+            "pt": np.asarray(data["jet_pt"], dtype=np.float64),
+            "m": np.asarray(data["jet_m"], dtype=np.float64),
+            "path": path if kind == "pythia" else None}
 
 
 def split(data: dict, seed: int = 1234) -> tuple[dict, dict, dict]:
+    """Train / validation / test (``SPLIT``) of the per-jet arrays of ``data``."""
     n = len(data["y"])
     perm = np.random.default_rng(seed).permutation(n)
     a, b = int(SPLIT[0] * n), int((SPLIT[0] + SPLIT[1]) * n)
-    take = lambda idx: {k: v[idx] for k, v in data.items()}  # noqa: E731
+    arrays = {k: v for k, v in data.items() if isinstance(v, np.ndarray)}
+    take = lambda idx: {k: v[idx] for k, v in arrays.items()}  # noqa: E731
     return take(perm[:a]), take(perm[a:b]), take(perm[b:])
 
 
 # ----------------------------------------------------------------------------- training
-def make_penalty(method: str, lam: float | None):
-    """(penalty, lambda) for a method; the penalty acts on the logit."""
-    if method in ("baseline", "lgatr"):
+def make_penalty(method: str, lam: float | None, args=None):
+    """``(penalty, lambda)`` of a method (``(None, 0)`` without one). A violation budget comes
+    wrapped in :class:`liesoft.ViolationBudget` with lambda = 1 outside (it returns λ·Γ)."""
+    spec = method_spec(method, args)
+    if "penalty" not in spec:
         return None, 0.0
-    lam = METHODS[method]["lam"] if lam is None else lam
-    if method == "gseal":
-        return GSEAL(Lorentz(), Vector4(), beta_max=BETA_MAX), lam
-    return DeltaSEAL(Lorentz(), Vector4()), lam
+    lam = spec["lam"] if lam is None else lam
+    if spec["penalty"] == "gseal":
+        penalty = GSEAL(Lorentz(), Vector4(), fraction=spec.get("fraction", 1.0),
+                        beta_max=BETA_MAX)
+    else:
+        penalty = DeltaSEAL(Lorentz(), Vector4(), mode=spec.get("mode", "exact"),
+                            fraction=spec.get("fraction", 1.0), reduction=DSEAL_REDUCTION)
+    if "budget" in spec:
+        from liesoft import ViolationBudget
+
+        return ViolationBudget(penalty, target=spec["budget"]), 1.0
+    return penalty, lam
 
 
 def penalised_forward(net, x, method, penalty, on, generator=None, device=None):
-    """``(logits, penalty value)`` of one training step, sharing the forward pass."""
+    """``(logits, penalty value)`` of one training step, sharing the forward pass. ``on``:
+    the penalty sees ``"prob"`` (the sigmoid of the logit) or ``"logit"``. GSEAL and
+    finite-difference δSEAL take the task forward's output as ``fx``; autodiff δSEAL runs the
+    forward on a leaf ``x`` itself and hands it back (with ``fraction < 1`` it runs its own on
+    the subset, beside the task forward)."""
     if penalty is None:
         return net(x), torch.zeros((), device=device)
     store = {}
@@ -219,11 +314,15 @@ def penalised_forward(net, x, method, penalty, on, generator=None, device=None):
         store.setdefault("logits", out)  # the first call is the forward on x itself
         return torch.sigmoid(out) if on == "prob" else out
 
-    if method == "gseal":
+    inner = getattr(penalty, "wrapped", penalty)  # a ViolationBudget's wrapped penalty
+    if isinstance(inner, GSEAL) or inner.mode == "fd":
         fx = f(x)
         return store["logits"], penalty(f, x, fx=fx, generator=generator)
-    pen, _ = penalty(f, x, generator=generator, return_output=True)
-    return store["logits"], pen
+    if inner.fraction < 1:
+        logits = net(x)
+        return logits, penalty(f, x, generator=generator)
+    out = penalty(f, x, generator=generator, return_output=True)
+    return store["logits"], out[0]
 
 
 def build_model(cfg, method="baseline", args=None) -> torch.nn.Module:
@@ -242,18 +341,30 @@ def bce(logits, y):
     return torch.nn.functional.binary_cross_entropy_with_logits(logits.float().squeeze(-1), y)
 
 
-def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None):
+def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None):
     """Train one model with early stopping on the validation loss; returns the best model
-    and ``{"train_step_s": median seconds per batch}``. Checkpoints every epoch."""
-    ckpt = ctx.out / "checkpoints" / f"{tag}_{method}_seed{seed}.pt"
+    and ``{"train_step_s": median seconds per batch, "history": per epoch}``. Checkpoints
+    every epoch (``--resume`` continues from them). ``init``: a state dict to start from
+    (fine-tuning); the method's ``epochs`` (if any) replaces the preset's. A model trained
+    once in this run is reused (same tag, method, seed and lambda)."""
+    key = (tag, method, seed, lam)
+    if key in ctx.trained:
+        return ctx.trained[key]
+    spec = method_spec(method, args)
+    epochs = spec.get("epochs", cfg["epochs"])
+    name = method if lam is None else f"{method}_lam{lam:g}"
+    ckpt = ctx.out / "checkpoints" / f"{tag}_{name}_seed{seed}.pt"
     torch.manual_seed(seed)
     model = build_model(cfg, method, args).to(ctx.device)
+    if init is not None:
+        model.load_state_dict(init)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     n_train = len(train["y"])
     steps = math.ceil(n_train / (cfg["batch"] * ctx.world))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"],
-                                                total_steps=cfg["epochs"] * steps)
-    penalty, lam = make_penalty(method, lam)
+                                                total_steps=epochs * steps)
+    penalty, lam = make_penalty(method, lam, args)
+    budget = penalty if hasattr(penalty, "target") else None
     gen = torch.Generator(device=ctx.device).manual_seed(seed * 1000 + ctx.rank)
     state = {"epoch": 0, "best": float("inf"), "bad": 0, "history": [], "step_times": [],
              "done": False}
@@ -264,8 +375,10 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None):
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         gen.set_state(ck["gen"].cpu() if ctx.device.type == "cpu" else ck["gen"])
+        if budget is not None:
+            budget.load_state_dict(ck["budget"])
         state, best_state = ck["state"], ck["best_model"]
-        ctx.log(f"[{tag}/{method}/seed {seed}] resumed after epoch {state['epoch']}"
+        ctx.log(f"[{tag}/{name}/seed {seed}] resumed after epoch {state['epoch']}"
                 + (" (finished)" if state["done"] else ""))
     net = model
     if ctx.world > 1:
@@ -273,14 +386,16 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None):
             model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
     x_all = torch.from_numpy(train["x"])
     y_all = torch.from_numpy(train["y"])
-    for epoch in range(state["epoch"], cfg["epochs"]):
+    for epoch in range(state["epoch"], epochs):
         if state["done"]:
             break
         net.train()
+        if budget is not None:
+            budget.train()
         order = torch.randperm(n_train, generator=torch.Generator().manual_seed(
             seed * 7919 + epoch))  # DistributedSampler-style: same permutation, one shard each
         shard = order[ctx.rank::ctx.world][: steps * cfg["batch"]]
-        bar = tqdm(range(steps), desc=f"{tag}/{method}/s{seed} ep{epoch + 1}",
+        bar = tqdm(range(steps), desc=f"{tag}/{name}/s{seed} ep{epoch + 1}",
                    disable=not ctx.progress, leave=False)
         run_bce = run_pen = 0.0
         for i in bar:
@@ -301,23 +416,28 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None):
             if ctx.device.type == "cuda":
                 torch.cuda.synchronize()
             state["step_times"].append(time.perf_counter() - t0)
-            b, q = loss_bce.item(), pen.item()
+            b = loss_bce.item()
+            q = float(budget.value) if budget is not None else pen.item()  # Γ itself
             run_bce = 0.9 * run_bce + 0.1 * b if i else b
             run_pen = 0.9 * run_pen + 0.1 * q if i else q
             bar.set_postfix(bce=f"{run_bce:.4f}", pen=f"{run_pen:.2e}")
         val_loss = validation_loss(model, val, cfg, ctx)
-        state["history"].append({"epoch": epoch + 1, "bce": run_bce, "penalty": run_pen,
-                                 "val_bce": val_loss})
-        ctx.log(f"[{tag}/{method}/seed {seed}] epoch {epoch + 1}: train bce {run_bce:.4f}, "
-                f"penalty {run_pen:.3e}, val bce {val_loss:.4f}")
+        record = {"epoch": epoch + 1, "bce": run_bce, "penalty": run_pen, "val_bce": val_loss}
+        if budget is not None:
+            record.update(lam=float(budget.lam), penalty_ema=float(budget.ema),
+                          target=float(budget.target))
+        state["history"].append(record)
+        ctx.log(f"[{tag}/{name}/seed {seed}] epoch {epoch + 1}: train bce {run_bce:.4f}, "
+                f"penalty {run_pen:.3e}, val bce {val_loss:.4f}"
+                + (f", lambda {float(budget.lam):.3g}" if budget is not None else ""))
         if val_loss < state["best"]:
             state["best"], state["bad"] = val_loss, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             state["bad"] += 1
         state["epoch"] = epoch + 1
-        state["done"] = state["bad"] >= cfg["patience"] or state["epoch"] == cfg["epochs"]
-        save_checkpoint(ckpt, model, opt, sched, gen, state, best_state, ctx)
+        state["done"] = state["bad"] >= cfg["patience"] or state["epoch"] == epochs
+        save_checkpoint(ckpt, model, opt, sched, gen, state, best_state, ctx, budget)
         if args.interrupt_after is not None and state["epoch"] == args.interrupt_after \
                 and not state["done"]:
             ctx.log(f"interrupting after epoch {state['epoch']} (--interrupt-after)")
@@ -325,16 +445,20 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None):
     model.load_state_dict(best_state)
     model.eval()
     times = state["step_times"][5:] or state["step_times"] or [float("nan")]
-    return model, {"train_step_s": statistics.median(times), "history": state["history"]}
+    result = model, {"train_step_s": statistics.median(times), "history": state["history"],
+                     "epochs_trained": state["epoch"]}
+    ctx.trained[key] = result
+    return result
 
 
-def save_checkpoint(path, model, opt, sched, gen, state, best_state, ctx):
+def save_checkpoint(path, model, opt, sched, gen, state, best_state, ctx, budget=None):
     if not ctx.main:
         return
     tmp = path.with_suffix(".tmp")
+    extra = {} if budget is None else {"budget": budget.state_dict()}
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
                 "sched": sched.state_dict(), "gen": gen.get_state(), "state": state,
-                "best_model": best_state}, tmp)
+                "best_model": best_state, **extra}, tmp)
     os.replace(tmp, path)  # an interrupted save never corrupts the checkpoint
 
 
@@ -407,142 +531,6 @@ def pt_edges(pt: np.ndarray, n: int) -> np.ndarray:
     return np.linspace(lo, hi, n + 1)
 
 
-# ----------------------------------------------------------------------------- studies
-def table1_study(args, cfg, ctx, details):
-    data = load_data(args, cfg, ctx, wide=False)
-    train, val, test = split(data)
-    ctx.log(f"table1: {len(train['y'])} train / {len(val['y'])} val / {len(test['y'])} test "
-            f"jets, {cfg['max_constituents']} constituents max")
-    edges = pt_edges(test["pt"], 5)
-    x_boost = boosted(test["x"], seed=99)
-    audit_x = torch.from_numpy(test["x"][: cfg["n_audit"]]).to(ctx.device)
-    runs = {m: [] for m in args.methods}
-    for method in args.methods:
-        for seed in range(args.seeds):
-            model, info = train_one("table1", method, seed, train, val, cfg, ctx, args)
-            p = sigmoid(predict_logits(model, test["x"], ctx))
-            p_boost = sigmoid(predict_logits(model, x_boost, ctx))
-            run = dict(ev.summary(test["y"], p), train_step_s=info["train_step_s"],
-                       eval_step_s=eval_step_seconds(model, test["x"], ctx),
-                       history=info["history"],
-                       binned=ev.binned(test["pt"], test["y"], p, edges),
-                       binned_boosted=ev.binned(test["pt"], test["y"], p_boost, edges),
-                       boosted=ev.summary(test["y"], p_boost))
-            if ctx.main:
-                prof = invariance_profile(lambda z, m=model: torch.sigmoid(m(z)), audit_x,
-                                          Lorentz(), Vector4(), magnitudes=BOOST_MAGNITUDES,
-                                          families=["boost"], batch_size=512,
-                                          generator=torch.Generator().manual_seed(7))
-                run["invariance"] = {"magnitudes": prof.magnitudes.tolist(),
-                                     "mean": prof.mean["boost"].tolist(),
-                                     "sem": prof.sem["boost"].tolist()}
-            runs[method].append(run)
-            ctx.log(f"[table1/{method}/seed {seed}] AUC {run['auc']:.4f}, balanced accuracy "
-                    f"{run['balanced_accuracy']:.4f}, 1/eps_B(0.3) {run['rejection_at_0.3']:.1f}")
-    details["table1"] = runs
-    if not ctx.main:
-        return
-    keys = ["auc", "balanced_accuracy", "rejection_at_0.3", "train_step_s", "eval_step_s"]
-    metrics = {m: {k: ev.mean_std([r[k] for r in rs]) for k in keys} for m, rs in runs.items()}
-    (ctx.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (ctx.out / "table1.md").write_text(ev.table1_markdown(metrics))
-    ev.plot_invariance({m: [(r["invariance"]["magnitudes"], r["invariance"]["mean"])
-                            for r in rs] for m, rs in runs.items()},
-                       ctx.out / "fig2_invariance.png")
-    ev.plot_accuracy_vs_pt({m: {"original": [r["binned"] for r in rs],
-                                "boosted": [r["binned_boosted"] for r in rs]}
-                            for m, rs in runs.items()}, ctx.out / "fig3_accuracy_vs_pt.png")
-    print("\nTable 1 (test set, mean ± std over seeds):\n" + ev.table1_markdown(metrics))
-
-
-def timing_study(args, cfg, ctx, details, steps=20, warmup=3):
-    """Train and evaluation step per batch of ``cfg['batch']`` jets for every method,
-    interleaved step by step in one run (medians): the paper's Table 2."""
-    if ctx.world > 1:
-        ctx.log("timing: skipped under DDP (run it in a single process)")
-        return
-    data = load_data(args, cfg, ctx, wide=False)
-    x = torch.from_numpy(data["x"][: cfg["batch"]]).to(ctx.device)
-    y = torch.from_numpy(data["y"][: cfg["batch"]]).to(ctx.device)
-    train_steps, eval_steps = {}, {}
-    for method in args.methods:
-        torch.manual_seed(0)
-        model = build_model(cfg, method, args).to(ctx.device)
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"])
-        penalty, lam = make_penalty(method, None)
-
-        def train_step(model=model, opt=opt, penalty=penalty, lam=lam, method=method):
-            model.train()
-            opt.zero_grad(set_to_none=True)
-            with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
-                logits, pen = penalised_forward(model, x, method, penalty, args.penalty_on)
-                loss = bce(logits, y) + lam * pen
-            loss.backward()
-            opt.step()
-
-        @torch.no_grad()
-        def eval_step(model=model):
-            model.eval()
-            with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
-                model(x)
-
-        train_steps[method], eval_steps[method] = train_step, eval_step
-    times = {m: {"train": [], "eval": []} for m in args.methods}
-    for i in range(warmup + steps):
-        for m in args.methods:
-            for kind, fn in (("train", train_steps[m]), ("eval", eval_steps[m])):
-                t = timed(fn, ctx)
-                if i >= warmup:
-                    times[m][kind].append(t)
-    med = {m: {k: statistics.median(v) for k, v in t.items()} for m, t in times.items()}
-    details["timing"] = {"batch": cfg["batch"], "steps": steps, "median_s": med,
-                         "device": str(ctx.device)}
-    ref = med.get("baseline", next(iter(med.values())))
-    lines = [f"Per batch of {cfg['batch']} jets, median of {steps} interleaved steps on "
-             f"{ctx.device} (preset {args.preset}).", "",
-             "| method | train step [s] | eval step [s] | train / baseline | eval / baseline |",
-             "|---|---|---|---|---|"]
-    for m, t in med.items():
-        lines.append(f"| {ev.LABELS.get(m, m)} | {t['train']:.4f} | {t['eval']:.4f} | "
-                     f"{t['train'] / ref['train']:.2f} | {t['eval'] / ref['eval']:.2f} |")
-    if ctx.main:
-        (ctx.out / "timing.md").write_text("\n".join(lines) + "\n")
-    ctx.log("\n".join(lines))
-
-
-def extrapolation_study(args, cfg, ctx, details):
-    cut = args.pt_cut if args.pt_cut is not None else cfg["pt_cut"]
-    data = load_data(args, cfg, ctx, wide=True)
-    train, val, test = split(data, seed=4321)
-    keep = lambda d: {k: v[d["pt"] <= cut] for k, v in d.items()}  # noqa: E731
-    train, val = keep(train), keep(val)
-    ctx.log(f"extrapolation: {len(train['y'])} train jets with pT <= {cut:g} GeV, "
-            f"{len(test['y'])} test jets over {test['pt'].min():.0f}-{test['pt'].max():.0f} GeV")
-    edges = np.linspace(test["pt"].min(), test["pt"].max() + 1e-6, 11)
-    runs = {m: [] for m in args.methods}
-    for method in args.methods:
-        for seed in range(args.seeds):
-            model, info = train_one("extrapolation", method, seed, train, val, cfg, ctx, args,
-                                    lam=EXTRAPOLATION_LAMBDA)
-            p = sigmoid(predict_logits(model, test["x"], ctx))
-            below, above = test["pt"] <= cut, test["pt"] > cut
-            runs[method].append({"binned": ev.binned(test["pt"], test["y"], p, edges),
-                                 "below_cut": ev.summary(test["y"][below], p[below]),
-                                 "above_cut": ev.summary(test["y"][above], p[above]),
-                                 "history": info["history"]})
-            a = runs[method][-1]["above_cut"]
-            ctx.log(f"[extrapolation/{method}/seed {seed}] above the cut: AUC {a['auc']:.4f}, "
-                    f"balanced accuracy {a['balanced_accuracy']:.4f}, "
-                    f"1/eps_B(0.3) {a['rejection_at_0.3']:.1f}")
-    details["extrapolation"] = {"pt_cut": cut, "runs": runs}
-    if ctx.main:
-        curves = {m: [r["binned"] for r in rs] for m, rs in runs.items()}
-        ev.plot_extrapolation(curves, cut, "balanced_accuracy", "balanced accuracy",
-                              ctx.out / "fig4_extrapolation.png")
-        ev.plot_extrapolation(curves, cut, "rejection_at_0.3", "1/ε_B at ε_S = 0.3",
-                              ctx.out / "fig5_rejection_vs_pt.png", log=True)
-
-
 def main(argv=None):
     args = parse_args(argv)
     cfg = dict(PRESETS[args.preset])
@@ -556,13 +544,15 @@ def main(argv=None):
             f"{ctx.device}, world size {ctx.world}, data {args.data}")
     details = {"preset": args.preset, "config": cfg, "methods": args.methods,
                "seeds": args.seeds, "data": args.data}
+    from examples.hep.toptag_studies import STUDY_FUNCTIONS  # it imports this module
+
     t0 = time.perf_counter()
-    if "table1" in args.studies:
-        table1_study(args, cfg, ctx, details)
-    if "timing" in args.studies:
-        timing_study(args, cfg, ctx, details)
-    if "extrapolation" in args.studies:
-        extrapolation_study(args, cfg, ctx, details)
+    details["study_wall_s"] = {}
+    for study in STUDIES:  # in this order, whatever the order given
+        if study in args.studies:
+            t1 = time.perf_counter()
+            STUDY_FUNCTIONS[study](args, cfg, ctx, details)
+            details["study_wall_s"][study] = time.perf_counter() - t1
     details["wall_s"] = time.perf_counter() - t0
     if ctx.main:
         (ctx.out / "details.json").write_text(json.dumps(details, indent=1, default=float))
@@ -571,5 +561,7 @@ def main(argv=None):
         dist.destroy_process_group()
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # run the package module, so the studies share its functions
+    from examples.hep import toptag
+
+    toptag.main()

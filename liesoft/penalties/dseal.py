@@ -24,6 +24,7 @@ __all__ = ["DeltaSEAL"]
 MODES = ("exact", "random", "fd")
 ROUTES = ("auto", "reverse", "forward", "forward_ad")
 SCHEMES = ("forward", "central")
+REDUCTIONS = ("mean", "sum")
 
 
 class DeltaSEAL(PenaltyBase):
@@ -56,6 +57,12 @@ class DeltaSEAL(PenaltyBase):
             in torch 2.13 it gives wrong *parameter* gradients through ``nn.LayerNorm`` — use it
             for evaluation only), or ``"auto"``: reverse when ``k <= n``, else forward.
         eps: step of ``mode="fd"`` (default 1e-4 in float64, 1e-2 otherwise).
+        reduction: over the ``n`` generators: ``"mean"`` (eq. 10 and the paper's toy code,
+            the default) or ``"sum"`` (the paper's top-tagging code, which takes the squared
+            norm of the vector of the n Lie derivatives per sample). ``"sum"`` is exactly
+            ``n`` times ``"mean"`` in every mode: the paper's top-tagging λ_δ is used as is
+            with ``reduction="sum"`` (λ_δ = 0.01 there is λ = 0.06 with ``"mean"`` for the six
+            Lorentz generators).
 
     Call ``penalty(f, x, *args, fx=None, generator=None, return_output=False)`` (see
     :class:`~liesoft.GSEAL` for ``args``). The exact and random modes differentiate ``f`` with
@@ -68,15 +75,18 @@ class DeltaSEAL(PenaltyBase):
     def __init__(self, group: LieGroup, in_rep: Representation,
                  out_rep: Representation | None = None, *, mode: str = "exact",
                  fraction: float = 1.0, generators=None, route: str = "auto",
-                 eps: float | None = None, scheme: str = "forward"):
+                 eps: float | None = None, scheme: str = "forward",
+                 reduction: str = "mean"):
         super().__init__(group, in_rep, Scalar() if out_rep is None else out_rep, fraction)
         for name, value, allowed in (("mode", mode, MODES), ("route", route, ROUTES),
-                                     ("scheme", scheme, SCHEMES)):
+                                     ("scheme", scheme, SCHEMES),
+                                     ("reduction", reduction, REDUCTIONS)):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         if eps is not None and not (isinstance(eps, (int, float)) and 0 < eps < 1):
             raise ValueError(f"eps must be a number in (0, 1), got {eps!r}")
         self.mode, self.route, self.eps, self.scheme = mode, route, eps, scheme
+        self.reduction = reduction
         self.register_buffer("algebra", select_generators(group, generators), persistent=False)
 
     @property
@@ -85,7 +95,8 @@ class DeltaSEAL(PenaltyBase):
         return self.algebra.shape[0]
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", mode={self.mode}, n={self.n}"
+        return super().extra_repr() + f", mode={self.mode}, n={self.n}, " \
+            f"reduction={self.reduction}"
 
     # ------------------------------------------------------------------ entry point
     def forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
@@ -110,6 +121,8 @@ class DeltaSEAL(PenaltyBase):
             value, fx = self._finite_difference(f, x, args, fx, generator)
         else:
             value, fx = self._autodiff(f, x, args, fx, generator)
+        if self.reduction == "sum":  # sum over generators = n x their mean (eq. 10)
+            value = value * self.n
         return (value, fx) if return_output else value
 
     # ------------------------------------------------------------------ pieces

@@ -1,0 +1,373 @@
+"""The studies of ``toptag.py``: Table 1, timing (Table 2), extrapolation, λ scan, cost.
+
+Each study is ``study(args, cfg, ctx, details)``: it trains what it needs with
+``toptag.train_one`` (a model trained once in a run is reused, checkpoints make every study
+resumable), writes its tables and figures into ``ctx.out`` and its raw numbers into
+``details``. The configuration (methods, lambdas, presets) lives at the top of ``toptag.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import h5py
+import numpy as np
+import torch
+
+from examples.hep import evaluation as ev
+from examples.hep import toptag as T
+from examples.hep.jetgen import WIDE_WINDOW
+from liesoft import Lorentz, Vector4, invariance_profile
+
+REJECTIONS = ("rejection_at_0.3", "rejection_at_0.5")
+
+
+# ----------------------------------------------------------------------------- shared pieces
+def table1_data(args, cfg, ctx):
+    data = T.load_data(args, cfg, ctx, wide=False)
+    train, val, test = T.split(data)
+    return train, val, test, {
+        "edges": T.pt_edges(test["pt"], 5), "x_boost": T.boosted(test["x"], seed=99),
+        "audit_x": torch.from_numpy(test["x"][: cfg["n_audit"]]).to(ctx.device)}
+
+
+def evaluate_tagger(model, info, test, extra, ctx) -> dict:
+    """Metrics of a trained tagger on the Table 1 test set: original and boosted jets, per pT
+    bin, and its invariance profile (mean |σ(f(Λx)) − σ(f(x))| vs |β|, rank 0 only)."""
+    p = T.sigmoid(T.predict_logits(model, test["x"], ctx))
+    p_boost = T.sigmoid(T.predict_logits(model, extra["x_boost"], ctx))
+    run = dict(ev.summary(test["y"], p), train_step_s=info["train_step_s"],
+               eval_step_s=T.eval_step_seconds(model, test["x"], ctx),
+               history=info["history"], epochs_trained=info.get("epochs_trained"),
+               binned=ev.binned(test["pt"], test["y"], p, extra["edges"]),
+               binned_boosted=ev.binned(test["pt"], test["y"], p_boost, extra["edges"]),
+               boosted=ev.summary(test["y"], p_boost))
+    if ctx.main:
+        prof = invariance_profile(lambda z, m=model: torch.sigmoid(m(z)), extra["audit_x"],
+                                  Lorentz(), Vector4(), magnitudes=T.BOOST_MAGNITUDES,
+                                  families=["boost"], batch_size=512,
+                                  generator=torch.Generator().manual_seed(7))
+        run["invariance"] = {"magnitudes": prof.magnitudes.tolist(),
+                             "mean": prof.mean["boost"].tolist(),
+                             "sem": prof.sem["boost"].tolist()}
+    return run
+
+
+def invariance_at(run: dict, beta: float) -> float:
+    mags = run["invariance"]["magnitudes"]
+    return run["invariance"]["mean"][min(range(len(mags)), key=lambda i: abs(mags[i] - beta))]
+
+
+def log_run(ctx, tag, method, seed, run):
+    ctx.log(f"[{tag}/{method}/seed {seed}] AUC {run['auc']:.4f}, balanced accuracy "
+            f"{run['balanced_accuracy']:.4f}, 1/eps_B(0.3) {run['rejection_at_0.3']:.1f}, "
+            f"1/eps_B(0.5) {run['rejection_at_0.5']:.1f}")
+
+
+def budget_summary(run: dict) -> dict | None:
+    """Final λ, penalty EMA and target of a violation-budget run (from its history)."""
+    last = run["history"][-1] if run.get("history") else {}
+    if "target" not in last:
+        return None
+    return {"target": last["target"], "final_ema": last["penalty_ema"], "final_lam": last["lam"],
+            "lam_per_epoch": [h["lam"] for h in run["history"]],
+            "ema_over_target": last["penalty_ema"] / last["target"]}
+
+
+# ----------------------------------------------------------------------------- Table 1
+def table1_study(args, cfg, ctx, details):
+    train, val, test, extra = table1_data(args, cfg, ctx)
+    ctx.log(f"table1: {len(train['y'])} train / {len(val['y'])} val / {len(test['y'])} test "
+            f"jets, {cfg['max_constituents']} constituents max")
+    runs = {m: [] for m in args.methods}
+    for method in args.methods:
+        for seed in range(args.seeds):
+            model, info = train_table1(method, seed, train, val, cfg, ctx, args)
+            run = evaluate_tagger(model, info, test, extra, ctx)
+            runs[method].append(run)
+            log_run(ctx, "table1", method, seed, run)
+    details["table1"] = runs
+    if not ctx.main:
+        return
+    keys = ["auc", "balanced_accuracy", *REJECTIONS, "train_step_s", "eval_step_s"]
+    metrics = {m: {k: ev.mean_std([r[k] for r in rs]) for k in keys} for m, rs in runs.items()}
+    for m, rs in runs.items():
+        for beta in (0.1, 0.5, 0.9):
+            metrics[m][f"invariance_at_{beta:g}"] = ev.mean_std(
+                [invariance_at(r, beta) for r in rs])
+        metrics[m]["boosted_balanced_accuracy"] = ev.mean_std(
+            [r["boosted"]["balanced_accuracy"] for r in rs])
+        budgets = [b for b in (budget_summary(r) for r in rs) if b is not None]
+        if budgets:
+            metrics[m]["budget"] = budgets
+    (ctx.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (ctx.out / "table1.md").write_text(ev.table1_markdown(metrics, seeds=args.seeds))
+    ev.plot_invariance({m: [(r["invariance"]["magnitudes"], r["invariance"]["mean"])
+                            for r in rs] for m, rs in runs.items()},
+                       ctx.out / "fig2_invariance.png")
+    ev.plot_accuracy_vs_pt({m: {"original": [r["binned"] for r in rs],
+                                "boosted": [r["binned_boosted"] for r in rs]}
+                            for m, rs in runs.items()}, ctx.out / "fig3_accuracy_vs_pt.png")
+    print(f"\nTable 1 (test set, mean ± std over {args.seeds} seed(s)):\n"
+          + ev.table1_markdown(metrics, seeds=args.seeds))
+
+
+def train_table1(method, seed, train, val, cfg, ctx, args, lam=None):
+    """A Table 1 model; a fine-tuning variant starts from its trained base method's seed."""
+    spec = T.method_spec(method, args)
+    init = None
+    if "finetune" in spec:
+        base, _ = train_table1(spec["finetune"], seed, train, val, cfg, ctx, args)
+        init = {k: v.detach().clone() for k, v in base.state_dict().items()}
+    return T.train_one("table1", method, seed, train, val, cfg, ctx, args, lam=lam, init=init)
+
+
+# ----------------------------------------------------------------------------- timing
+def interleaved_step_times(methods, args, cfg, ctx, steps=20, warmup=3) -> dict:
+    """Median train and eval step per batch of ``cfg['batch']`` jets for every method,
+    interleaved step by step in one run (so machine load hits every method alike)."""
+    data = T.load_data(args, cfg, ctx, wide=False)
+    x = torch.from_numpy(data["x"][: cfg["batch"]]).to(ctx.device)
+    y = torch.from_numpy(data["y"][: cfg["batch"]]).to(ctx.device)
+    train_steps, eval_steps = {}, {}
+    for method in methods:
+        torch.manual_seed(0)
+        model = T.build_model(cfg, method, args).to(ctx.device)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"])
+        penalty, lam = T.make_penalty(method, None, args)
+        gen = torch.Generator(device=ctx.device).manual_seed(0)
+
+        def train_step(model=model, opt=opt, penalty=penalty, lam=lam, method=method, gen=gen):
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
+                logits, pen = T.penalised_forward(model, x, method, penalty, args.penalty_on,
+                                                  gen, ctx.device)
+                loss = T.bce(logits, y) + lam * pen
+            loss.backward()
+            opt.step()
+
+        @torch.no_grad()
+        def eval_step(model=model):
+            model.eval()
+            with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
+                model(x)
+
+        train_steps[method], eval_steps[method] = train_step, eval_step
+    times = {m: {"train": [], "eval": []} for m in methods}
+    for i in range(warmup + steps):
+        for m in methods:
+            for kind, fn in (("train", train_steps[m]), ("eval", eval_steps[m])):
+                t = T.timed(fn, ctx)
+                if i >= warmup:
+                    times[m][kind].append(t)
+    return {m: {k: statistics.median(v) for k, v in t.items()} for m, t in times.items()}
+
+
+def timing_markdown(med: dict, cfg, ctx, args, steps=20) -> str:
+    ref = med.get("baseline", next(iter(med.values())))
+    lines = [f"Per batch of {cfg['batch']} jets, median of {steps} interleaved steps on "
+             f"{ctx.device} (preset {args.preset}).", "",
+             "| method | train step [s] | eval step [s] | train / baseline | eval / baseline |",
+             "|---|---|---|---|---|"]
+    for m, t in med.items():
+        lines.append(f"| {ev.label(m)} | {t['train']:.4f} | {t['eval']:.4f} | "
+                     f"{t['train'] / ref['train']:.2f} | {t['eval'] / ref['eval']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def timing_study(args, cfg, ctx, details, steps=20, warmup=3):
+    """The paper's Table 2: every method's train and eval step, interleaved."""
+    if ctx.world > 1:
+        ctx.log("timing: skipped under DDP (run it in a single process)")
+        return
+    med = interleaved_step_times(args.methods, args, cfg, ctx, steps, warmup)
+    details["timing"] = {"batch": cfg["batch"], "steps": steps, "median_s": med,
+                         "device": str(ctx.device)}
+    text = timing_markdown(med, cfg, ctx, args, steps)
+    if ctx.main:
+        (ctx.out / "timing.md").write_text(text)
+    ctx.log(text)
+
+
+# ----------------------------------------------------------------------------- extrapolation
+def generator_physics(data, n_bins: int) -> dict:
+    """What the wide sample looks like per pT bin: the top-jet mass (peak = the mode of a
+    10 GeV histogram, median, 16/84 %; ungroomed R = 0.8 jets gain mass from radiation at
+    high pT, so the median drifts up while the peak stays near m_t) and the fraction of top
+    candidates in the window lost to the three-quark containment."""
+    edges = np.linspace(WIDE_WINDOW[0], WIDE_WINDOW[1], n_bins + 1)
+    out = {"pt_edges": edges.tolist(), "top_mass_peak": [], "top_mass_median": [],
+           "top_mass_16": [],
+           "top_mass_84": [], "qcd_mass_median": [], "containment_loss": []}
+    m = data["m"]
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        sel = (data["pt"] >= lo) & (data["pt"] < hi)
+        top, qcd = m[sel & (data["y"] == 1)], m[sel & (data["y"] == 0)]
+        q = np.percentile(top, [16, 50, 84]) if len(top) else [np.nan] * 3
+        hist, mass_edges = np.histogram(top, bins=np.arange(0.0, 600.0, 10.0))
+        out["top_mass_peak"].append(float(mass_edges[np.argmax(hist)] + 5.0) if len(top)
+                                    else float("nan"))
+        out["top_mass_16"].append(float(q[0]))
+        out["top_mass_median"].append(float(q[1]))
+        out["top_mass_84"].append(float(q[2]))
+        out["qcd_mass_median"].append(float(np.median(qcd)) if len(qcd) else float("nan"))
+    path = data.get("path")
+    if path is not None:
+        with h5py.File(path) as f:
+            if "uncontained_top_candidates" in f.attrs:
+                bins = f.attrs["task_jet_pt"][:, 0]
+                lab = f.attrs["task_label"]
+                cand = f.attrs["candidates_in_window"]
+                lost = f.attrs["uncontained_top_candidates"]
+                for lo in edges[:-1]:
+                    sel = (np.isclose(bins, lo)) & (lab == 1)
+                    n = cand[sel].sum()
+                    out["containment_loss"].append(float(lost[sel].sum() / n) if n else np.nan)
+    return out
+
+
+def extrapolation_study(args, cfg, ctx, details):
+    cut = args.pt_cut if args.pt_cut is not None else cfg["pt_cut"]
+    data = T.load_data(args, cfg, ctx, wide=True)
+    physics = generator_physics(data, cfg["wide_bins"]) if args.data == "pythia" else None
+    data = {k: data[k] for k in ("x", "y", "pt")}
+    train, val, test = T.split(data, seed=4321)
+    keep = lambda d: {k: v[d["pt"] <= cut] for k, v in d.items()}  # noqa: E731
+    train, val = keep(train), keep(val)
+    ctx.log(f"extrapolation: {len(train['y'])} train jets with pT <= {cut:g} GeV, "
+            f"{len(test['y'])} test jets over {test['pt'].min():.0f}-{test['pt'].max():.0f} GeV")
+    lo, hi = WIDE_WINDOW if args.data == "pythia" else (test["pt"].min(), test["pt"].max())
+    edges = np.linspace(lo, hi + 1e-6, cfg["wide_bins"] + 1)
+    runs = {m: [] for m in args.methods}
+    for method in args.methods:
+        for seed in range(args.seeds):
+            lam = T.EXTRAPOLATION_LAMBDA.get(T.method_spec(method, args).get("penalty"))
+            if "budget" in T.method_spec(method, args):
+                lam = None
+            model, info = T.train_one("extrapolation", method, seed, train, val, cfg, ctx, args,
+                                      lam=lam)
+            p = T.sigmoid(T.predict_logits(model, test["x"], ctx))
+            below, above = test["pt"] <= cut, test["pt"] > cut
+            runs[method].append({"binned": ev.binned(test["pt"], test["y"], p, edges),
+                                 "below_cut": ev.summary(test["y"][below], p[below]),
+                                 "above_cut": ev.summary(test["y"][above], p[above]),
+                                 "history": info["history"]})
+            a = runs[method][-1]["above_cut"]
+            ctx.log(f"[extrapolation/{method}/seed {seed}] above the cut: AUC {a['auc']:.4f}, "
+                    f"balanced accuracy {a['balanced_accuracy']:.4f}, "
+                    f"1/eps_B(0.3) {a['rejection_at_0.3']:.1f}")
+    ratios = top_bin_ratios(runs)
+    details["extrapolation"] = {"pt_cut": cut, "runs": runs, "top_bin_ratios": ratios,
+                                "generator_physics": physics}
+    if ctx.main:
+        curves = {m: [r["binned"] for r in rs] for m, rs in runs.items()}
+        ev.plot_extrapolation(curves, cut, "balanced_accuracy", "balanced accuracy",
+                              ctx.out / "fig4_extrapolation.png")
+        ev.plot_extrapolation(curves, cut, "rejection_at_0.3", r"$1/\varepsilon_B$ at "
+                              r"$\varepsilon_S = 0.3$", ctx.out / "fig5_rejection_vs_pt.png",
+                              log=True)
+        (ctx.out / "extrapolation.md").write_text(
+            ev.extrapolation_markdown(runs, ratios, cut, physics))
+
+
+def top_bin_ratios(runs: dict, bins: int = 2) -> dict:
+    """Rejection (ε_S = 0.3) of each method over the baseline's in the top ``bins`` pT bins,
+    seed k against baseline seed k (same initial weights and batch order), mean ± std."""
+    if "baseline" not in runs:
+        return {}
+    out = {}
+    for m, rs in runs.items():
+        if m == "baseline":
+            continue
+        per_bin = []
+        for b in range(-bins, 0):
+            r = [x["binned"]["rejection_at_0.3"][b] / y["binned"]["rejection_at_0.3"][b]
+                 for x, y in zip(rs, runs["baseline"], strict=False)]
+            per_bin.append({"pt": rs[0]["binned"]["pt"][b], **ev.mean_std(r)})
+        out[m] = per_bin
+    return out
+
+
+# ----------------------------------------------------------------------------- λ scan (Fig. 2)
+def lambda_scan_study(args, cfg, ctx, details):
+    """Fig. 2 as in the paper: invariance curves and AUC per λ (one seed, Table 1 data); the
+    baseline is the λ = 0 reference."""
+    train, val, test, extra = table1_data(args, cfg, ctx)
+    runs = {}
+    model, info = train_table1("baseline", 0, train, val, cfg, ctx, args)
+    runs["baseline"] = evaluate_tagger(model, info, test, extra, ctx)
+    for method, lams in T.LAMBDA_SCAN.items():
+        for lam in lams:
+            default = T.METHODS[method]["lam"]
+            model, info = train_table1(method, 0, train, val, cfg, ctx, args,
+                                       lam=None if lam == default else lam)
+            run = evaluate_tagger(model, info, test, extra, ctx)
+            runs[f"{method}@{lam:g}"] = run
+            log_run(ctx, "lambda_scan", f"{method}@{lam:g}", 0, run)
+    details["lambda_scan"] = runs
+    if ctx.main:
+        ev.plot_lambda_scan(runs, ctx.out / "fig2_lambda_scan.png")
+        (ctx.out / "lambda_scan.md").write_text(ev.lambda_scan_markdown(runs))
+
+
+# ----------------------------------------------------------------------------- cost study
+COST_METHODS = ("baseline", "gseal", "gseal_f0.25", "gseal_f0.5", "dseal", "dseal_fd",
+                "gseal_finetune")
+
+
+def cost_study(args, cfg, ctx, details):
+    """What SEAL buys per unit of cost (one seed, Table 1 data): every variant's training cost
+    relative to the baseline's training (interleaved step ratio × epochs trained, fine-tuning
+    = the baseline's epochs + its own), AUC, invariance at |β| = 0.5 and 0.9, boosted balanced
+    accuracy, and the fraction of full GSEAL's invariance gain it keeps."""
+    if ctx.world > 1:
+        ctx.log("cost: skipped under DDP (its timing needs a single process)")
+        return
+    train, val, test, extra = table1_data(args, cfg, ctx)
+    runs = {}
+    for method in COST_METHODS:
+        model, info = train_table1(method, 0, train, val, cfg, ctx, args)
+        runs[method] = evaluate_tagger(model, info, test, extra, ctx)
+        log_run(ctx, "cost", method, 0, runs[method])
+    timed = [m for m in COST_METHODS if m != "gseal_finetune"]
+    med = interleaved_step_times(timed, args, cfg, ctx)
+    med["gseal_finetune"] = med["gseal"]  # a fine-tuning step is a GSEAL step
+    rows = cost_rows(runs, {m: t["train"] for m, t in med.items()})
+    details["cost"] = {"rows": rows, "median_step_s": med, "runs": runs}
+    if ctx.main:
+        ev.plot_cost_frontier(rows, ctx.out / "fig_cost_frontier.png")
+        (ctx.out / "cost.md").write_text(ev.cost_markdown(rows))
+        ctx.log(ev.cost_markdown(rows))
+
+
+def cost_rows(runs: dict, train_step_s: dict) -> dict:
+    """One row per method of the cost study: ``step_ratio`` (its train step over the
+    baseline's), ``training_cost`` (step ratio × epochs trained / the baseline's epochs, plus 1
+    for a fine-tuned model: the baseline's own training comes first), AUC, invariance at
+    |β| = 0.5 and 0.9, boosted balanced accuracy and ``gain_at_β`` = (baseline − method) /
+    (baseline − full GSEAL) of the mean violation (1 = full GSEAL's gain, 0 = none)."""
+    ref = train_step_s["baseline"]
+    epochs_base = runs["baseline"]["epochs_trained"]
+    rows = {}
+    for m, run in runs.items():
+        ratio = train_step_s[m] / ref
+        cost = ratio * run["epochs_trained"] / epochs_base
+        if "finetune" in T.VARIANTS.get(m, {}):
+            cost += 1.0
+        rows[m] = {"step_ratio": ratio, "epochs": run["epochs_trained"], "training_cost": cost,
+                   "auc": run["auc"], "invariance_at_0.5": invariance_at(run, 0.5),
+                   "invariance_at_0.9": invariance_at(run, 0.9),
+                   "boosted_balanced_accuracy": run["boosted"]["balanced_accuracy"]}
+    for beta in ("0.5", "0.9"):
+        base = rows["baseline"][f"invariance_at_{beta}"]
+        full = rows["gseal"][f"invariance_at_{beta}"]
+        for r in rows.values():
+            r[f"gain_at_{beta}"] = (base - r[f"invariance_at_{beta}"]) / (base - full)
+    return rows
+
+
+STUDY_FUNCTIONS = {"table1": table1_study, "timing": timing_study,
+                   "extrapolation": extrapolation_study, "lambda_scan": lambda_scan_study,
+                   "cost": cost_study}
