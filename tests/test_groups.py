@@ -2,9 +2,11 @@
 
 import pytest
 import torch
-from groups_zoo import GROUPS, group
+from groups_zoo import ELEMENTS, GROUPS, group
 from hypothesis import given
 from hypothesis import strategies as st
+
+from liesoft import MatrixLieGroup
 
 F64 = torch.float64
 NAMES = sorted(GROUPS)
@@ -43,7 +45,7 @@ def test_exp_of_algebra_lies_in_group(name, data):
     A = G.algebra_element(c)
     assert cond(A).abs().max() < 1e-12
     g = G.exp(A)
-    assert bool(G.contains(g))
+    assert bool(G.contains(g)) and bool(ELEMENTS[name](g))
     assert abs(float(torch.linalg.det(g)) - 1) < 1e-9
     # batched exp agrees with one-at-a-time exp
     gb = G.exp(torch.stack([A, 2 * A]))
@@ -58,8 +60,14 @@ def test_samples_lie_in_group(name, n, seed):
     assert g.shape == (n, G.dim, G.dim) and g.dtype == F64
     assert bool(G.contains(g).all())
     assert torch.allclose(torch.linalg.det(g), torch.ones(n, dtype=F64), atol=1e-9)
-    eye = torch.eye(G.dim, dtype=F64).expand(n, -1, -1)
-    assert torch.allclose(g @ torch.linalg.inv(g), eye, atol=1e-10)
+    # the group's defining equations, written out independently of contains
+    assert bool(ELEMENTS[name](g).all())
+    # genuine random draws: none is the identity and no two coincide
+    eye = torch.eye(G.dim, dtype=F64)
+    assert float((g - eye).abs().amax((-1, -2)).min()) > 1e-6
+    if n > 1:
+        gaps = (g[:, None] - g[None]).abs().amax((-1, -2)) + torch.eye(n, dtype=F64)
+        assert float(gaps.min()) > 1e-6
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -109,3 +117,25 @@ def test_discrete_generators_and_their_sampler(name):
         trivial = (s - torch.eye(G.dim, dtype=F64)).abs().amax((-1, -2)) < 1e-12
         assert 0 < int(trivial.sum()) < 64
         assert not bool(G.contains(s[~trivial]).any())
+
+
+def test_contains_needs_the_normaliser_condition_for_a_torus():
+    """The positive diagonal matrices, exp(span{E_11, E_22}): the algebra has no invariant
+    vector, covector or bilinear form, so det g > 0 and "g normalises the algebra" are all that
+    contains checks. A rotation has det 1 and is rejected only by the normaliser condition
+    (g diag(a, b) g^-1 is not diagonal)."""
+    T = MatrixLieGroup(torch.stack([torch.diag(torch.tensor([1.0, 0.0])),
+                                    torch.diag(torch.tensor([0.0, 1.0]))]), name="torus")
+    vecs, covecs, forms = T._algebra_invariants()
+    assert vecs.shape[0] == covecs.shape[0] == forms.shape[0] == 0
+    angle = torch.tensor([0.3, 1.0, -2.0], dtype=F64)
+    c, s = angle.cos(), angle.sin()
+    rotations = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+    assert torch.allclose(torch.linalg.det(rotations), torch.ones(3, dtype=F64))
+    assert not bool(T.contains(rotations).any())
+    # members (exp of diagonal matrices) are accepted; tilting one by a rotation is not
+    members = T.sample(8, generator=torch.Generator().manual_seed(0), dtype=F64)
+    assert bool(T.contains(members).all())
+    assert bool(T.contains(torch.diag(torch.tensor([2.0, 0.5], dtype=F64))))
+    tilt = rotations[0] @ members[0]
+    assert not bool(T.contains(tilt))

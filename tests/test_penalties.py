@@ -211,6 +211,9 @@ def test_padded_jets_give_finite_penalties_and_gradients(penalty):
     pen = PENALTIES[penalty](Lorentz(), Vector4(), Scalar())
     value = pen(model, x, mask, generator=seeded(1))
     assert torch.isfinite(value) and float(value) > 0
+    # the same as the jets without their padding rows (same draws: one element per jet)
+    unpadded = pen(model, x[:, :-2].clone(), mask[:, :-2].clone(), generator=seeded(1))
+    assert torch.allclose(value, unpadded, rtol=1e-10)
     grads = torch.autograd.grad(value, list(model.parameters()), allow_unused=True)
     assert all(torch.isfinite(g).all() for g in grads if g is not None)
     # padded particles do not matter: adding more padding leaves the value unchanged
@@ -260,12 +263,18 @@ def test_generator_subsets_and_subgroups():
                 DeltaSEAL(Lorentz(), Vector4(), generators=["K_z", "J_z"]),
                 DeltaSEAL(Lorentz(), Vector4(), generators=[2, 5])):
         assert float(pen(pt2, x, generator=seeded(0))) < 1e-20
-    assert float(DeltaSEAL(Lorentz(), Vector4())(pt2, x)) > 1e-2
+    # over all six generators: d pt^2 is -2 p_x E (K_x), -2 p_y E (K_y), -2 p_y p_z (J_x),
+    # 2 p_x p_z (J_y) and 0 (K_z, J_z), so eq. 10 is (2/3) mean(pt^2 (E^2 + p_z^2))
+    expected = 2 / 3 * float((pt2(x) * (x[:, 0] ** 2 + x[:, 3] ** 2)).mean())
+    assert math.isclose(float(DeltaSEAL(Lorentz(), Vector4())(pt2, x)), expected, rel_tol=1e-12)
     # only rotations: the energy is invariant; only boosts: it is not
     energy = lambda p: p[..., 0]  # noqa: E731
     assert float(DeltaSEAL(Lorentz(), Vector4(), generators="rotation")(energy, x)) == 0
     boosts = DeltaSEAL(Lorentz(), Vector4(), generators="boost")
-    assert boosts.n == 3 and float(boosts(energy, x)) > 0.1
+    # d/dt E(exp(t K_a) p) = (K_a p)_0 = -p_a: the value is mean_i |p_i|^2 / 3
+    assert boosts.n == 3
+    assert math.isclose(float(boosts(energy, x)), float(x[:, 1:].pow(2).sum(-1).mean()) / 3,
+                        rel_tol=1e-12)
     # normalisation: the mean over the selected generators, as in eq. 10
     per_gen = [float(DeltaSEAL(Lorentz(), Vector4(), generators=[a])(energy, x)) for a in range(3)]
     assert math.isclose(float(boosts(energy, x)), sum(per_gen) / 3, rel_tol=1e-12)
@@ -278,7 +287,12 @@ def test_discrete_generators_on_request():
 
     x = torch.randn(32, 4, 4, dtype=F64)
     assert float(GSEAL(Lorentz(), Vector4())(pseudo, x)) < 1e-20
-    assert float(GSEAL(Lorentz(), Vector4(), discrete=True)(pseudo, x, generator=seeded(0))) > 1e-3
+    # P and T flip det(x), PT = -1 does not; each is included with probability 1/2, so the
+    # residual is 2 det(x) with probability 1/2: E[GSEAL] = 2 mean(det(x)^2)
+    pen, many = GSEAL(Lorentz(), Vector4(), discrete=True), x.repeat(64, 1, 1)
+    mean, sem = _mean_and_sem([float(pen(pseudo, many, generator=seeded(s))) for s in range(10)])
+    expected = 2 * float(pseudo(x).pow(2).mean())
+    assert abs(mean - expected) <= 4 * sem and sem < 0.1 * expected
     assert float(GSEAL(Lorentz(), Vector4(), discrete=True)(jet_features, x)) < 1e-18
 
 
@@ -288,17 +302,28 @@ def test_sampler_options_reach_the_group():
     small = float(GSEAL(Lorentz(), Vector4(), beta_max=0.1)(energy, x, generator=seeded(0)))
     large = float(GSEAL(Lorentz(), Vector4(), beta_max=0.9)(energy, x, generator=seeded(0)))
     assert small < large / 10
+    # Haar rotations: E[(R p)_z] = 0 and E[(R p)_z^2] = |p|^2 / 3, so for p_z the penalty is
+    # mean(|p|^2 / 3 + p_z^2) (boosts of |beta| <= 0.01 add < 1 %)
     rot = GSEAL(Lorentz(), Vector4(), beta_max=0.01, rotations=True)
-    assert float(rot(lambda p: p[..., 3], x, generator=seeded(0))) > 0.1
+    many = x.repeat(16, 1)
+    mean, sem = _mean_and_sem([float(rot(lambda p: p[..., 3], many, generator=seeded(s)))
+                               for s in range(8)])
+    expected = float((x[:, 1:].pow(2).sum(-1) / 3 + x[:, 3] ** 2).mean())
+    assert abs(mean - expected) <= 4 * sem + 0.01 * expected and sem < 0.05 * expected
 
 
 def test_float32_inputs_and_constant_models():
     net = mlp(4, 1).float()
     x = torch.randn(8, 4)
-    for pen in PENALTIES.values():
+    for name, pen in PENALTIES.items():
         p = pen(Lorentz(), Vector4(), Scalar())
         value = p(net, x, generator=seeded(0))
         assert value.dtype == torch.float32 and torch.isfinite(value)
+        if name != "dseal_random":  # same draws in float64 (random mode draws u in fx's dtype)
+            if name == "dseal_fd":
+                p = DeltaSEAL(Lorentz(), Vector4(), Scalar(), mode="fd", eps=1e-2)
+            ref = p(mlp(4, 1), x.double(), generator=seeded(0))
+            assert math.isclose(float(value), float(ref), rel_tol=1e-3), name
         const = torch.nn.Linear(4, 1)
         zero = p(lambda inp, c=const: c(torch.ones_like(inp)), x, generator=seeded(0))
         assert float(zero) == 0.0
@@ -310,7 +335,8 @@ def test_no_grad_evaluation_and_m2_with_points_of_a_jet():
     x = torch.randn(8, 4, dtype=F64)
     with torch.no_grad():
         v = DeltaSEAL(Lorentz(), Vector4())(net, x)
-    assert not v.requires_grad and float(v) > 0
+    assert not v.requires_grad
+    assert torch.allclose(v, DeltaSEAL(Lorentz(), Vector4())(net, x), rtol=1e-13)
     assert float(DeltaSEAL(Lorentz(), Vector4())(m2, x)) < 1e-20
 
 
@@ -333,3 +359,149 @@ def test_exp_near_identity_matches_matrix_exp():
         A = L.algebra_element(scale * torch.randn(64, 6, dtype=F64, generator=seeded(0)))
         assert torch.allclose(exp_near_identity(A), torch.linalg.matrix_exp(A), rtol=0,
                               atol=2e-13)
+
+
+# ---------------------------------------------------------------------------- values pinned
+def _independent_delta_seal(G, i, o, f, x, t=1e-4):
+    """Eq. 10 from its definition: the derivative of f(exp(tL) x) - rho(exp(tL)) f(x) at t = 0
+    by central differences of the representations' own actions, squared over every output
+    component, averaged over samples and generators."""
+    i, o = i.bind(G), o.bind(G)
+    fx, total = f(x), 0.0
+    for L in G.generators:
+        plus, minus = torch.linalg.matrix_exp(t * L), torch.linalg.matrix_exp(-t * L)
+        r = (f(i.act(plus, x)) - o.act(plus, fx) - f(i.act(minus, x)) + o.act(minus, fx)) / (2 * t)
+        total = total + float(r.pow(2).reshape(x.shape[0], -1).sum(-1).mean())
+    return total / G.n_generators
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_values_on_violating_functions_match_an_independent_computation(name):
+    G, i, o, _, broken, sample = CASES[name]
+    x = sample(seeded(1))
+    expected = _independent_delta_seal(G, i, o, broken, x)
+    assert expected > 1e-3
+    got = float(DeltaSEAL(G, i, o)(broken, x).detach())
+    assert got == pytest.approx(expected, rel=1e-6)
+    # GSEAL: the same draws from the group's sampler, eq. 6 written out
+    g = G.sample(x.shape[0], generator=seeded(2), dtype=F64)
+    ib, ob = i.bind(G), o.bind(G)
+    r = broken(ib.act(g, x)) - ob.act(g, broken(x))
+    expected_g = float(r.pow(2).reshape(x.shape[0], -1).sum(-1).mean())
+    assert float(GSEAL(G, i, o)(broken, x, generator=seeded(2))) == pytest.approx(expected_g,
+                                                                                 rel=1e-12)
+
+
+def _masked(x, m):
+    """Lorentz invariant exactly when every row with m = 0 is the zero four-vector."""
+    return m2(x) + (1 - m) * x[..., 0]
+
+
+def _weighted(x, w):
+    return m2(x) + w * x[..., 3]
+
+
+FRACTION_PENALTIES = {
+    "gseal": (lambda **kw: GSEAL(Lorentz(), Vector4(), **kw), False),
+    "gseal_fx": (lambda **kw: GSEAL(Lorentz(), Vector4(), **kw), True),
+    "dseal_exact": (lambda **kw: DeltaSEAL(Lorentz(), Vector4(), **kw), False),
+    "dseal_random": (lambda **kw: DeltaSEAL(Lorentz(), Vector4(), mode="random", **kw), False),
+    "dseal_fd": (lambda **kw: DeltaSEAL(Lorentz(), Vector4(), mode="fd", **kw), False),
+    "dseal_fd_fx": (lambda **kw: DeltaSEAL(Lorentz(), Vector4(), mode="fd", **kw), True),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FRACTION_PENALTIES))
+def test_fraction_takes_the_same_rows_of_x_every_argument_and_fx(kind):
+    make, reuse = FRACTION_PENALTIES[kind]
+    half, full = make(fraction=0.5), make()
+    x = torch.randn(16, 4, dtype=F64, generator=seeded(5))
+    keep = torch.rand(16, generator=seeded(6)) < 0.5
+    x[~keep] = 0.0
+    mask = keep.to(F64)
+    # the pairing decides the value: right rows give 0 (to rounding), a shuffled mask does not
+    fx = _masked(x, mask) if reuse else None
+    for s in range(4):
+        assert float(half(_masked, x, mask, fx=fx, generator=seeded(s)).detach()) < 1e-20
+    shuffled = mask[torch.randperm(16, generator=seeded(7))]
+    assert float(full(_masked, x, shuffled, generator=seeded(0)).detach()) > 1e-2
+    # and the value is the full-batch penalty on the drawn rows of x, the argument and fx
+    w = torch.randn(16, dtype=F64, generator=seeded(8))
+    fx = _weighted(x, w) if reuse else None
+    for s in range(4):
+        gen = seeded(s)
+        idx = torch.randperm(16, generator=gen)[:8]
+        expected = full(_weighted, x[idx], w[idx], fx=None if fx is None else fx[idx],
+                        generator=gen)
+        got = half(_weighted, x, w, fx=fx, generator=seeded(s))
+        assert float(expected.detach()) > 1e-3
+        assert torch.allclose(got, expected, rtol=1e-12, atol=0)
+        if reuse:  # reusing fx changes nothing
+            assert torch.allclose(half(_weighted, x, w, generator=seeded(s)), got, rtol=1e-12)
+
+
+@pytest.mark.parametrize("scheme,order", [("central", 2), ("forward", 1)])
+def test_fd_value_per_draw_is_the_exact_residual_along_the_drawn_direction(scheme, order):
+    """mode="fd" draws c ~ N(0, 1) per sample (the generator's first draw at fraction=1) and
+    differences along A = sum_a c_a L_a: its value is mean_i |sum_a c_ia r_a(x_i)|^2 / n with
+    r_a = J_f L_a x - L_a f(x) the exact residuals, up to O(eps^order)."""
+    net = mlp(4, 4)
+    x = torch.randn(16, 4, dtype=F64, generator=seeded(3))
+    L = Lorentz().generators
+    jac = torch.vmap(torch.func.jacrev(lambda p: net(p[None])[0]))(x)
+    fx = net(x).detach()
+    r = torch.stack([torch.einsum("bij,bj->bi", jac, x @ La.T) - fx @ La.T for La in L]).detach()
+    errors = []
+    for eps in (1e-2, 1e-3):
+        pen = DeltaSEAL(Lorentz(), Vector4(), Vector4(), mode="fd", eps=eps, scheme=scheme)
+        for s in range(3):
+            c = torch.randn(16, 6, generator=seeded(s), dtype=F64)
+            expected = float(torch.einsum("ba,abi->bi", c, r).pow(2).sum(-1).mean()) / 6
+            got = float(pen(net, x, generator=seeded(s)))
+            errors.append(abs(got - expected) / expected)
+            # a sign or factor-2 slip in the difference is off by far more than eps^order
+            assert errors[-1] < (50 * eps**2 if order == 2 else 2 * eps)
+    # and the error shrinks at the scheme's order (10x smaller eps: 10^order smaller error)
+    ratio = sum(errors[:3]) / sum(errors[3:])
+    assert 0.5 * 10**order < ratio < 2 * 10**order
+
+
+def test_fd_central_scheme_is_unbiased_for_eq10():
+    """Averaged over draws (independently of how the direction is drawn), the central scheme
+    estimates exact δSEAL."""
+    net = mlp(4, 4)
+    x = torch.randn(16, 4, dtype=F64)
+    exact = float(DeltaSEAL(Lorentz(), Vector4(), Vector4())(net, x))
+    pen = DeltaSEAL(Lorentz(), Vector4(), Vector4(), mode="fd", eps=1e-3, scheme="central")
+    mean, sem = _mean_and_sem([float(pen(net, x, generator=seeded(s))) for s in range(300)])
+    assert abs(mean - exact) <= 4 * sem and sem < 0.1 * exact
+
+
+def test_exp_near_identity_on_both_sides_of_its_threshold():
+    """The documented bound: exact to 2e-13 when every max-row-sum norm is <= 0.05 (Taylor),
+    matrix_exp otherwise; a batch mixing both sizes is exact for each sample."""
+    from liesoft.penalties.dseal import exp_near_identity
+
+    L = Lorentz()
+    A = L.algebra_element(torch.randn(32, 6, dtype=F64, generator=seeded(0)))
+    unit = torch.cat([L.generators[:1], A / A.abs().sum(-1).amax(-1)[:, None, None]])
+    assert torch.allclose(unit.abs().sum(-1).amax(-1), torch.ones(33, dtype=F64))
+
+    def err(M):
+        return float((exp_near_identity(M) - torch.linalg.matrix_exp(M)).abs().max())
+
+    # K_x^7 = K_x: at norm 0.05 the truncation error is 0.05^7 / 7! = 1.55e-13, at the bound
+    # (0.05 - 1e-12: 0.05 times a rounded unit norm may land a hair above the threshold)
+    for norm in (1e-6, 0.01, 0.05 - 1e-12, 0.0525, 0.06, 0.1, 0.3):
+        M = norm * unit
+        assert (float(M.abs().sum(-1).amax()) <= 0.05) == (norm < 0.05)
+        assert err(M) <= 2e-13, norm
+    for norm in (1.0, 3.0):
+        M = norm * unit
+        assert err(M) <= 1e-13 * float(torch.linalg.matrix_exp(M).abs().max()), norm
+    # one large matrix among many small ones (the batch's mean norm is below 0.05), at
+    # either end of the batch
+    for big in (0, 32):
+        mixed = 1e-3 * unit.clone()
+        mixed[big] = unit[big]
+        assert err(mixed) <= 1e-13 * float(torch.linalg.matrix_exp(mixed).abs().max())

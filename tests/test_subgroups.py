@@ -48,7 +48,9 @@ def test_stabiliser_of_a_generic_vector():
     assert H.n_generators == 3
     assert (H.generators @ p.double()).abs().max() < 1e-12
     light = torch.tensor([1.0, 0.0, 0.0, 1.0])  # lightlike: little group ISO(2), 3 generators
-    assert L.stabilizer(light).n_generators == 3
+    little = L.stabilizer(light)
+    assert little.n_generators == 3
+    assert (little.generators @ light.double()).abs().max() < 1e-12
 
 
 def test_preserving_a_metric_gives_so12_plus():

@@ -3,8 +3,21 @@
 import pytest
 import torch
 
-from liesoft import E3, SO3, Lorentz, Point, Scalar, Tensor, Vector, Vector4, assert_equivariant
+from liesoft import (
+    E3,
+    SO3,
+    Lorentz,
+    MatrixLieGroup,
+    Point,
+    Scalar,
+    Tensor,
+    Vector,
+    Vector4,
+    assert_equivariant,
+)
 from liesoft.testing import equivariance_error
+
+F64 = torch.float64
 
 
 def m2(p):
@@ -31,6 +44,56 @@ def test_assert_equivariant_reports_the_worst_violation():
     with pytest.raises(AssertionError):
         assert_equivariant(broken, Lorentz(), Vector4())
     assert assert_equivariant(broken, Lorentz(), Vector4(), rtol=1e-4) > 1e-9
-    absolute, relative = equivariance_error(broken, Lorentz(), Vector4(), beta_max=0.1,
-                                            generator=torch.Generator().manual_seed(0))
-    assert 0 < relative <= absolute
+
+
+class _QuarterTurns(MatrixLieGroup):
+    """SO(2) whose sampler returns the exact rotation by ``turns`` quarter turns."""
+
+    def __init__(self):
+        super().__init__(torch.tensor([[[0.0, -1.0], [1.0, 0.0]]]), name="C4")
+
+    def sample(self, n, *, generator=None, dtype=None, device=None, turns=1):
+        g = torch.linalg.matrix_power(torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=F64), turns)
+        return g.expand(n, -1, -1).to(dtype or torch.get_default_dtype())
+
+
+def test_error_is_relative_per_sample_and_exact():
+    """f(v) = v + b with b = (0, 1/2): f(g v) - g f(v) = b - g b = (1/2, 1/2) for a quarter turn.
+
+    One sample is huge (|g f(x)| = 1e6: relative error 5e-7), the other small (|g f(x)| = 1/2,
+    clamped to 1: relative error 1/2); the relative error is the worst *per sample*."""
+    b = torch.tensor([0.0, 0.5], dtype=F64)
+    x = torch.tensor([[1e6, 0.0], [0.0, 0.0]], dtype=F64)
+    absolute, relative = equivariance_error(lambda v: v + b, _QuarterTurns(), Vector(), Vector(), x)
+    assert absolute == pytest.approx(0.5, rel=1e-9) and relative == pytest.approx(0.5, rel=1e-9)
+    _, rel_huge = equivariance_error(lambda v: v + b, _QuarterTurns(), Vector(), Vector(), x[:1])
+    assert rel_huge == pytest.approx(0.5e-6, rel=1e-6)
+    # the output representation is used: the same map audited as invariant is off by g v - v
+    absolute, _ = equivariance_error(lambda v: v, _QuarterTurns(), Vector(), Scalar(), x[:1])
+    assert absolute == pytest.approx(1e6, rel=1e-12)
+    assert equivariance_error(lambda v: v, _QuarterTurns(), Vector(), Vector(), x) == (0.0, 0.0)
+    assert assert_equivariant(lambda v: v + b, _QuarterTurns(), Vector(), Vector(), x,
+                              rtol=0.6) == pytest.approx(0.5, rel=1e-9)
+    with pytest.raises(AssertionError, match="relative 5.000e-01"):
+        assert_equivariant(lambda v: v + b, _QuarterTurns(), Vector(), Vector(), x, rtol=0.4)
+
+
+def test_sample_options_reach_the_sampler():
+    b = torch.tensor([0.0, 0.5], dtype=F64)
+    x = torch.tensor([[1e6, 0.0], [0.0, 0.0]], dtype=F64)
+    shifted = lambda v: v + b  # noqa: E731
+    assert equivariance_error(shifted, _QuarterTurns(), Vector(), Vector(), x, turns=0) == (0, 0)
+    assert equivariance_error(shifted, _QuarterTurns(), Vector(), Vector(), x, turns=2)[0] == 1.0
+    # a function equivariant only for small boosts: passes at beta_max = 0.05, fails at 0.95
+    slightly_broken = lambda p: m2(p) + 1e-3 * p[..., 0]  # noqa: E731
+    gen = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    assert assert_equivariant(slightly_broken, Lorentz(), Vector4(), rtol=2e-4, beta_max=0.05,
+                              generator=gen()) < 1e-4
+    with pytest.raises(AssertionError):
+        assert_equivariant(slightly_broken, Lorentz(), Vector4(), rtol=2e-4, beta_max=0.95,
+                           generator=gen())
+    small = equivariance_error(slightly_broken, Lorentz(), Vector4(), beta_max=0.05,
+                               generator=gen())
+    large = equivariance_error(slightly_broken, Lorentz(), Vector4(), beta_max=0.95,
+                               generator=gen())
+    assert small[0] < large[0] / 10
