@@ -1,6 +1,7 @@
 """liesoft: make any PyTorch model prefer a Lie-group symmetry (SEAL, Hebbar et al. 2026)."""
 
 from .audit import InvarianceProfile, invariance_profile
+from .budget import ViolationBudget
 from .groups import E3, SO, SO3, LieGroup, Lorentz, MatrixLieGroup
 from .penalties import GSEAL, DeltaSEAL, math_attention
 from .reps import Dual, Point, Product, Representation, Scalar, Sum, Tensor, Vector, Vector4
@@ -11,6 +12,6 @@ __version__ = "0.1.0"
 __all__ = [
     "LieGroup", "MatrixLieGroup", "Lorentz", "SO3", "SO", "E3",
     "Representation", "Scalar", "Vector", "Vector4", "Tensor", "Point", "Dual", "Sum", "Product",
-    "GSEAL", "DeltaSEAL", "math_attention",
+    "GSEAL", "DeltaSEAL", "math_attention", "ViolationBudget",
     "assert_equivariant", "equivariance_error", "invariance_profile", "InvarianceProfile",
 ]

@@ -24,3 +24,22 @@ def test_python_blocks_run(path, capsys):
             exec(compile(block, f"{path.name}[block {i}]", "exec"), namespace)
         except Exception as exc:  # report which block failed
             raise AssertionError(f"{path.name} block {i} failed: {exc!r}\n{block}") from exc
+
+
+def test_budget_doc_example_meets_its_target_and_its_unit_checks_hold():
+    """docs/budget.md: the training example ends with Γ̄ ≤ 1.5 × target and an active λ, and
+    the physical-unit statements (√Γ_G = RMS change, |β|√(2Γ_δ) for a rotation-invariant
+    output) hold to the stated precision."""
+    path = ROOT / "docs" / "budget.md"
+    namespace = {"__name__": "doc_budget"}
+    blocks = BLOCK.findall(path.read_text())
+    assert len(blocks) >= 2
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"budget.md[block {i}]", "exec"), namespace)
+    budget = namespace["budget"]
+    assert budget.steps == 300 and budget.skipped == 0
+    assert budget.ema <= 1.5 * budget.target and budget.lam > 1
+    assert set(namespace["checkpoint"]["budget"]) == {"_lam", "_ema", "_last", "_steps",
+                                                      "_skipped"}
+    assert abs(namespace["gamma_g"] ** 0.5 / float(namespace["rms"]) - 1) < 1e-12
+    assert abs(namespace["ratio"] - 1) < 0.05

@@ -197,11 +197,19 @@ def plot_lambda_scan(runs: dict, path) -> None:
     (left), AUC vs λ (right)."""
     plt = _plt()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.2))
+    lams = {}  # per method, its lambdas in increasing order: dotted, solid, dashed
+    for name in runs:
+        if "@" in name:
+            base, lam = name.split("@")
+            lams.setdefault(base, []).append(float(lam))
+    styles = (":", "-", "--", "-.")
     for name, r in runs.items():
         inv = r["invariance"]
-        lam_rank = {"0.1": ":", "0.01": ":", "1": "-", "10": "--"}.get(
-            name.split("@")[-1], "-") if "@" in name else "-"
-        ax.plot(inv["magnitudes"], inv["mean"], lam_rank, marker="o", ms=3, color=color(name),
+        style = "-"
+        if "@" in name:
+            base, lam = name.split("@")
+            style = styles[sorted(lams[base]).index(float(lam)) % len(styles)]
+        ax.plot(inv["magnitudes"], inv["mean"], style, marker="o", ms=3, color=color(name),
                 label=label(name))
     ax.set_xlabel(r"$|\beta|$ of the boost")
     ax.set_ylabel(r"mean $|\sigma(f(\Lambda x)) - \sigma(f(x))|$")

@@ -157,8 +157,9 @@ def parse_args(argv=None):
     methods = [m for m in args.methods.split(",") if m]
     known = {**METHODS, **VARIANTS}
     unknown = [m for m in methods if m not in known]
-    if unknown or not methods:
-        ap.error(f"--methods must be a comma list of {sorted(known)}, got {args.methods!r}")
+    if unknown or not (methods or args.budget):
+        ap.error(f"--methods must be a comma list of {sorted(known)}, got {args.methods!r} "
+                 "(it may be empty with --budget)")
     if "lgatr" in methods and not lgatr_tagger.available():
         ap.error(lgatr_tagger.MISSING_MESSAGE)
     try:

@@ -186,8 +186,8 @@ def test_wide_pt_flat_in_bins(tmp_path):
         5, 5, wide_pt=True, seed=4, workers=2, cache_dir=tmp_path, progress=False
     )
     d, attrs = read(path)
-    assert attrs["pt_min"] == 350 and attrs["pt_max"] == 1600 and attrs["n_pt_bins"] == 5
-    edges = np.linspace(350, 1600, 6)
+    assert attrs["pt_min"] == 350 and attrs["pt_max"] == 3000 and attrs["n_pt_bins"] == 5
+    edges = np.linspace(350, 3000, 6)
     for label in (0, 1):
         counts, _ = np.histogram(d["jet_pt"][d["labels"] == label], bins=edges)
         np.testing.assert_array_equal(counts, [1, 1, 1, 1, 1])
@@ -207,3 +207,123 @@ def test_pthat_brackets_window():
     assert jetgen._pthat_range(550, 650) == (500, 700)
     lo, hi = jetgen._pthat_range(1350, 1600)
     assert lo < 1350 and hi > 1600
+
+
+# --------------------------------------------------------------------------- top matching
+class FakeParticle:
+    """The part of Pythia's Particle interface that ``_top_partons`` reads."""
+
+    def __init__(self, pid, status=-23, eta=0.0, phi=0.0, daughters=(), bot=None):
+        self.pid, self._status, self._eta, self._phi = pid, status, eta, phi
+        self._daughters, self.bot = list(daughters), bot
+
+    def idAbs(self):  # noqa: N802 - Pythia's names
+        return abs(self.pid)
+
+    def status(self):
+        return self._status
+
+    def isQuark(self):  # noqa: N802
+        return 0 < abs(self.pid) < 9
+
+    def eta(self):
+        return self._eta
+
+    def phi(self):
+        return self._phi
+
+    def daughterList(self):  # noqa: N802
+        return self._daughters
+
+    def iBotCopyId(self):  # noqa: N802
+        return self.bot
+
+
+class FakeEvent:
+    def __init__(self, particles):
+        self.particles = particles
+        for i, p in enumerate(particles):
+            p.bot = i if p.bot is None else p.bot
+
+    def size(self):
+        return len(self.particles)
+
+    def __getitem__(self, i):
+        return self.particles[i]
+
+
+B_QUARK, W_Q1, W_Q2 = (0.30, 1.00), (0.50, 1.20), (0.10, 0.70)
+
+
+def ttbar_record(first=5, filler=0):
+    """t tbar with a hadronic t (b, W+ -> u dbar) and a leptonic tbar (W- -> e nu), the hard
+    tops at ``first``, ``first + 1`` (``filler`` gluons before them); copies and decays after."""
+    P = FakeParticle
+    n = first + 2
+    head = [P(90, -11), P(2212, -12), P(2212, -12), P(21, -21), P(21, -21)][:first - filler]
+    head += [P(21, -23) for _ in range(filler)]
+    i = {k: n + j for j, k in enumerate(
+        ["t2", "tb2", "Wp", "b", "Wm", "bb", "Wp2", "u", "db", "Wm2", "e", "nu"])}
+    tops = [P(6, -22, 1.0, 1.0, bot=i["t2"]), P(-6, -22, -1.0, -2.0, bot=i["tb2"])]
+    rest = [
+        P(6, -44, daughters=[i["Wp"], i["b"]]),  # the top's last copy decays
+        P(-6, -44, daughters=[i["Wm"], i["bb"]]),
+        P(24, -22, bot=i["Wp2"]), P(5, -23, *B_QUARK),
+        P(-24, -22, bot=i["Wm2"]), P(-5, -23, -1.1, -2.1),
+        P(24, -44, daughters=[i["u"], i["db"]]), P(2, -23, *W_Q1), P(-1, -23, *W_Q2),
+        P(-24, -44, daughters=[i["e"], i["nu"]]), P(11, 23, -0.9, -1.9), P(-12, 23, -1.2, -2.2),
+    ]
+    return FakeEvent(head + tops + rest)
+
+
+@pytest.mark.parametrize("first,filler", [(5, 0), (7, 2)])
+def test_top_partons_reads_b_and_the_w_quarks_of_hadronic_tops(first, filler):
+    """b first, then both quarks of the W's last copy; a leptonic top gives nothing. With the
+    tops not at 5, 6 (``filler``), they are found by their status -22."""
+    tops = jetgen._top_partons(ttbar_record(first, filler))
+    assert len(tops) == 1
+    np.testing.assert_array_equal(tops[0], np.array([B_QUARK, W_Q1, W_Q2]))
+
+
+def test_delta_r_by_hand_and_across_phi_pi():
+    assert jetgen._delta_r(0.3, 1.0, 0.0, 0.6) == pytest.approx(0.5, abs=1e-12)
+    # phi = pi - 0.1 and -pi + 0.2 are 0.3 apart, not 2 pi - 0.3
+    assert jetgen._delta_r(0.4, np.pi - 0.1, 0.0, -np.pi + 0.2) == pytest.approx(0.5, abs=1e-12)
+    np.testing.assert_allclose(jetgen._delta_r([0.0, 0.6], [3.0, -3.0], 0.0, 3.0),
+                               [0.0, np.hypot(0.6, 2 * np.pi - 6.0)], atol=1e-12)
+
+
+def partons_at(eta0, phi0, offsets):
+    """(3, 2) partons at (eta0 + deta, phi0 + dphi) for each (deta, dphi), phi wrapped."""
+    out = np.array([[eta0 + de, phi0 + dp] for de, dp in offsets])
+    out[:, 1] = np.angle(np.exp(1j * out[:, 1]))
+    return out
+
+
+def test_contains_all_needs_all_three_quarks_within_match_dr():
+    eta, phi = 0.5, 1.0
+    inside = partons_at(eta, phi, [(0.3, 0.0), (0.0, -0.5), (0.79 * 0.6, 0.79 * 0.8)])
+    assert jetgen.MATCH_DR == 0.8 and jetgen._contains_all([inside], eta, phi)
+    for k in range(3):  # any one quark at Delta R = 0.81: only 2 of 3 inside
+        two = inside.copy()
+        two[k] = partons_at(eta, phi, [(0.81 * 0.6, -0.81 * 0.8)])[0]
+        assert not jetgen._contains_all([two], eta, phi), k
+        assert jetgen._contains_all([two, inside], eta, phi)  # the other top of the event
+        assert jetgen._contains_all([two], eta, phi, r=0.82)
+    assert not jetgen._contains_all([], eta, phi)
+
+
+def test_contains_all_wraps_phi():
+    eta, phi = -0.2, np.pi - 0.05  # the partons sit on both sides of phi = +-pi
+    tops = [partons_at(eta, phi, [(0.1, 0.15), (-0.2, -0.25), (0.3, 0.4)])]
+    assert tops[0][0, 1] < 0 < tops[0][1, 1]
+    assert jetgen._contains_all(tops, eta, phi)
+    assert jetgen._contains_all(tops, eta, phi - 2 * np.pi)  # the same axis, phi < -pi
+    assert not jetgen._contains_all(tops, eta, 0.0)
+
+
+def test_a_jet_is_matched_to_the_hadronic_top_of_an_event_record_only():
+    tops = jetgen._top_partons(ttbar_record())
+    assert jetgen._contains_all(tops, 0.3, 1.0)  # quarks at Delta R 0, 0.28, 0.36
+    assert not jetgen._contains_all(tops, -1.0, -2.0)  # the leptonic top's direction
+    assert not jetgen._contains_all(tops, 0.3, 1.6)  # b, q inside (0.6, 0.45), q' at 0.92

@@ -27,6 +27,16 @@ def test_forward_backward_and_padding():
     assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
     more = torch.cat([x, torch.zeros(6, 3, 4)], dim=1)
     assert torch.allclose(model(more), out, atol=1e-6)
+    # the jets without any padding row score the same: attention and pooling use the real
+    # constituents, not the padded ones (an inverted mask passes the check above, not this)
+    with torch.no_grad():
+        assert torch.allclose(model(x[:, :11]), out, atol=1e-6)
+        alone = torch.cat([model(x[i:i + 1, : 11 - i]) for i in range(3)])
+        ragged = x[:3].clone()
+        for i in range(3):
+            ragged[i, 11 - i:] = 0.0
+        assert torch.allclose(model(ragged), alone, atol=1e-6)
+        assert alone.std() > 1e-4
 
 
 def test_invariant_to_float32_precision_without_spurions_and_broken_with_them():

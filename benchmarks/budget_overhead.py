@@ -1,0 +1,86 @@
+"""Cost of the violation budget: a GSEAL train step with and without ``ViolationBudget``.
+
+Three variants are interleaved step by step in one run (``penalty_overhead.run``): a plain
+GSEAL step, the same step through ``ViolationBudget(GSEAL(...))``, and a second plain GSEAL
+step (an A/A control: the spread of two identical variants on this machine). Medians over
+``--steps`` steps. The budget's own bookkeeping (read-back of Γ, EMA, the update of λ) is also
+timed alone over many calls.
+
+    python benchmarks/budget_overhead.py              # small jet transformer and the toy MLP
+    python benchmarks/budget_overhead.py --only jet --steps 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from benchmarks.penalty_overhead import jet_batch, make_step, run, toy_batch, toy_mlp  # noqa: E402
+from examples.hep.tagger import JetTransformer  # noqa: E402
+from liesoft import GSEAL, Lorentz, Vector4, ViolationBudget  # noqa: E402
+
+
+def variants(kind: str, device, gen) -> dict:
+    torch.manual_seed(0)
+    if kind == "jet":     # a small tagger: d = 64, 2 layers, (256, 50, 4) padded jets
+        model = JetTransformer(d=64, layers=2, heads=4).to(device)
+        x, y = jet_batch(256, 50, device, gen)
+        loss_fn = torch.nn.functional.binary_cross_entropy_with_logits
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    else:                 # the toy-regression MLP, batch 256: the shortest step
+        model = toy_mlp(1).to(device)
+        x, y = toy_batch(256, 1, device, gen)
+        loss_fn = torch.nn.functional.mse_loss
+        opt = torch.optim.Adam(model.parameters(), lr=1e-5)
+    gseal = GSEAL(Lorentz(), Vector4())
+    budget = ViolationBudget(GSEAL(Lorentz(), Vector4()), target=1e-3).to(device)
+    return {"GSEAL": make_step(model, opt, x, y, loss_fn, gseal),
+            "GSEAL + budget": make_step(model, opt, x, y, loss_fn, budget),
+            "GSEAL (A/A control)": make_step(model, opt, x, y, loss_fn, gseal)}
+
+
+def bookkeeping_seconds(device, calls: int = 20_000) -> float:
+    """Seconds per call of the budget's update alone (the λ·Γ product excluded)."""
+    budget = ViolationBudget(GSEAL(Lorentz(), Vector4()), target=1e-3).to(device)
+    value = torch.tensor(2e-3, device=device)
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        budget._observe(value, True)
+    return (time.perf_counter() - t0) / calls
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--only", choices=["jet", "toy"], default=None)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (1 on a shared, busy CPU: see docs/benchmarks.md)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    gen = torch.Generator().manual_seed(0)
+    kinds = [args.only] if args.only else ["jet", "toy"]
+    print(f"device: {device} ({torch.get_num_threads()} threads), torch {torch.__version__}, "
+          f"median of {args.steps} interleaved steps")
+    print("| model | GSEAL step [ms] | with budget / without | A/A control / GSEAL |")
+    print("|---|---|---|---|")
+    for kind in kinds:
+        med = run(variants(kind, device, gen), args.steps, args.warmup, device)
+        base = med["GSEAL"]
+        print(f"| {kind} | {1e3 * base:.2f} | {med['GSEAL + budget'] / base:.4f} | "
+              f"{med['GSEAL (A/A control)'] / base:.4f} |")
+    per_call = bookkeeping_seconds(device)
+    print(f"\nbudget bookkeeping alone: {1e6 * per_call:.1f} µs per call")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,385 @@
+"""ViolationBudget: λ found while training as the Lagrange multiplier of Γ ≤ target."""
+
+import io
+import math
+import os
+import pickle
+import warnings
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4, ViolationBudget
+
+F64 = torch.float64
+
+
+class Quadratic(torch.nn.Module):
+    """The penalty ``(w - b)^2`` of the closed-form problem; ``f()`` returns ``w``."""
+
+    def __init__(self, b):
+        super().__init__()
+        self.b = b
+
+    def forward(self, f, x=None):
+        return (f() - self.b) ** 2
+
+
+class Constant(torch.nn.Module):
+    """A penalty whose value the test sets: ``value * f(x).sum() * 0 + value``."""
+
+    def __init__(self, value=1.0):
+        super().__init__()
+        self.value = value
+
+    def forward(self, f, x):
+        return f(x).sum() * 0 + torch.tensor(self.value, dtype=F64)
+
+
+def kkt(a, b, eps):
+    """``min (w - a)^2  s.t.  (w - b)^2 <= eps``: the optimum and its multiplier."""
+    r = math.sqrt(eps)
+    if abs(a - b) <= r:
+        return a, 0.0
+    return b + math.copysign(r, a - b), (abs(a - b) - r) / r
+
+
+def solve(a, b, eps, steps, lr, **budget_kw):
+    w = torch.nn.Parameter(torch.tensor(0.0, dtype=F64))
+    budget = ViolationBudget(Quadratic(b), eps, **budget_kw)
+    opt = torch.optim.SGD([w], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = (w - a) ** 2 + budget(lambda: w)
+        loss.backward()
+        opt.step()
+    return float(w.detach()), budget
+
+
+def mlp(dtype=F64, out=1):
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(),
+                               torch.nn.Linear(16, out)).to(dtype)
+
+
+def broken_x(n=32, dtype=F64, seed=0):
+    return (torch.rand(n, 4, generator=torch.Generator().manual_seed(seed), dtype=dtype) - 0.5)
+
+
+# ---------------------------------------------------------------------------- optimum
+@pytest.mark.parametrize("a, b, eps", [(1.0, 0.0, 0.01), (2.0, 0.5, 0.04), (-1.0, 1.0, 1e-3)])
+def test_sgd_with_the_budget_reaches_the_kkt_point(a, b, eps):
+    w_star, lam_star = kkt(a, b, eps)
+    assert lam_star > 0
+    lr = 0.5 / (1 + lam_star)          # stable SGD step for the Lagrangian's curvature
+    w, budget = solve(a, b, eps, steps=2000, lr=lr)
+    assert abs(budget.lam - lam_star) <= 0.05 * lam_star, (budget.lam, lam_star)
+    assert abs(w - w_star) <= 0.05 * abs(w_star), (w, w_star)
+    # it is an equilibrium, not a pass through: to 1e-6 after 2000 steps
+    assert abs(budget.lam - lam_star) <= 1e-6 * lam_star
+    assert abs(budget.ema - eps) <= 1e-6 * eps and budget.steps == 2000
+
+
+def test_an_inactive_constraint_drives_lam_to_its_floor():
+    a, b, eps = 1.0, 0.0, 4.0                     # unconstrained Γ = 1 < 4
+    assert kkt(a, b, eps) == (a, 0.0)
+    w, budget = solve(a, b, eps, steps=1000, lr=0.1)
+    assert budget.lam == budget.lam_min == 1e-6
+    assert abs(w - a) < 1e-5
+
+
+def test_the_rule_moves_lam_the_right_way_by_the_documented_amount():
+    x = broken_x(4)
+    pen = Constant()
+    budget = ViolationBudget(pen, target=0.1, lam_init=2.0)
+    lam0 = budget.lam
+    pen.value = 0.2                                # Γ above target: λ up by (Γ/target)^rate
+    budget(lambda p: p[..., 0], x)
+    assert budget.lam > lam0
+    assert budget.lam == pytest.approx(lam0 * 2 ** 0.02, rel=1e-14)
+    assert budget.ema == pytest.approx(0.2, rel=1e-15) and budget.value == 0.2
+    pen.value = 0.05                               # below target, but the EMA is still above
+    lam1 = budget.lam
+    budget(lambda p: p[..., 0], x)
+    ema = 0.9 * 0.2 + 0.1 * 0.05
+    assert budget.ema == pytest.approx(ema, rel=1e-14)
+    assert budget.lam == pytest.approx(lam1 * (ema / 0.1) ** 0.02, rel=1e-14)
+    for _ in range(30):                            # the EMA falls below target: λ goes down
+        budget(lambda p: p[..., 0], x)
+    assert budget.ema < 0.1 and budget.lam < lam1
+    lam2 = budget.lam
+    budget(lambda p: p[..., 0], x)
+    assert budget.lam < lam2
+
+
+def test_huge_and_zero_ratios_are_clipped_and_lam_stays_in_its_bounds():
+    x = broken_x(4)
+    pen = Constant(1e12)
+    budget = ViolationBudget(pen, target=1e-3, ema_decay=0.0, lam_max=1.5)
+    budget(lambda p: p[..., 0], x)                 # ln(1e15) = 34.5, clipped to 1
+    assert budget.lam == pytest.approx(math.exp(0.02), rel=1e-14)
+    for _ in range(30):
+        budget(lambda p: p[..., 0], x)
+    assert budget.lam == 1.5                       # the cap
+    pen.value = 0.0                                # Γ = 0: ln ratio = -inf, clipped to -1
+    budget(lambda p: p[..., 0], x)
+    assert budget.lam == pytest.approx(1.5 * math.exp(-0.02), rel=1e-14)
+    floor = ViolationBudget(Constant(0.0), target=1.0, lam_init=1e-6 * 1.01, ema_decay=0.0)
+    floor(lambda p: p[..., 0], x)
+    assert floor.lam == 1e-6
+
+
+# ---------------------------------------------------------------------------- the value
+PENALTIES = {
+    "gseal": lambda: GSEAL(Lorentz(), Vector4(), Scalar()),
+    "dseal-exact": lambda: DeltaSEAL(Lorentz(), Vector4(), Scalar()),
+    "dseal-random": lambda: DeltaSEAL(Lorentz(), Vector4(), Scalar(), mode="random"),
+    "dseal-fd": lambda: DeltaSEAL(Lorentz(), Vector4(), Scalar(), mode="fd"),
+    "dseal-fraction": lambda: DeltaSEAL(Lorentz(), Vector4(), Scalar(), fraction=0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PENALTIES))
+def test_value_and_gradient_are_lam_times_the_penalty(name):
+    """``budget(...)`` is ``λ·Γ`` with the λ held before the call; its parameter gradient is
+    λ times the penalty's, and no gradient reaches λ."""
+    model, x = mlp(), broken_x()
+    pen = PENALTIES[name]()
+    budget = ViolationBudget(pen, target=1e-4, lam_init=3.7)
+    params = list(model.parameters())
+    grad = lambda v: [torch.zeros_like(p) if g is None else g  # noqa: E731  (δSEAL ignores
+                      for p, g in zip(params, torch.autograd.grad(v, params, allow_unused=True),
+                                      strict=True)]            # the output bias)
+    got = budget(model, x, generator=torch.Generator().manual_seed(5))
+    g_got = grad(got)
+    ref = pen(model, x, generator=torch.Generator().manual_seed(5))
+    g_ref = grad(ref)
+    assert any(float(g.abs().max()) > 0 for g in g_ref)
+    assert got.dtype == F64 and torch.allclose(got, 3.7 * ref, rtol=1e-13, atol=0)
+    for a, b in zip(g_got, g_ref, strict=True):
+        assert torch.allclose(a, 3.7 * b, rtol=1e-9, atol=1e-300)   # fd: cancellation
+    assert budget.value == pytest.approx(float(ref.detach()), rel=1e-13)
+    assert budget.lam > 3.7                        # Γ above target: λ went up after the call
+    assert not budget._lam.requires_grad
+
+
+def test_return_output_of_deltaseal_passes_through():
+    model, x = mlp(), broken_x()
+    pen = DeltaSEAL(Lorentz(), Vector4(), Scalar())
+    budget = ViolationBudget(pen, target=1.0, lam_init=0.5)
+    out = budget(model, x, return_output=True)
+    assert isinstance(out, tuple) and len(out) == 2
+    value, fx = out
+    ref, fx_ref = pen(model, x, return_output=True)
+    assert torch.allclose(value, 0.5 * ref, rtol=1e-13) and torch.equal(fx, fx_ref)
+    assert fx.requires_grad
+
+
+def test_result_keeps_the_penalty_dtype():
+    model, x = mlp(torch.float32), broken_x(dtype=torch.float32)
+    budget = ViolationBudget(GSEAL(Lorentz(), Vector4()), target=1e-3)
+    assert budget._lam.dtype == F64
+    assert budget(model, x).dtype == torch.float32  # λ (float64) does not promote the loss
+
+
+# ---------------------------------------------------------------------------- when it updates
+def test_no_update_in_eval_mode_or_without_grad():
+    model, x = mlp(), broken_x()
+    budget = ViolationBudget(GSEAL(Lorentz(), Vector4()), target=1e-9)
+    budget(model, x)
+    state = {k: v.clone() for k, v in budget.state_dict().items()}
+
+    def unchanged():
+        return budget.lam == float(state["_lam"]) and budget.steps == 1 and budget.ema == float(
+            state["_ema"])
+
+    with torch.no_grad():
+        budget(model, x)
+    assert unchanged()
+    with torch.inference_mode():
+        budget(model, x)
+    assert unchanged()
+    budget.eval()
+    budget(model, x)
+    assert unchanged()
+    budget.train()
+    model.eval()                                   # the model in eval mode: a validation pass
+    budget(model, x)
+    assert unchanged()
+    assert budget.value != float(state["_last"])  # the value is still recorded
+    model.train()
+    budget(model, x)
+    assert budget.steps == 2 and budget.lam > float(state["_lam"])
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_penalty_never_enters_lam(bad):
+    x = broken_x(4)
+    pen = Constant(0.5)
+    budget = ViolationBudget(pen, target=0.1)
+    budget(lambda p: p[..., 0], x)
+    lam, ema = budget.lam, budget.ema
+    pen.value = bad
+    with pytest.warns(RuntimeWarning, match=r"penalty is .*λ update skipped \(1 so far\)"):
+        out = budget(lambda p: p[..., 0], x)
+    assert not math.isfinite(float(out))           # the loss shows it; λ does not
+    assert (budget.lam, budget.ema, budget.steps, budget.skipped) == (lam, ema, 1, 1)
+    pen.value = 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        budget(lambda p: p[..., 0], x)
+    assert budget.steps == 2 and math.isfinite(budget.ema) and budget.lam > lam
+    assert budget.ema == pytest.approx(0.5, rel=1e-14)
+
+
+# ---------------------------------------------------------------------------- state
+def train(model, opt, budget, x, y, gen, steps):
+    lams = []
+    for _ in range(steps):
+        opt.zero_grad()
+        fx = model(x)
+        loss = (fx[:, 0] - y).pow(2).mean() + budget(model, x, fx=fx, generator=gen)
+        loss.backward()
+        opt.step()
+        lams.append(budget.lam)
+    return lams
+
+
+def fresh():
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    budget = ViolationBudget(GSEAL(Lorentz(), Vector4()), target=1e-3, rate=0.1)
+    return model, opt, budget
+
+
+def test_state_round_trip_continues_exactly():
+    x = broken_x(64)
+    y = x[:, 0] ** 2 - (x[:, 1:] ** 2).sum(-1) + x[:, 3]
+    model, opt, budget = fresh()
+    gen = torch.Generator().manual_seed(0)
+    train(model, opt, budget, x, y, gen, 6)
+    sd = budget.state_dict()
+    assert set(sd) == {"_lam", "_ema", "_last", "_steps", "_skipped"}
+    assert (float(sd["_lam"]), float(sd["_ema"]), int(sd["_steps"])) == (
+        budget.lam, budget.ema, 6)                # the buffers hold the current state
+    buf = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                "budget": budget.state_dict(), "gen": gen.get_state()}, buf)
+    straight = train(model, opt, budget, x, y, gen, 6)
+
+    buf.seek(0)
+    ck = torch.load(buf)
+    model2, opt2, budget2 = fresh()
+    model2.load_state_dict(ck["model"])
+    opt2.load_state_dict(ck["opt"])
+    budget2.load_state_dict(ck["budget"])
+    assert budget2.steps == 6 and budget2.lam != 1.0
+    gen2 = torch.Generator()
+    gen2.set_state(ck["gen"])
+    resumed = train(model2, opt2, budget2, x, y, gen2, 6)
+    assert resumed == straight                     # bit for bit
+    assert (budget2.ema, budget2.steps, budget2.value) == (budget.ema, budget.steps, budget.value)
+    for p, q in zip(model.parameters(), model2.parameters(), strict=True):
+        assert torch.equal(p, q)
+    # without the budget's state the continuation differs (the test can fail)
+    model3, opt3, budget3 = fresh()
+    model3.load_state_dict(ck["model"])
+    opt3.load_state_dict(ck["opt"])
+    gen3 = torch.Generator()
+    gen3.set_state(ck["gen"])
+    assert train(model3, opt3, budget3, x, y, gen3, 6) != straight
+
+
+def test_budget_pickles_and_prints():
+    budget = ViolationBudget(GSEAL(Lorentz(), Vector4()), target=2.5e-3)
+    text = repr(budget)
+    assert "target=0.0025" in text and "GSEAL" in text and "lam=1" in text
+    again = pickle.loads(pickle.dumps(budget))
+    assert again.target == 2.5e-3 and isinstance(again.wrapped, GSEAL)
+    fn_budget = ViolationBudget(lambda f, x: f(x).pow(2).mean(), target=1.0)
+    assert float(fn_budget(lambda p: p, torch.ones(3))) == 1.0   # a plain function works too
+
+
+# ---------------------------------------------------------------------------- bad input
+def test_bad_input_is_refused_with_what_was_expected():
+    gseal = GSEAL(Lorentz(), Vector4())
+    for bad in (0, 0.0, -1e-3, math.nan, math.inf):
+        with pytest.raises(ValueError, match=r"target must be a finite number in \(0, inf\), "
+                                             r"got"):
+            ViolationBudget(gseal, bad)
+    for bad in ("1e-3", None, True, [1e-3]):
+        with pytest.raises(TypeError, match="target must be a real number, got"):
+            ViolationBudget(gseal, bad)
+    for bad in (0, -0.1, math.nan):
+        with pytest.raises(ValueError, match=r"rate must be a finite number in \(0, inf\)"):
+            ViolationBudget(gseal, 1e-3, rate=bad)
+    with pytest.raises(ValueError, match=r"ema_decay must be a finite number in \[0, 1\), got 1.0"):
+        ViolationBudget(gseal, 1e-3, ema_decay=1.0)
+    with pytest.raises(ValueError, match="lam_min <= lam_init <= lam_max, got 1e-06, 2e"):
+        ViolationBudget(gseal, 1e-3, lam_init=2e6)
+    with pytest.raises(ValueError, match=r"lam_min must be a finite number in \(0, inf\)"):
+        ViolationBudget(gseal, 1e-3, lam_min=0)
+    with pytest.raises(ValueError, match=r"clip must be a finite number"):
+        ViolationBudget(gseal, 1e-3, clip=-1)
+    with pytest.raises(TypeError, match="sync must be None, True or False, got 'yes'"):
+        ViolationBudget(gseal, 1e-3, sync="yes")
+    with pytest.raises(TypeError, match=r"penalty must be callable as penalty\(f, x, \.\.\.\).*"
+                                        r"got float"):
+        ViolationBudget(2.5e-3, 1e-3)
+    with pytest.raises(TypeError, match="penalty must be a penalty instance, e.g. GSEAL.*got the "
+                                        "class GSEAL"):
+        ViolationBudget(GSEAL, 1e-3)
+    with pytest.raises(TypeError, match="got a ViolationBudget: wrap the penalty itself"):
+        ViolationBudget(ViolationBudget(gseal, 1e-3), 1e-3)
+    x = broken_x(8)
+    with pytest.raises(TypeError, match=r"must return a 0-dim floating-point tensor .*got a "
+                                        r"tensor of shape \(8,\) and dtype torch.float64"):
+        ViolationBudget(lambda f, x: f(x), 1.0)(lambda p: p[..., 0], x)
+    with pytest.raises(TypeError, match="must return a 0-dim floating-point tensor .*got float"):
+        ViolationBudget(lambda f, x: 0.5, 1.0)(lambda p: p[..., 0], x)
+    # the wrapped penalty's own errors still reach the user
+    with pytest.raises(ValueError, match=r"x must have shape \(B, \.\.\., 4\)"):
+        ViolationBudget(gseal, 1e-3)(lambda p: p[..., 0], torch.randn(8, 3))
+
+
+# ---------------------------------------------------------------------------- DDP
+def _ddp_worker(rank, world, init_file, out_dir, sync):
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
+                                         world_size=world)
+    try:
+        model = mlp()
+        x = broken_x(16, seed=rank)                # every rank sees different data
+        budget = ViolationBudget(GSEAL(Lorentz(), Vector4()), target=1e-3, rate=0.1, sync=sync)
+        gen = torch.Generator().manual_seed(100 + rank)
+        lams, values = [], []
+        for _ in range(5):
+            budget(model, x, generator=gen)
+            lams.append(budget.lam)
+            values.append(budget.value)
+        torch.save({"lams": lams, "values": values,
+                    "local": float(GSEAL(Lorentz(), Vector4())(
+                        model, x, generator=torch.Generator().manual_seed(100 + rank)))},
+                   os.path.join(out_dir, f"rank{rank}.pt"))
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def run_ddp(tmp_path, sync):
+    out = tmp_path / f"sync{sync}"
+    out.mkdir()
+    mp.spawn(_ddp_worker, args=(2, str(tmp_path / f"init{sync}"), str(out), sync), nprocs=2,
+             join=True)
+    return [torch.load(out / f"rank{r}.pt") for r in range(2)]
+
+
+def test_ddp_ranks_hold_the_same_lam(tmp_path):
+    r0, r1 = run_ddp(tmp_path, None)               # auto: the process group is initialised
+    assert r0["lams"] == r1["lams"] and r0["values"] == r1["values"]
+    assert r0["local"] != r1["local"]              # the ranks' own penalties differ ...
+    mean = (r0["local"] + r1["local"]) / 2         # ... and the first update used their mean
+    assert r0["values"][0] == pytest.approx(mean, rel=1e-12)
+    assert r0["lams"][0] == pytest.approx(math.exp(0.1 * max(-1, min(1, math.log(mean / 1e-3)))),
+                                          rel=1e-12)
+    a0, a1 = run_ddp(tmp_path, False)              # without the all-reduce they drift apart
+    assert a0["lams"] != a1["lams"]
