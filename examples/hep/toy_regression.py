@@ -4,6 +4,7 @@ comparison with data augmentation, a hard-invariant MLP and a dual-subnet model.
     python examples/hep/toy_regression.py                  # default: CPU, <= 15 min on 2 idle cores
     python examples/hep/toy_regression.py --preset paper --device cuda   # the paper's configuration
     python examples/hep/toy_regression.py --quick --out /tmp/toy         # < 1 min smoke run
+    python examples/hep/toy_regression.py --budget --threads 1    # budgets, see docs/budget.md
 
 Task. Four-vectors ``p`` with every component uniform in [-0.5, 0.5] (not on-shell). Exact case
 ``f(p) = m^4 + 15 m^2`` with ``m^2 = p.eta.p``; broken case adds ``20.9983 (s.p) - 0.8431 (s.p)^2``
@@ -26,6 +27,12 @@ batch order, optimiser and step budget):
                  is the invariant MLP above, ``g_free`` the baseline MLP (Nabat et al., PRD 111,
                  072002: a symmetry-constrained and an unconstrained subnet combined through a
                  learned symmetry factor). No other term in the loss.
+* ``budget``     MSE + lambda * penalty with lambda set while training by
+                 ``liesoft.ViolationBudget`` so that the penalty (GSEAL at beta_max, or
+                 deltaSEAL) settles at a ``target``. Only with ``--budget``, which runs these
+                 cells next to the fixed-lambda cells of Fig. 1 (baseline, GSEAL, deltaSEAL) and
+                 writes ``budget.csv``, ``budget.md`` and ``budget.png`` (the other reports are
+                 left alone; cells are shared with the default run in the same ``--out``).
 
 Outputs in ``--out`` (default ``runs/toy_regression``, ``..._paper``, ``..._quick``):
 ``cells/*.json`` (one per finished cell; a rerun skips them), ``results.csv``
@@ -54,7 +61,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4
+from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4, ViolationBudget
 from liesoft.groups import MINKOWSKI
 
 # ----------------------------------------------------------------------------- configuration
@@ -87,6 +94,10 @@ class Config:
     dual_init_logit: float = -2.0   # w = sigmoid(-2) = 0.12 at initialisation
     eval_chunk: int = 50_000
     threads: int | None = None      # torch CPU threads; None leaves torch's default
+    # --budget: targets of Gamma for ViolationBudget (GSEAL at beta_max2, deltaSEAL exact)
+    budget_targets_gseal: tuple = (1e-3, 1e-2, 1e-1)
+    budget_targets_dseal: tuple = (3e-4, 3e-3, 3e-2)
+    gamma_eval: int = 10_000        # training vectors on which each cell's final Gamma is measured
 
 
 PRESETS = {
@@ -103,10 +114,12 @@ PRESETS = {
         lams_gseal=(1.0,), lams_dseal=(1.0,), study_beta_max2=(0.25,), study_lams=(1.0,),
         test_betas=(0.0, 0.2, 0.4, 0.6, 0.8, 0.95),
         threads=1,  # a width-32 net gains nothing from threads, and loses a lot on a busy CPU
+        budget_targets_gseal=(1e-2,), budget_targets_dseal=(1e-3,), gamma_eval=512,
     ),
 }
 
 METHODS = ("baseline", "gseal", "dseal", "augment", "invariant", "dualsubnet")
+BUDGET_PENALTIES = ("gseal", "dseal")   # method "budget" wraps one of these (--budget only)
 SPURION_Z = 1e-3                      # s = (0, 0, 0, 1e-3)
 C1, C2 = 20.9983, -0.8431             # the public code's coefficients of (s.p) and (s.p)^2
 
@@ -191,6 +204,8 @@ class Cell:
     lam: float = 0.0
     beta_max2: float | None = None   # GSEAL / augmentation only
     seed: int = 0
+    penalty: str | None = None       # "budget" only: the wrapped penalty, gseal or dseal
+    target: float | None = None      # "budget" only: the target of Gamma
 
     @property
     def beta_max(self) -> float | None:
@@ -199,6 +214,9 @@ class Cell:
     @property
     def key(self) -> str:
         b = "none" if self.beta_max2 is None else f"{self.beta_max2:g}"
+        if self.method == "budget":
+            return (f"{self.case}_budget-{self.penalty}_target{self.target:g}_bmax2-{b}"
+                    f"_seed{self.seed}")
         return f"{self.case}_{self.method}_lam{self.lam:g}_bmax2-{b}_seed{self.seed}"
 
 
@@ -216,6 +234,24 @@ def plan(cfg: Config) -> list[Cell]:
             cells += [c("gseal", round(lam / cfg.small_beta_max2, 10), cfg.small_beta_max2)
                       for lam in cfg.lams_dseal]
             cells += [c("augment", 0.0, cfg.beta_max2), c("invariant"), c("dualsubnet")]
+    return list(dict.fromkeys(cells))
+
+
+def budget_plan(cfg: Config) -> list[Cell]:
+    """``--budget``: the fixed-lambda cells of Fig. 1 (the front the budgets are compared
+    with), then one budget cell per penalty and target."""
+    cells = []
+    for seed in cfg.seeds:
+        for case in cfg.cases:
+            cells.append(Cell(case, "baseline", seed=seed))
+            cells += [Cell(case, "gseal", lam, cfg.beta_max2, seed) for lam in cfg.lams_gseal]
+            cells += [Cell(case, "dseal", lam, seed=seed) for lam in cfg.lams_dseal]
+    for seed in cfg.seeds:
+        for case in cfg.cases:
+            cells += [Cell(case, "budget", 0.0, cfg.beta_max2, seed, "gseal", t)
+                      for t in cfg.budget_targets_gseal]
+            cells += [Cell(case, "budget", 0.0, None, seed, "dseal", t)
+                      for t in cfg.budget_targets_dseal]
     return list(dict.fromkeys(cells))
 
 
@@ -245,6 +281,21 @@ def boosted_mse(model, x: torch.Tensor, case: str, betas, device, chunk: int) ->
     return out
 
 
+def final_gammas(model, x: torch.Tensor, cfg: Config, device) -> dict:
+    """GSEAL (beta_max2 of the config) and exact deltaSEAL of the trained model on the first
+    ``cfg.gamma_eval`` training vectors (fixed boosts): every cell's Gamma on the same footing."""
+    x = x[:cfg.gamma_eval].to(device=device, dtype=torch.float32)
+    group = Lorentz()
+    gseal = GSEAL(group, Vector4(), Scalar(), beta_max=math.sqrt(cfg.beta_max2))
+    dseal = DeltaSEAL(group, Vector4(), Scalar()).to(device)
+    model.eval()
+    with torch.no_grad():   # deltaSEAL still differentiates in x, without a graph
+        g = float(gseal(model, x, generator=torch.Generator().manual_seed(30_000)))
+        d = float(dseal(model, x))
+    model.train()
+    return {"gseal": g, "dseal": d}
+
+
 def train_cell(cell: Cell, cfg: Config, data, device, progress: bool) -> dict:
     from tqdm.auto import tqdm
 
@@ -264,6 +315,11 @@ def train_cell(cell: Cell, cfg: Config, data, device, progress: bool) -> dict:
         penalty = GSEAL(group, Vector4(), Scalar(), beta_max=cell.beta_max)
     elif cell.method == "dseal":
         penalty = DeltaSEAL(group, Vector4(), Scalar()).to(device)
+    elif cell.method == "budget":
+        inner = (GSEAL(group, Vector4(), Scalar(), beta_max=cell.beta_max)
+                 if cell.penalty == "gseal" else DeltaSEAL(group, Vector4(), Scalar()))
+        budget = ViolationBudget(inner, cell.target).to(device)
+        lam_log = []   # (step, lambda, Gamma-bar) every 50 steps
 
     t0 = time.perf_counter()
     step, acc, mse_run, pen_run = 0, torch.zeros(2, device=device), float("nan"), float("nan")
@@ -279,6 +335,13 @@ def train_cell(cell: Cell, cfg: Config, data, device, progress: bool) -> dict:
             pen = torch.zeros((), device=device)
             if cell.method == "dseal":
                 pen, fx = penalty(model, x, return_output=True)
+            elif cell.method == "budget":
+                if cell.penalty == "dseal":
+                    weighted, fx = budget(model, x, return_output=True)
+                else:
+                    fx = model(x)
+                    weighted = budget(model, x, fx=fx, generator=boost_gen)
+                pen = torch.tensor(budget.value, device=device)
             elif cell.method == "augment":
                 g = group.sample(len(x), beta_max=cell.beta_max, generator=boost_gen,
                                  dtype=torch.float64, device=device)
@@ -288,7 +351,10 @@ def train_cell(cell: Cell, cfg: Config, data, device, progress: bool) -> dict:
                 if cell.method == "gseal":
                     pen = penalty(model, x, fx=fx, generator=boost_gen)
             mse = ((fx[:, 0] - y) ** 2).mean()
-            loss = mse + cell.lam * pen if cell.lam else mse
+            if cell.method == "budget":
+                loss = mse + weighted
+            else:
+                loss = mse + cell.lam * pen if cell.lam else mse
             loss.backward()
             opt.step()
             if sched is not None:
@@ -300,6 +366,8 @@ def train_cell(cell: Cell, cfg: Config, data, device, progress: bool) -> dict:
                 mse_run, pen_run = (acc / n_acc).tolist()
                 acc.zero_()
                 bar.set_postfix(mse=f"{mse_run:.2e}", pen=f"{pen_run:.2e}", refresh=False)
+                if cell.method == "budget":
+                    lam_log.append((step, budget.lam, budget.ema))
             bar.update()
     bar.close()
     train_s = time.perf_counter() - t0
@@ -311,7 +379,12 @@ def train_cell(cell: Cell, cfg: Config, data, device, progress: bool) -> dict:
                val_mse=boosted_mse(model, x_val, cell.case, cfg.test_betas, device,
                                    cfg.eval_chunk),
                train_mse_last50=mse_run, penalty_last50=pen_run, steps=total,
-               train_seconds=round(train_s, 2), device=str(device))
+               train_seconds=round(train_s, 2), device=str(device),
+               final_gamma=final_gammas(model, x_tr, cfg, device))
+    if cell.method == "budget":
+        rec.update(penalty=cell.penalty, target=cell.target, lam_final=budget.lam,
+                   gamma_ema=budget.ema, skipped=budget.skipped, lam_min=budget.lam_min,
+                   lam_log=lam_log)
     if isinstance(model, DualSubnet):
         rec["symmetry_factor_w"] = model.w
     return rec
@@ -564,6 +637,152 @@ def write_tables(runs: dict, cfg: Config, out: str) -> None:
         f.write("\n".join(s) + "\n")
 
 
+# ----------------------------------------------------------------------------- budget reports
+BUDGET_COLUMNS = ("case", "penalty", "target", "beta_max", "seed", "lam_final", "lam_at_floor",
+                  "gamma_ema", "gamma_ema_over_target", "gamma_last50_over_target",
+                  "final_gamma", "skipped", "mse_beta0", "mse_beta0.4", "mse_beta0.8",
+                  "front_ratio_beta0.8", "position", "train_seconds")
+FLOOR_RTOL = 1e-9    # lambda "at its floor": within this relative distance of lam_min
+FRONT_TOL = 1.5      # "on" the fixed-lambda front: MSE(0.8) within this factor of the front's
+
+
+def pareto(points: list[tuple]) -> list[tuple]:
+    """The non-dominated ``(mse0, mse8, ...)`` points (lower is better in both), by mse0."""
+    front = [p for p in points
+             if not any(q[0] <= p[0] and q[1] <= p[1] and q[:2] != p[:2] for q in points)]
+    return sorted(front, key=lambda p: p[0])
+
+
+def front_position(p0: float, p8: float, front: list[tuple]) -> tuple[float, str]:
+    """Where ``(p0, p8)`` lies against a fixed-lambda front (sorted by MSE(0), MSE(0.8)
+    decreasing): the ratio of its MSE at beta = 0.8 to the front's at the same beta = 0 MSE
+    (log-log interpolation between front points; to the right of the front, the front is flat
+    at its lowest MSE(0.8)), and a verdict: ``inside`` (ratio > FRONT_TOL: worse than the
+    front), ``beyond`` (ratio < 1 / FRONT_TOL) or ``on``. Left of the front (a lower MSE at
+    beta = 0 than any fixed lambda) the ratio is nan and the point is ``beyond`` if it also
+    beats the leftmost point at beta = 0.8, else ``on``."""
+    lx = [math.log10(q[0]) for q in front]
+    ly = [math.log10(q[1]) for q in front]
+    x = math.log10(p0)
+    if x < lx[0]:
+        return math.nan, "beyond" if p8 <= front[0][1] else "on"
+    y = ly[-1]
+    for i in range(len(lx) - 1):
+        if lx[i] <= x <= lx[i + 1]:
+            t = (x - lx[i]) / (lx[i + 1] - lx[i]) if lx[i + 1] > lx[i] else 0.0
+            y = ly[i] + t * (ly[i + 1] - ly[i])
+            break
+    ratio = 10 ** (math.log10(p8) - y)
+    verdict = "inside" if ratio > FRONT_TOL else "beyond" if ratio < 1 / FRONT_TOL else "on"
+    return ratio, verdict
+
+
+def budget_rows(recs: list[dict], cfg: Config) -> tuple[list[dict], dict]:
+    """One row per budget cell (BUDGET_COLUMNS) and the fixed-lambda points per (case, penalty):
+    ``(mse0, mse8, label, Gamma of that penalty at the end of training)``."""
+    betas = list(cfg.test_betas)
+    i0, i4, i8 = (nearest(betas, b) for b in (0.0, 0.4, 0.8))
+    fixed: dict = {}
+    for r in recs:
+        t = r["test_mse"]
+        gam = r.get("final_gamma") or {}
+        for pen in BUDGET_PENALTIES:
+            if r["method"] == "baseline" or (r["method"] == pen and (
+                    pen == "dseal" or math.isclose(r["beta_max2"], cfg.beta_max2))):
+                name = "baseline" if r["method"] == "baseline" else f"λ={r['lam']:g}"
+                fixed.setdefault((r["case"], pen), []).append(
+                    (t[i0], t[i8], name, gam.get(pen, math.nan), r["seed"]))
+    rows = []
+    for r in recs:
+        if r["method"] != "budget":
+            continue
+        t = r["test_mse"]
+        pts = [q for q in fixed.get((r["case"], r["penalty"]), []) if q[4] == r["seed"]]
+        ratio, verdict = (front_position(t[i0], t[i8], pareto(pts)) if pts
+                          else (math.nan, "no fixed-λ cells"))
+        rows.append({
+            "case": r["case"], "penalty": r["penalty"], "target": r["target"],
+            "beta_max": r["beta_max"], "seed": r["seed"], "lam_final": r["lam_final"],
+            "lam_at_floor": abs(r["lam_final"] - r["lam_min"]) <= FLOOR_RTOL * r["lam_min"],
+            "gamma_ema": r["gamma_ema"], "gamma_ema_over_target": r["gamma_ema"] / r["target"],
+            "gamma_last50_over_target": r["penalty_last50"] / r["target"],
+            "final_gamma": (r.get("final_gamma") or {}).get(r["penalty"], math.nan),
+            "skipped": r["skipped"], "mse_beta0": t[i0], "mse_beta0.4": t[i4],
+            "mse_beta0.8": t[i8], "front_ratio_beta0.8": ratio, "position": verdict,
+            "train_seconds": r["train_seconds"]})
+    return rows, fixed
+
+
+def write_budget_reports(recs: list[dict], cfg: Config, out: str) -> list[dict]:
+    """budget.csv, budget.md (the budget runs against the fixed-lambda front) and budget.png."""
+    rows, fixed = budget_rows(recs, cfg)
+    with open(os.path.join(out, "budget.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, BUDGET_COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    name = {"gseal": f"GSEAL (β²max={cfg.beta_max2:g})", "dseal": "δSEAL"}
+    lines = []
+    for (case, pen), pts in fixed.items():
+        lines += [f"## {case}, {name[pen]}\n", "fixed λ (the front; Γ measured after training "
+                  f"on {cfg.gamma_eval} training vectors):\n",
+                  "| run | Γ final | MSE β=0 | MSE β=0.8 |", "|---|---|---|---|"]
+        lines += [f"| {q[2]} (seed {q[4]}) | {q[3]:.2e} | {q[0]:.2e} | {q[1]:.2e} |"
+                  for q in sorted(pts, key=lambda q: (q[4], q[0]))]
+        lines += ["", "budget:\n", "| target | Γ̄ (EMA) / target | Γ last 50 / target | Γ final | "
+                  "λ final | at floor | MSE β=0 | MSE β=0.8 | MSE(0.8) / front | position |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            if (r["case"], r["penalty"]) == (case, pen):
+                lines.append(
+                    f"| {r['target']:g} | {r['gamma_ema_over_target']:.2f} | "
+                    f"{r['gamma_last50_over_target']:.2f} | {r['final_gamma']:.2e} | "
+                    f"{r['lam_final']:.3g} | {'yes' if r['lam_at_floor'] else 'no'} | "
+                    f"{r['mse_beta0']:.2e} | {r['mse_beta0.8']:.2e} | "
+                    f"{r['front_ratio_beta0.8']:.2f} | {r['position']} |")
+        lines.append("")
+    with open(os.path.join(out, "budget.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    make_budget_figure(rows, fixed, cfg, out)
+    return rows
+
+
+def make_budget_figure(rows: list[dict], fixed: dict, cfg: Config, out: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cases = [c for c in ("exact", "broken") if c in cfg.cases]
+    fig, axes = plt.subplots(1, len(cases), figsize=(6 * len(cases), 4.5), squeeze=False)
+    style = {"gseal": ("C0", "o"), "dseal": ("C1", "s")}
+    for ax, case in zip(axes[0], cases, strict=True):
+        for pen in BUDGET_PENALTIES:
+            col, mk = style[pen]
+            pts = sorted(fixed.get((case, pen), []), key=lambda q: q[0])
+            if pts:
+                ax.plot([q[0] for q in pts], [q[1] for q in pts], mk + "--", color=col,
+                        mfc="none", label=f"{pen} fixed λ (and baseline)")
+                for q in pts:
+                    ax.annotate(q[2], (q[0], q[1]), fontsize=6, color=col)
+            bud = [r for r in rows if (r["case"], r["penalty"]) == (case, pen)]
+            if bud:
+                ax.plot([r["mse_beta0"] for r in bud], [r["mse_beta0.8"] for r in bud], mk,
+                        color=col, ms=8, label=f"{pen} budget")
+                for r in bud:
+                    ax.annotate(f"target {r['target']:g}", (r["mse_beta0"], r["mse_beta0.8"]),
+                                fontsize=6, color=col, xytext=(4, -8), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("test MSE at β = 0")
+        ax.set_ylabel("test MSE at β = 0.8")
+        ax.set_title(f"{case}: violation budgets vs fixed λ", fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "budget.png"), dpi=100)
+    plt.close(fig)
+
+
 # ----------------------------------------------------------------------------- main
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
@@ -585,6 +804,13 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: torch's choice; --quick uses 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--budget", action="store_true",
+                   help="violation-budget study: the fixed-lambda Fig. 1 cells and the budget "
+                        "cells only; writes budget.csv/md/png (docs/budget.md)")
+    p.add_argument("--targets-gseal", type=float, nargs="+", default=None,
+                   help="--budget: GSEAL targets (default: the preset's)")
+    p.add_argument("--targets-dseal", type=float, nargs="+", default=None,
+                   help="--budget: deltaSEAL targets (default: the preset's)")
     return p.parse_args(argv)
 
 
@@ -598,14 +824,19 @@ def main(argv=None) -> dict:
         cfg = dataclasses.replace(cfg, cases=tuple(args.cases))
     if args.threads:
         cfg = dataclasses.replace(cfg, threads=args.threads)
+    if args.targets_gseal:
+        cfg = dataclasses.replace(cfg, budget_targets_gseal=tuple(args.targets_gseal))
+    if args.targets_dseal:
+        cfg = dataclasses.replace(cfg, budget_targets_dseal=tuple(args.targets_dseal))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = args.out or os.path.join("runs", "toy_regression" + ("" if preset == "default"
                                                                else f"_{preset}"))
     device = resolve_device(args.device)
     os.makedirs(os.path.join(out, "cells"), exist_ok=True)
-    cells = plan(cfg)
-    print(f"toy regression: preset {preset}, {len(cells)} cells, device {device}, "
+    cells = budget_plan(cfg) if args.budget else plan(cfg)
+    print(f"toy regression: preset {preset}{', budget study' if args.budget else ''}, "
+          f"{len(cells)} cells, device {device}, "
           f"torch threads {torch.get_num_threads()}, out {out}", flush=True)
 
     t0 = time.perf_counter()
@@ -622,20 +853,28 @@ def main(argv=None) -> dict:
             write_json(path, rec)
             trained += 1
             t = rec["test_mse"]
+            extra = (f", λ {rec['lam_final']:.3g}, Γ̄/target {rec['gamma_ema'] / cell.target:.2f}"
+                     if cell.method == "budget" else "")
             print(f"[{n}/{len(cells)}] {cell.key}: {rec['train_seconds']:.0f} s, test MSE "
-                  f"β=0 {t[0]:.2e}, β={cfg.test_betas[-1]:g} {t[-1]:.2e}", flush=True)
+                  f"β=0 {t[0]:.2e}, β={cfg.test_betas[-1]:g} {t[-1]:.2e}{extra}", flush=True)
         recs.append(rec)
 
-    runs = group_runs(recs)
-    write_results(recs, out)
-    write_tables(runs, cfg, out)
-    make_figures(runs, cfg, out)
+    if args.budget:
+        write_budget_reports(recs, cfg, out)
+        written = "budget.csv, budget.md, budget.png"
+    else:
+        runs = group_runs(recs)
+        write_results(recs, out)
+        write_tables(runs, cfg, out)
+        make_figures(runs, cfg, out)
+        written = "results.csv, fig1.png, fig6.png, comparison.png, table.md, summary.md"
     wall = time.perf_counter() - t0
     summary = dict(preset=preset, out=out, cells=len(cells), trained=trained, skipped=skipped,
-                   wall_seconds=round(wall, 1), device=str(device))
-    write_json(os.path.join(out, "run.json"), dict(summary, config=dataclasses.asdict(cfg)))
-    print(f"done: {trained} trained, {skipped} skipped, {wall:.0f} s; wrote {out}/results.csv, "
-          "fig1.png, fig6.png, comparison.png, table.md, summary.md", flush=True)
+                   wall_seconds=round(wall, 1), device=str(device), budget=args.budget)
+    write_json(os.path.join(out, "budget_run.json" if args.budget else "run.json"),
+               dict(summary, config=dataclasses.asdict(cfg)))
+    print(f"done: {trained} trained, {skipped} skipped, {wall:.0f} s; wrote {out}/{written}",
+          flush=True)
     return summary
 
 

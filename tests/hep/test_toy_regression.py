@@ -91,6 +91,29 @@ def test_results_csv_columns_methods_cases_and_finite_mse(quick):
     assert any(math.isclose(b, 0.1, rel_tol=1e-5) for b in gseal_bmax)
 
 
+def test_results_csv_holds_each_cells_test_mse_and_the_invariant_curve_is_flat(quick):
+    """results.csv is the cells' test MSE (not the validation one); the exactly invariant
+    model on the exact (invariant) target has the same MSE at every test boost (float32
+    rounding of the boosted inputs aside), while on the broken target it does not."""
+    _, rows = read_rows(quick["out"] / "results.csv")
+    cells = {}
+    for _, data in quick["cells1"].values():
+        rec = json.loads(data)
+        cells[(rec["case"], rec["method"], f"{rec['lam']:g}", rec["beta_max2"])] = rec
+    for r in rows:
+        b2 = round(float(r["beta_max"]) ** 2, 10) if r["beta_max"] else None
+        rec = next(c for k, c in cells.items() if k[:3] == (r["case"], r["method"], r["lam"])
+                   and (b2 is None) == (k[3] is None) and (b2 is None or math.isclose(
+                       b2, k[3], rel_tol=1e-5)))
+        i = rec["betas"].index(float(r["beta"]))
+        assert float(r["mse"]) == pytest.approx(rec["test_mse"][i], rel=1e-6)
+        assert rec["val_mse"][i] != rec["test_mse"][i]
+    flat = cells[("exact", "invariant", "0", None)]["test_mse"]
+    assert max(flat) / min(flat) - 1 < 1e-4
+    tilted = cells[("broken", "invariant", "0", None)]["test_mse"]
+    assert max(tilted) / min(tilted) - 1 > 1e-3
+
+
 def test_second_run_skips_every_finished_cell(quick):
     n = len(tr.plan(QUICK))
     assert f"{n} trained, 0 skipped" in quick["first"]
@@ -123,6 +146,78 @@ def test_a_cell_from_another_configuration_is_not_reused(tmp_path):
     assert tr.load_cell(str(path), QUICK) is None
 
 
+def boost_z_by_hand(p, beta):
+    """Eq. 7 along z: E' = gamma (E - beta p_z), p_z' = gamma (p_z - beta E)."""
+    gamma = 1 / math.sqrt(1 - beta**2)
+    E, px, py, pz = p.unbind(-1)
+    return torch.stack([gamma * (E - beta * pz), px, py, gamma * (pz - beta * E)], dim=-1)
+
+
+def truth_by_hand(p, case):
+    m2 = p[:, 0] ** 2 - p[:, 1] ** 2 - p[:, 2] ** 2 - p[:, 3] ** 2
+    f = m2**2 + 15 * m2
+    return f + (20.9983 * (-1e-3 * p[:, 3]) - 0.8431 * (1e-3 * p[:, 3]) ** 2
+                if case == "broken" else 0)
+
+
+class Truth(torch.nn.Module):
+    """A model that is the broken target itself (in float32)."""
+
+    def forward(self, p):
+        return tr.truth(p, "broken")[:, None]
+
+
+def test_boosted_mse_is_against_f_of_the_boosted_vectors_by_hand():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(23, 4, generator=g, dtype=torch.float64) - 0.5
+    betas = [0.0, 0.6, 0.9]
+    # a perfect model of the broken target: ~0 against f(boosted x), not against f(x)
+    got = tr.boosted_mse(Truth(), x, "broken", betas, "cpu", chunk=5)
+    assert max(got) < 1e-12
+    wrong = ((truth_by_hand(boost_z_by_hand(x, 0.6), "broken") - truth_by_hand(x, "broken"))
+             ** 2).mean()
+    assert wrong > 1e-6
+    # an arbitrary net: the mean (over all 23 vectors, chunked by 5) of the squared error
+    torch.manual_seed(1)
+    net = tr.mlp(4, 8, 2)
+    for case in ("exact", "broken"):
+        got = tr.boosted_mse(net, x, case, betas, "cpu", chunk=5)
+        for beta, value in zip(betas, got, strict=True):
+            xb = boost_z_by_hand(x, beta)
+            with torch.no_grad():
+                pred = net(xb.float())[:, 0].double()
+            want = ((pred - truth_by_hand(xb, case)) ** 2).mean()
+            assert value == pytest.approx(float(want), rel=1e-9), (case, beta)
+
+
+def test_a_cells_test_mse_is_that_of_its_trained_model_on_the_boosted_test_set(monkeypatch):
+    """train_cell's test_mse, recomputed here from the model it trained, on the test sample
+    (not the validation one), against f of the boosted vectors."""
+    cfg = dataclasses.replace(QUICK, n_train=64, n_val=16, n_test=24, batch=32, epochs=1,
+                              width=8, depth=1, test_betas=(0.0, 0.7), eval_chunk=10)
+    trained = []
+    build = tr.build_model
+
+    def capture(*args, **kwargs):
+        trained.append(build(*args, **kwargs))
+        return trained[-1]
+
+    monkeypatch.setattr(tr, "build_model", capture)
+    data = tr.make_data(cfg)
+    rec = tr.train_cell(tr.Cell("broken", "baseline"), cfg, data, torch.device("cpu"),
+                        progress=False)
+    (model,) = trained
+    model.eval()
+    for which, key in ((2, "test_mse"), (1, "val_mse")):
+        x = data[which]
+        for beta, value in zip(cfg.test_betas, rec[key], strict=True):
+            xb = boost_z_by_hand(x, beta)
+            with torch.no_grad():
+                pred = model(xb.float())[:, 0].double()
+            want = ((pred - truth_by_hand(xb, "broken")) ** 2).mean()
+            assert value == pytest.approx(float(want), rel=1e-9), (key, beta)
+
+
 def test_truth_exact_is_invariant_and_broken_is_not():
     p = torch.rand(1000, 4, dtype=torch.float64) - 0.5
     L = Lorentz.boost(torch.tensor([0.0, 0.0, 0.8], dtype=torch.float64))
@@ -145,6 +240,12 @@ def test_models_invariant_and_dual_subnet_shapes():
     dual = tr.build_model("dualsubnet", QUICK, 0)
     assert dual(p).shape == (64, 1)
     assert math.isclose(dual.w, 1 / (1 + math.exp(-QUICK.dual_init_logit)), rel_tol=1e-6)
+    # (1 - w) g_inv(m^2) + w g_free(p): w weighs the unconstrained subnet
+    with torch.no_grad():
+        m2 = p[:, 0] ** 2 - (p[:, 1:] ** 2).sum(-1)
+        want = (1 - dual.w) * dual.inv.net(m2[:, None]) + dual.w * dual.free(p)
+        assert torch.allclose(dual(p), want, atol=1e-6)
+        assert (dual.inv(p) - dual.free(p)).abs().min() > 1e-4  # the two subnets differ
     assert dual.logit.requires_grad
     base = tr.build_model("baseline", QUICK, 0)
     assert not torch.allclose(base(p @ L.T), base(p), atol=1e-5)
@@ -174,20 +275,116 @@ def test_default_preset_fits_the_cpu_budget_in_steps():
     assert steps == 1000 and units <= 60_000, units   # ~12 ms per plain step -> <= 12 min
 
 
-def test_doc_table_matches_the_shipped_results_csv():
-    """docs/toy_regression.md's MSE table is the one of docs/toy_regression/results.csv."""
+def records_from_results_csv(path):
+    """The cell records (test curves) behind a results.csv."""
+    _, rows = read_rows(path)
+    recs = {}
+    for r in rows:
+        bm = float(r["beta_max"]) if r["beta_max"] else None
+        key = (r["case"], r["method"], float(r["lam"]), bm, int(r["seed"]))
+        rec = recs.setdefault(key, dict(
+            case=r["case"], method=r["method"], lam=float(r["lam"]), beta_max=bm,
+            beta_max2=None if bm is None else round(bm**2, 4), seed=int(r["seed"]), betas=[],
+            test_mse=[]))
+        rec["betas"].append(float(r["beta"]))
+        rec["test_mse"].append(float(r["mse"]))
+    for rec in recs.values():
+        rec["val_mse"] = rec["test_mse"]
+    return list(recs.values())
+
+
+def test_doc_table_is_what_write_tables_makes_of_the_shipped_results_csv(tmp_path):
+    """docs/toy_regression.md's MSE table is the table.md that write_tables writes from the
+    shipped docs/toy_regression/results.csv (which write_results reproduces byte for byte)."""
+    recs = records_from_results_csv(ROOT / "docs" / "toy_regression" / "results.csv")
+    tr.write_results(recs, str(tmp_path))
+    assert (tmp_path / "results.csv").read_text() == (
+        ROOT / "docs" / "toy_regression" / "results.csv").read_text()
+    cfg = tr.Config()
+    assert {r["case"] for r in recs} == set(cfg.cases) and len(recs) == len(tr.plan(cfg))
+    tr.write_tables(tr.group_runs(recs), cfg, str(tmp_path))
     doc = (ROOT / "docs" / "toy_regression.md").read_text()
     table = doc.split("<!-- table:begin -->")[1].split("<!-- table:end -->")[0].strip()
-    head, _, *lines = table.splitlines()
-    cols = [c.strip() for c in head.strip("|").split("|")][3:]   # e.g. "exact β=0.4"
-    _, rows = read_rows(ROOT / "docs" / "toy_regression" / "results.csv")
-    mse = {(r["case"], r["method"], float(r["lam"]),
-            round(float(r["beta_max"]) ** 2, 4) if r["beta_max"] else None,
-            float(r["beta"])): float(r["mse"]) for r in rows}
-    assert len(lines) == len({k[:4] for k in mse}) // 2   # every cell of both cases, once
-    for line in lines:
-        method, lam, b2, *vals = [c.strip() for c in line.strip("|").split("|")]
-        for col, val in zip(cols, vals, strict=True):
-            case, beta = col.split(" β=")
-            key = (case, method, float(lam), float(b2) if b2 else None, float(beta))
-            assert f"{mse[key]:.2e}" == val, (key, val)
+    assert (tmp_path / "table.md").read_text().strip() == table
+    # spot check one entry by hand: exact baseline at beta = 0.4
+    mse = next(r for r in recs if (r["case"], r["method"]) == ("exact", "baseline"))
+    assert f"| baseline | 0 |  | 8.61e-04 | {mse['test_mse'][mse['betas'].index(0.4)]:.2e} |" \
+        in table
+
+
+# ----------------------------------------------------------------------------- --budget
+def test_budget_run_trains_only_its_cells_and_writes_its_reports(quick, tmp_path):
+    """--quick --budget in a folder holding the default run's cells: only the budget cells are
+    trained (the fixed-lambda Fig. 1 cells are resumed), the default reports are left alone,
+    and budget.csv has one finite row per (case, penalty, target)."""
+    out = tmp_path / "budget"
+    (out / "cells").mkdir(parents=True)
+    for name, (_, data) in quick["cells1"].items():
+        (out / "cells" / name).write_bytes(data)
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--budget", "--out", str(out),
+                           "--no-progress"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    cells = tr.budget_plan(QUICK)
+    n_budget = sum(c.method == "budget" for c in cells)
+    assert n_budget == 2 * (len(QUICK.budget_targets_gseal) + len(QUICK.budget_targets_dseal))
+    assert f"{n_budget} trained, {len(cells) - n_budget} skipped" in proc.stdout
+    assert not (out / "results.csv").exists()          # the default reports are not rewritten
+    for name in ("budget.csv", "budget.md", "budget.png", "budget_run.json"):
+        assert (out / name).is_file(), name
+    header, rows = read_rows(out / "budget.csv")
+    assert tuple(header) == tr.BUDGET_COLUMNS and len(rows) == n_budget
+    assert {(r["case"], r["penalty"]) for r in rows} == {
+        (c, p) for c in ("exact", "broken") for p in ("gseal", "dseal")}
+    for r in rows:
+        for col in ("lam_final", "gamma_ema", "gamma_ema_over_target", "final_gamma",
+                    "mse_beta0", "mse_beta0.8"):
+            assert math.isfinite(float(r[col])) and float(r[col]) > 0, (col, r)
+        assert r["position"] in ("on", "inside", "beyond") and r["skipped"] == "0"
+    rec = json.loads((out / "cells" / (cells[-1].key + ".json")).read_text())
+    assert rec["method"] == "budget" and rec["target"] == cells[-1].target
+    assert rec["lam_log"] and 1e-6 <= rec["lam_final"] <= 1e6
+    assert rec["gamma_ema"] / rec["target"] == pytest.approx(
+        float(rows[-1]["gamma_ema_over_target"]), rel=1e-5)
+
+
+def test_budget_cells_have_their_own_keys_and_plan():
+    cfg = tr.Config()
+    cells = tr.budget_plan(cfg)
+    fixed = [c for c in cells if c.method != "budget"]
+    assert set(fixed) <= set(tr.plan(cfg))             # shared with the default run
+    assert {c.method for c in fixed} == {"baseline", "gseal", "dseal"}
+    budget = [c for c in cells if c.method == "budget"]
+    targets = {p: sorted(c.target for c in budget if c.penalty == p and c.case == "exact")
+               for p in ("gseal", "dseal")}
+    assert targets == {"gseal": sorted(cfg.budget_targets_gseal),
+                       "dseal": sorted(cfg.budget_targets_dseal)}
+    for t in targets.values():                         # three targets spanning two decades
+        assert len(t) == 3 and t[-1] / t[0] == pytest.approx(100)
+    assert len({c.key for c in cells}) == len(cells)
+    assert tr.Cell("exact", "gseal", 1.0, 0.95).key == "exact_gseal_lam1_bmax2-0.95_seed0"
+    assert budget[0].key.startswith("exact_budget-gseal_target")
+    assert all(c not in tr.plan(cfg) for c in budget)  # the default run stays as it was
+
+
+def test_front_position_verdicts():
+    front = tr.pareto([(1e-3, 1e-1, "a"), (2e-3, 1e-2, "b"), (4e-3, 1e-3, "c"),
+                       (3e-3, 5e-2, "dominated")])
+    assert [q[2] for q in front] == ["a", "b", "c"]
+    mid = math.sqrt(2e-3 * 4e-3)                            # log midpoint of b and c
+    ratio, verdict = tr.front_position(mid, 5e-2, front)    # dominated by b
+    assert verdict == "inside" and ratio == pytest.approx(5e-2 / math.sqrt(1e-2 * 1e-3))
+    ratio, verdict = tr.front_position(1.5e-3, 1e-2, front)  # dominates b
+    assert verdict == "beyond" and ratio < 1 / tr.FRONT_TOL
+    x = math.sqrt(1e-3 * 2e-3)                              # between a and b in log MSE(0)
+    ratio, verdict = tr.front_position(x, math.sqrt(1e-1 * 1e-2), front)
+    assert verdict == "on" and ratio == pytest.approx(1, rel=1e-9)
+    ratio, verdict = tr.front_position(x, 1.2 * math.sqrt(1e-1 * 1e-2), front)
+    assert verdict == "on" and ratio == pytest.approx(1.2, rel=1e-9)
+    ratio, verdict = tr.front_position(x, 2 * math.sqrt(1e-1 * 1e-2), front)
+    assert verdict == "inside"                              # not dominated, but above the line
+    ratio, verdict = tr.front_position(5e-4, 1.0, front)    # better at beta = 0 than any ...
+    assert verdict == "on" and math.isnan(ratio)            # ... but worse at 0.8
+    assert tr.front_position(5e-4, 5e-2, front)[1] == "beyond"
+    ratio, verdict = tr.front_position(1e-2, 1e-3, front)   # right of c: flat at its 1e-3
+    assert verdict == "on" and ratio == pytest.approx(1, rel=1e-9)
