@@ -165,7 +165,7 @@ def full_quick(tmp_path_factory, quick_jet_cache):
 
 
 def test_full_quick_study_writes_every_table_and_figure(full_quick):
-    for name in ("table1.md", "timing.md", "extrapolation.md", "lambda_scan.md", "cost.md",
+    for name in ("table1.md", "extrapolation.md", "lambda_scan.md", "cost.md",
                  "fig2_invariance.png", "fig2_lambda_scan.png", "fig_cost_frontier.png",
                  "fig4_extrapolation.png", "fig5_rejection_vs_pt.png", "details.json"):
         assert (full_quick / name).stat().st_size > 0, name
