@@ -3,8 +3,9 @@
 Three variants are interleaved step by step in one run (``penalty_overhead.run``): a plain
 GSEAL step, the same step through ``ViolationBudget(GSEAL(...))``, and a second plain GSEAL
 step (an A/A control: the spread of two identical variants on this machine). Medians over
-``--steps`` steps. The budget's own bookkeeping (read-back of Γ, EMA, the update of λ) is also
-timed alone over many calls.
+``--steps`` steps, measured twice, with the variants in forward and in reverse order within
+each round (a position effect cancels in the mean of the two ratios). The budget's own
+bookkeeping (read-back of Γ, EMA, the update of λ) is also timed alone over many calls.
 
     python benchmarks/budget_overhead.py              # small jet transformer and the toy MLP
     python benchmarks/budget_overhead.py --only jet --steps 60
@@ -71,13 +72,20 @@ def main(argv=None):
     kinds = [args.only] if args.only else ["jet", "toy"]
     print(f"device: {device} ({torch.get_num_threads()} threads), torch {torch.__version__}, "
           f"median of {args.steps} interleaved steps")
-    print("| model | GSEAL step [ms] | with budget / without | A/A control / GSEAL |")
+    print("| model | GSEAL step [ms] | with budget / without (forward, reverse: mean) | "
+          "A/A control / GSEAL (forward, reverse: mean) |")
     print("|---|---|---|---|")
     for kind in kinds:
-        med = run(variants(kind, device, gen), args.steps, args.warmup, device)
-        base = med["GSEAL"]
-        print(f"| {kind} | {1e3 * base:.2f} | {med['GSEAL + budget'] / base:.4f} | "
-              f"{med['GSEAL (A/A control)'] / base:.4f} |")
+        steps = variants(kind, device, gen)
+        fwd = run(steps, args.steps, args.warmup, device)
+        rev = run(dict(reversed(steps.items())), args.steps, args.warmup, device)
+        cell = {}
+        for name in ("GSEAL + budget", "GSEAL (A/A control)"):
+            a, b = fwd[name] / fwd["GSEAL"], rev[name] / rev["GSEAL"]
+            cell[name] = f"{a:.4f}, {b:.4f}: {(a + b) / 2:.4f}"
+        base = (fwd["GSEAL"] + rev["GSEAL"]) / 2
+        print(f"| {kind} | {1e3 * base:.2f} | {cell['GSEAL + budget']} | "
+              f"{cell['GSEAL (A/A control)']} |")
     per_call = bookkeeping_seconds(device)
     print(f"\nbudget bookkeeping alone: {1e6 * per_call:.1f} µs per call")
 

@@ -28,8 +28,9 @@ import torch
 
 __all__ = ["ViolationBudget"]
 
+# the state, carried by the buffers "_lam", "_ema", ... in state_dict()
 STATE = {"lam": torch.float64, "ema": torch.float64, "last": torch.float64,
-         "steps": torch.int64, "skipped": torch.int64}   # buffers "_lam", ... in state_dict()
+         "steps": torch.int64, "skipped": torch.int64}
 
 
 def _positive_number(value, name: str, *, allow_zero: bool = False, upper: float | None = None,
@@ -72,8 +73,8 @@ class ViolationBudget(torch.nn.Module):
         target: the tolerated value of ``Γ`` in the penalty's own units (for GSEAL, the mean
             squared output change under the sampler's transformations; ``docs/budget.md``).
         rate: η, the step of ``ln λ`` per call per unit of ``ln(Γ̄ / target)``. Default 0.02:
-            ``λ`` can move by ``e^20`` in 1000 steps, yet the loop gain stays small next to the
-            response of a model trained by SGD/Adam (no oscillation in the tests and the toy).
+            ``λ`` can move by ``e^20`` in 1000 steps (no oscillation in the tests, the doc
+            example or the toy regression; early in training λ can overshoot, docs/budget.md).
         ema_decay: ρ, the decay of the moving average of ``Γ`` (0 = no smoothing). Default 0.9: a
             memory of ~10 calls, enough to average a Monte-Carlo penalty (GSEAL's random
             boosts) without adding a long delay to the feedback loop.

@@ -45,8 +45,8 @@ def kkt(a, b, eps):
     return b + math.copysign(r, a - b), (abs(a - b) - r) / r
 
 
-def solve(a, b, eps, steps, lr, **budget_kw):
-    w = torch.nn.Parameter(torch.tensor(0.0, dtype=F64))
+def solve(a, b, eps, steps, lr, w0=0.0, **budget_kw):
+    w = torch.nn.Parameter(torch.tensor(w0, dtype=F64))
     budget = ViolationBudget(Quadratic(b), eps, **budget_kw)
     opt = torch.optim.SGD([w], lr=lr)
     for _ in range(steps):
@@ -68,12 +68,15 @@ def broken_x(n=32, dtype=F64, seed=0):
 
 
 # ---------------------------------------------------------------------------- optimum
-@pytest.mark.parametrize("a, b, eps", [(1.0, 0.0, 0.01), (2.0, 0.5, 0.04), (-1.0, 1.0, 1e-3)])
-def test_sgd_with_the_budget_reaches_the_kkt_point(a, b, eps):
+@pytest.mark.parametrize("a, b, eps, w0", [(1.0, 0.0, 0.01, 0.0), (2.0, 0.5, 0.04, 0.0),
+                                           (-1.0, 1.0, 1e-3, 0.0), (1.0, 0.0, 0.01, 1.0),
+                                           (-1.0, 1.0, 1e-3, -3.0)])
+def test_sgd_with_the_budget_reaches_the_kkt_point(a, b, eps, w0):
+    """From feasible (w0 = b) and from far outside (Γ(w0) up to 1.6e4 × ε)."""
     w_star, lam_star = kkt(a, b, eps)
     assert lam_star > 0
     lr = 0.5 / (1 + lam_star)          # stable SGD step for the Lagrangian's curvature
-    w, budget = solve(a, b, eps, steps=2000, lr=lr)
+    w, budget = solve(a, b, eps, steps=2000, lr=lr, w0=w0)
     assert abs(budget.lam - lam_star) <= 0.05 * lam_star, (budget.lam, lam_star)
     assert abs(w - w_star) <= 0.05 * abs(w_star), (w, w_star)
     # it is an equilibrium, not a pass through: to 1e-6 after 2000 steps

@@ -641,7 +641,8 @@ def write_tables(runs: dict, cfg: Config, out: str) -> None:
 BUDGET_COLUMNS = ("case", "penalty", "target", "beta_max", "seed", "lam_final", "lam_at_floor",
                   "gamma_ema", "gamma_ema_over_target", "gamma_last50_over_target",
                   "final_gamma", "skipped", "mse_beta0", "mse_beta0.4", "mse_beta0.8",
-                  "front_ratio_beta0.8", "position", "train_seconds")
+                  "front_ratio_beta0.8", "position", "gamma_front_ratio_mse0", "gamma_position",
+                  "train_seconds")
 FLOOR_RTOL = 1e-9    # lambda "at its floor": within this relative distance of lam_min
 FRONT_TOL = 1.5      # "on" the fixed-lambda front: MSE(0.8) within this factor of the front's
 
@@ -700,6 +701,11 @@ def budget_rows(recs: list[dict], cfg: Config) -> tuple[list[dict], dict]:
         pts = [q for q in fixed.get((r["case"], r["penalty"]), []) if q[4] == r["seed"]]
         ratio, verdict = (front_position(t[i0], t[i8], pareto(pts)) if pts
                           else (math.nan, "no fixed-λ cells"))
+        # the trade-off the constraint sets: final Γ against test MSE at beta = 0
+        gam = (r.get("final_gamma") or {}).get(r["penalty"], math.nan)
+        gpts = [(q[3], q[0]) for q in pts if math.isfinite(q[3])]
+        g_ratio, g_verdict = (front_position(gam, t[i0], pareto(gpts))
+                              if gpts and math.isfinite(gam) else (math.nan, "—"))
         rows.append({
             "case": r["case"], "penalty": r["penalty"], "target": r["target"],
             "beta_max": r["beta_max"], "seed": r["seed"], "lam_final": r["lam_final"],
@@ -709,6 +715,7 @@ def budget_rows(recs: list[dict], cfg: Config) -> tuple[list[dict], dict]:
             "final_gamma": (r.get("final_gamma") or {}).get(r["penalty"], math.nan),
             "skipped": r["skipped"], "mse_beta0": t[i0], "mse_beta0.4": t[i4],
             "mse_beta0.8": t[i8], "front_ratio_beta0.8": ratio, "position": verdict,
+            "gamma_front_ratio_mse0": g_ratio, "gamma_position": g_verdict,
             "train_seconds": r["train_seconds"]})
     return rows, fixed
 
@@ -730,8 +737,9 @@ def write_budget_reports(recs: list[dict], cfg: Config, out: str) -> list[dict]:
         lines += [f"| {q[2]} (seed {q[4]}) | {q[3]:.2e} | {q[0]:.2e} | {q[1]:.2e} |"
                   for q in sorted(pts, key=lambda q: (q[4], q[0]))]
         lines += ["", "budget:\n", "| target | Γ̄ (EMA) / target | Γ last 50 / target | Γ final | "
-                  "λ final | at floor | MSE β=0 | MSE β=0.8 | MSE(0.8) / front | position |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "λ final | at floor | MSE β=0 | MSE β=0.8 | MSE(0.8) / front | position | "
+                  "MSE(0) / Γ-front | Γ-position |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             if (r["case"], r["penalty"]) == (case, pen):
                 lines.append(
@@ -739,8 +747,14 @@ def write_budget_reports(recs: list[dict], cfg: Config, out: str) -> list[dict]:
                     f"{r['gamma_last50_over_target']:.2f} | {r['final_gamma']:.2e} | "
                     f"{r['lam_final']:.3g} | {'yes' if r['lam_at_floor'] else 'no'} | "
                     f"{r['mse_beta0']:.2e} | {r['mse_beta0.8']:.2e} | "
-                    f"{r['front_ratio_beta0.8']:.2f} | {r['position']} |")
+                    f"{r['front_ratio_beta0.8']:.2f} | {r['position']} | "
+                    f"{r['gamma_front_ratio_mse0']:.2f} | {r['gamma_position']} |")
         lines.append("")
+    lines.append("MSE(0.8) / front: the run's test MSE at β = 0.8 over the fixed-λ front's at the "
+                 "same MSE at β = 0 (log-log interpolation; `inside` > "
+                 f"{FRONT_TOL:g}, `beyond` < 1/{FRONT_TOL:g}). MSE(0) / Γ-front: the same in "
+                 "the plane (final Γ, test MSE at β = 0), the trade-off the constraint sets; "
+                 "nan: a lower Γ than any fixed λ reached.\n")
     with open(os.path.join(out, "budget.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     make_budget_figure(rows, fixed, cfg, out)
@@ -758,7 +772,8 @@ def make_budget_figure(rows: list[dict], fixed: dict, cfg: Config, out: str) -> 
     for ax, case in zip(axes[0], cases, strict=True):
         for pen in BUDGET_PENALTIES:
             col, mk = style[pen]
-            pts = sorted(fixed.get((case, pen), []), key=lambda q: q[0])
+            pts = sorted(fixed.get((case, pen), []),   # in lambda order, baseline first
+                         key=lambda q: 0.0 if q[2] == "baseline" else float(q[2][2:]))
             if pts:
                 ax.plot([q[0] for q in pts], [q[1] for q in pts], mk + "--", color=col,
                         mfc="none", label=f"{pen} fixed λ (and baseline)")
