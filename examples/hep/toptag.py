@@ -112,6 +112,7 @@ class Context:
     out: pathlib.Path
     progress: bool
     trained: dict = field(default_factory=dict)  # (tag, method, seed, lam) -> (model, info)
+    memo: dict = field(default_factory=dict)  # data and evaluations shared between studies
 
     @property
     def main(self) -> bool:

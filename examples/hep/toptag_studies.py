@@ -25,16 +25,24 @@ REJECTIONS = ("rejection_at_0.3", "rejection_at_0.5")
 
 # ----------------------------------------------------------------------------- shared pieces
 def table1_data(args, cfg, ctx):
-    data = T.load_data(args, cfg, ctx, wide=False)
-    train, val, test = T.split(data)
-    return train, val, test, {
-        "edges": T.pt_edges(test["pt"], 5), "x_boost": T.boosted(test["x"], seed=99),
-        "audit_x": torch.from_numpy(test["x"][: cfg["n_audit"]]).to(ctx.device)}
+    """Train / validation / test of the window sample, its pT bins, boosted test jets and audit
+    jets: loaded once per run and shared by the Table 1, λ-scan and cost studies."""
+    if "table1_data" not in ctx.memo:
+        data = T.load_data(args, cfg, ctx, wide=False)
+        train, val, test = T.split(data)
+        ctx.memo["table1_data"] = train, val, test, {
+            "edges": T.pt_edges(test["pt"], 5), "x_boost": T.boosted(test["x"], seed=99),
+            "audit_x": torch.from_numpy(test["x"][: cfg["n_audit"]]).to(ctx.device)}
+    return ctx.memo["table1_data"]
 
 
 def evaluate_tagger(model, info, test, extra, ctx) -> dict:
     """Metrics of a trained tagger on the Table 1 test set: original and boosted jets, per pT
-    bin, and its invariance profile (mean |σ(f(Λx)) − σ(f(x))| vs |β|, rank 0 only)."""
+    bin, and its invariance profile (mean |σ(f(Λx)) − σ(f(x))| vs |β|, rank 0 only). A model
+    is evaluated once per run (the λ scan and the cost study reuse Table 1's seed-0 models)."""
+    key = ("evaluation", id(model))
+    if key in ctx.memo:
+        return ctx.memo[key]
     p = T.sigmoid(T.predict_logits(model, test["x"], ctx))
     p_boost = T.sigmoid(T.predict_logits(model, extra["x_boost"], ctx))
     run = dict(ev.summary(test["y"], p), train_step_s=info["train_step_s"],
@@ -51,6 +59,7 @@ def evaluate_tagger(model, info, test, extra, ctx) -> dict:
         run["invariance"] = {"magnitudes": prof.magnitudes.tolist(),
                              "mean": prof.mean["boost"].tolist(),
                              "sem": prof.sem["boost"].tolist()}
+    ctx.memo[key] = run
     return run
 
 
