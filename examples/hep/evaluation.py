@@ -26,12 +26,17 @@ __all__ = ["auc", "balanced_accuracy", "rejection_at", "summary", "binned", "lab
 COLORS = {"baseline": "tab:blue", "gseal": "tab:orange", "dseal": "tab:green",
           "lgatr": "tab:purple", "gseal_budget": "tab:red", "dseal_budget": "tab:olive",
           "gseal_f0.25": "tab:brown", "gseal_f0.5": "tab:pink", "dseal_fd": "tab:cyan",
-          "gseal_finetune": "tab:gray"}
+          "gseal_finetune": "tab:gray",
+          # jet_regression.py
+          "raw": "black", "dseal_random": "limegreen", "equivariant": "tab:purple"}
 LABELS = {"baseline": "Baseline", "gseal": "Baseline + GSEAL", "dseal": "Baseline + δSEAL",
           "lgatr": "L-GATr", "gseal_f0.25": "GSEAL, fraction 0.25",
           "gseal_f0.5": "GSEAL, fraction 0.5", "dseal_fd": "δSEAL, mode fd",
           "gseal_finetune": "Baseline fine-tuned with GSEAL (2 epochs)",
-          "gseal_budget": "GSEAL, violation budget", "dseal_budget": "δSEAL, violation budget"}
+          "gseal_budget": "GSEAL, violation budget", "dseal_budget": "δSEAL, violation budget",
+          "raw": "Detector-level jet (sum of constituents)",
+          "dseal_random": "Baseline + δSEAL, mode random",
+          "equivariant": "Equivariant peer (Σ w_i p_i)"}
 REJECTION_POINTS = (0.3, 0.5)
 
 

@@ -38,7 +38,16 @@ with datasets ``constituents`` (N, 200, 4) float32 (E, px, py, pz) in GeV,
 pT-ordered and zero-padded; ``labels`` (N,) int8 (1 = top); ``jet_pt``,
 ``jet_eta``, ``jet_phi``, ``jet_m`` (float32, the detector-level jet = sum of
 *all* its constituents, also those beyond the 200 stored); ``n_constituents``
-(int16, number stored). Attributes hold the settings, seeds and versions.
+(int16, number stored); the regression targets (format 2) ``particle_jet_p4`` (N, 4) float64,
+the particle-level jet four-momentum (E, px, py, pz) = the sum of the particle-level
+constituents the detector model was given (the jet's visible particles with pT >=
+``min_constituent_pt``), and ``top_p4`` (N, 4) float64, for a top jet the four-momentum of
+the top quark whose three quarks it contains (last copy in the event record), NaN for QCD.
+Attributes hold the settings, seeds and versions, ``format_version`` among them. The cache
+key (the file name) identifies the *jets*: format 2 added datasets to the same jets (same
+seeds, same detector draws), so it kept the key of format 1 (``KEY_VERSION``), and
+``generate_jets(..., targets=True)`` regenerates a cached file of format 1 in place (the same
+jets, now with the targets); ``loaders.load_generated(..., targets=True)`` refuses one.
 
 Work is split into chunks of at most ``chunk_size`` jets of one class and one
 pT bin, each with a seed derived from ``seed``; the output therefore does not
@@ -69,9 +78,11 @@ try:  # package import (python -m examples.hep.jetgen, or from a script)
 except ImportError:  # pragma: no cover - run as a plain script
     from detector import DetectorConfig, apply_detector, kinematics, resolve_detector
 
-__all__ = ["generate_jets", "cache_path", "DetectorConfig"]
+__all__ = ["generate_jets", "cache_path", "file_format", "DetectorConfig"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # what a file holds; 2 added particle_jet_p4 and top_p4
+KEY_VERSION = 1  # the version the cache key hashes: bump it when the jets themselves change
+TARGETS_FORMAT = 2  # the first format with the regression targets
 E_CM = 14000.0
 JET_R = 0.8
 MATCH_DR = 0.8
@@ -143,7 +154,8 @@ def _settings(**kw) -> dict:
 
 
 def _settings_hash(settings: dict) -> str:
-    blob = json.dumps(settings, sort_keys=True).encode()
+    keyed = dict(settings, format_version=KEY_VERSION)  # the jets, not the file's layout
+    blob = json.dumps(keyed, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
@@ -217,8 +229,9 @@ def _silence_stdout_fd() -> Iterator[None]:
         os.close(saved)
 
 
-def _top_partons(event) -> list[np.ndarray]:
-    """(eta, phi) of [b, q, q'] for each hadronically decaying top of the event."""
+def _hadronic_tops(event) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each hadronically decaying top of the event: the (eta, phi) of [b, q, q'] ``(3, 2)``
+    and the four-momentum (E, px, py, pz) of the top's last copy ``(4,)``."""
     out = []
     hard = [5, 6] if event.size() > 6 else []
     if not all(event[i].idAbs() == 6 for i in hard):  # not a plain 2 -> 2: scan
@@ -236,8 +249,14 @@ def _top_partons(event) -> list[np.ndarray]:
         w_quarks = [event[d] for d in w.daughterList() if event[d].isQuark()]
         if len(w_quarks) != 2:
             continue
-        out.append(np.array([[p.eta(), p.phi()] for p in (quarks[0], *w_quarks)]))
+        partons = np.array([[p.eta(), p.phi()] for p in (quarks[0], *w_quarks)])
+        out.append((partons, np.array([top.e(), top.px(), top.py(), top.pz()], np.float64)))
     return out
+
+
+def _top_partons(event) -> list[np.ndarray]:
+    """(eta, phi) of [b, q, q'] for each hadronically decaying top of the event."""
+    return [partons for partons, _ in _hadronic_tops(event)]
 
 
 def _delta_r(eta1, phi1, eta2, phi2):
@@ -245,10 +264,19 @@ def _delta_r(eta1, phi1, eta2, phi2):
     return np.hypot(np.asarray(eta1) - eta2, dphi)
 
 
+def _matching_top(tops, jet_eta, jet_phi, r=MATCH_DR) -> int | None:
+    """Index of the first top of ``tops`` (``(3, 2)`` arrays of the (eta, phi) of b, q, q')
+    whose three quarks all lie within Delta R < ``r`` of the jet axis; None if there is none."""
+    for k, t in enumerate(tops):
+        if bool(np.all(_delta_r(t[:, 0], t[:, 1], jet_eta, jet_phi) < r)):
+            return k
+    return None
+
+
 def _contains_all(tops, jet_eta, jet_phi, r=MATCH_DR) -> bool:
     """Whether, for at least one top of ``tops`` (``_top_partons``: ``(3, 2)`` arrays of the
     (eta, phi) of b, q, q'), all three quarks lie within Delta R < ``r`` of the jet axis."""
-    return any(bool(np.all(_delta_r(t[:, 0], t[:, 1], jet_eta, jet_phi) < r)) for t in tops)
+    return _matching_top(tops, jet_eta, jet_phi, r) is not None
 
 
 def _run_task(task: _Task, counter=None) -> dict:
@@ -267,6 +295,8 @@ def _run_task(task: _Task, counter=None) -> dict:
     const = np.zeros((task.n_jets, MAX_CONSTITUENTS, 4), np.float32)
     jets = np.zeros((task.n_jets, 4), np.float64)  # pt, eta, phi, m
     n_const = np.zeros(task.n_jets, np.int16)
+    particle_jet = np.zeros((task.n_jets, 4), np.float64)  # E, px, py, pz before the detector
+    top_p4 = np.full((task.n_jets, 4), np.nan)  # the contained top quark (NaN for QCD)
     n_acc = n_events = 0
     n_window = n_uncontained = 0  # top candidates in the window; of those, not contained
     first = True
@@ -283,7 +313,7 @@ def _run_task(task: _Task, counter=None) -> dict:
             first = False
         else:
             slowjet.analyze(event)
-        tops = _top_partons(event) if task.label == 1 else None
+        tops = _hadronic_tops(event) if task.label == 1 else None
         n_new = 0
         for j in range(min(JETS_PER_EVENT, slowjet.sizeJet())):
             if n_acc >= task.n_jets:
@@ -295,6 +325,7 @@ def _run_task(task: _Task, counter=None) -> dict:
             parts = [event[i] for i in slowjet.constituents(j)]
             p4 = np.array([[p.e(), p.px(), p.py(), p.pz()] for p in parts])
             p4 = p4[np.hypot(p4[:, 1], p4[:, 2]) >= task.min_constituent_pt]
+            truth = p4.sum(axis=0)  # the particle-level jet (what the detector is given)
             p4 = apply_detector(p4, task.detector, rng)
             if task.detector is not None:  # the cell pT threshold may be < 1 MeV
                 p4 = p4[np.hypot(p4[:, 1], p4[:, 2]) >= task.min_constituent_pt]
@@ -304,13 +335,17 @@ def _run_task(task: _Task, counter=None) -> dict:
             if not (task.jet_pt[0] <= pt <= task.jet_pt[1] and abs(eta) < task.eta_max):
                 continue
             n_window += 1
-            if tops is not None and not _contains_all(tops, eta, phi):
-                n_uncontained += 1
-                continue
+            if tops is not None:
+                k = _matching_top([t for t, _ in tops], eta, phi)
+                if k is None:
+                    n_uncontained += 1
+                    continue
+                top_p4[n_acc] = tops[k][1]
             order = np.argsort(-np.hypot(p4[:, 1], p4[:, 2]), kind="stable")[:MAX_CONSTITUENTS]
             const[n_acc, : len(order)] = p4[order]
             n_const[n_acc] = len(order)
             jets[n_acc] = (pt, eta, phi, m)
+            particle_jet[n_acc] = truth
             n_acc += 1
             n_new += 1
         if counter is not None and n_new:
@@ -319,6 +354,8 @@ def _run_task(task: _Task, counter=None) -> dict:
         "constituents": const,
         "jets": jets,
         "n_constituents": n_const,
+        "particle_jet_p4": particle_jet,
+        "top_p4": top_p4,
         "labels": np.full(task.n_jets, task.label, np.int8),
         "n_events": n_events,
         "n_in_window": n_window,
@@ -402,6 +439,8 @@ def _write(
         for i, name in enumerate(("jet_pt", "jet_eta", "jet_phi", "jet_m")):
             f.create_dataset(name, data=jets[perm, i].astype(np.float32))
         f.create_dataset("n_constituents", data=n_const[perm])
+        for name in ("particle_jet_p4", "top_p4"):
+            f.create_dataset(name, data=np.concatenate([r[name] for r in results])[perm])
         f.attrs["settings"] = json.dumps(settings, sort_keys=True)
         for key, value in settings.items():
             f.attrs[key] = json.dumps(value) if isinstance(value, dict | type(None)) else value
@@ -421,6 +460,12 @@ def _write(
 
 
 # --------------------------------------------------------------------------- public API
+
+
+def file_format(path) -> int:
+    """The ``format_version`` of a generated file (1 for files without the attribute)."""
+    with h5py.File(path, "r") as f:
+        return int(f.attrs.get("format_version", 1))
 
 
 def cache_path(n_top: int, n_qcd: int, *, cache_dir=None, **options) -> pathlib.Path:
@@ -488,6 +533,7 @@ def generate_jets(
     workers: int | None = None,
     cache_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    targets: bool = False,
 ) -> pathlib.Path:
     """Generate (or reuse) a shuffled sample of exactly ``n_top`` top and ``n_qcd`` QCD jets.
 
@@ -510,10 +556,12 @@ def generate_jets(
             does not depend on it.
         cache_dir: directory of the cache, default ``~/.cache/liesoft/jets``.
         progress: show a tqdm progress bar.
+        targets: the caller needs the regression targets (format >= 2): a cached file
+            of an older format is regenerated in place (same jets, with the targets).
 
     Returns:
-        Path of the HDF5 file; if it already exists for these settings it is
-        returned without generating anything.
+        Path of the HDF5 file; if it already exists for these settings (and holds the
+        targets when ``targets``) it is returned without generating anything.
 
     With ``workers > 1`` the work runs in a "spawn" process pool, so a
     calling script needs the usual ``if __name__ == "__main__":`` guard.
@@ -535,7 +583,11 @@ def generate_jets(
     directory = _cache_dir(cache_dir)
     path = directory / f"jets_{_settings_hash(settings)}.h5"
     if path.exists():
-        return path
+        found = file_format(path)
+        if not targets or found >= TARGETS_FORMAT:
+            return path
+        print(f"{path}: format {found} has no regression targets; regenerating it "
+              f"(format {FORMAT_VERSION}, the same jets)", file=sys.stderr, flush=True)
     directory.mkdir(parents=True, exist_ok=True)
     tasks = _make_tasks(settings)
     workers = (os.cpu_count() or 1) if workers is None else int(workers)

@@ -44,6 +44,7 @@ __all__ = [
     "load_generated",
     "ATLAS_KEYS",
     "GENERATED_KEYS",
+    "TARGET_KEYS",
 ]
 
 ATLAS_KEYS = (
@@ -209,22 +210,47 @@ def load_toptag_reference(
     )
 
 
+TARGET_KEYS = ("particle_jet_p4", "top_p4")
+TARGETS_FORMAT = 2  # the jetgen format version that first stored TARGET_KEYS
+
+
 def load_generated(
     path: str | os.PathLike,
     *,
     max_jets: int | None = None,
     max_constituents: int | None = None,
     min_pt: float = 1e-3,
+    targets: bool = False,
 ) -> dict:
-    """Load a file written by :func:`examples.hep.jetgen.generate_jets`."""
+    """Load a file written by :func:`examples.hep.jetgen.generate_jets`.
+
+    With ``targets=True`` the regression targets are returned as well: ``particle_jet_p4``
+    ``(N, 4)`` float64 (the particle-level jet four-momentum) and ``top_p4`` ``(N, 4)`` (the
+    contained top quark, NaN for QCD jets). They exist from format version 2 on; an older file
+    raises :class:`JetFileError` naming its version (it is never read as if it had them).
+    """
     path = _check_file(path)
     rows = slice(None, max_jets)
     with h5py.File(path, "r") as f:
         _require(path, f.keys(), GENERATED_KEYS)
+        if targets:
+            version = f.attrs.get("format_version", None)
+            if version is None or int(version) < TARGETS_FORMAT:
+                raise JetFileError(
+                    f"{path}: jet cache of format version {version}, which has no regression "
+                    f"targets {list(TARGET_KEYS)} (they exist from version {TARGETS_FORMAT}); "
+                    "generate_jets(..., targets=True) regenerates it (the same jets)")
+            _require(path, f.keys(), TARGET_KEYS)
         p4 = f["constituents"][rows, slice(None, max_constituents)]
         if p4.ndim != 3 or p4.shape[-1] != 4:
             raise JetFileError(f"{path}: 'constituents' must be (N, M, 4), got {p4.shape}")
         jet = tuple(f[k][rows] for k in ("jet_pt", "jet_eta", "jet_phi", "jet_m"))
         labels = f["labels"][rows]
         weights = f["weights"][rows] if "weights" in f else None
-    return _finish(p4, labels, jet, weights, min_pt=min_pt, max_constituents=None)
+        extra = {k: np.asarray(f[k][rows], np.float64) for k in TARGET_KEYS} if targets else {}
+    out = _finish(p4, labels, jet, weights, min_pt=min_pt, max_constituents=None)
+    for k, v in extra.items():
+        if v.shape != (len(out["labels"]), 4):
+            raise JetFileError(f"{path}: {k!r} must be ({len(out['labels'])}, 4), got {v.shape}")
+        out[k] = v
+    return out

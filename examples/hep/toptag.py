@@ -241,21 +241,26 @@ def barrier(ctx):
 
 
 # ----------------------------------------------------------------------------- data
-def load_data(args, cfg, ctx, wide: bool) -> dict:
+def load_data(args, cfg, ctx, wide: bool, targets: bool = False) -> dict:
     """Numpy arrays: ``x (N, M, 4)`` float32 GeV, ``y (N,)``, ``pt (N,)``, ``m (N,)`` (jet
-    mass); ``path``: the generated file (None for external data)."""
+    mass); ``path``: the generated file (None for external data). ``targets`` (generated jets
+    only) adds the regression targets ``p_true`` (the particle-level jet four-momentum) and
+    ``p_top`` (the top quark, NaN for QCD), ``(N, 4)`` float64."""
     kind, _, path = args.data.partition(":")
+    if targets and kind != "pythia":
+        raise SystemExit(f"regression targets exist only for generated jets (--data pythia), "
+                         f"got {args.data!r}")
     if kind == "pythia":
         n = cfg["n_wide"] if wide else cfg["n_jets"]
         kwargs = dict(wide_pt=wide, seed=1 if wide else 0, cache_dir=args.cache_dir,
-                      workers=args.workers, progress=ctx.progress)
+                      workers=args.workers, progress=ctx.progress, targets=targets)
         if wide:
             kwargs["n_pt_bins"] = cfg["wide_bins"]
         if ctx.main:  # rank 0 generates; the others then read the cache
             generate_jets(n // 2, n - n // 2, **kwargs)
         barrier(ctx)
         path = generate_jets(n // 2, n - n // 2, **kwargs)
-        data = load_generated(path)
+        data = load_generated(path, targets=targets)
     elif kind == "atlas" and path:
         data = load_atlas(path)
     elif kind == "reference" and path:
@@ -263,11 +268,14 @@ def load_data(args, cfg, ctx, wide: bool) -> dict:
     else:
         raise SystemExit(f"--data must be pythia, atlas:PATH or reference:PATH, got {args.data!r}")
     m = cfg["max_constituents"]
-    return {"x": np.ascontiguousarray(data["constituents"][:, :m], dtype=np.float32),
-            "y": np.asarray(data["labels"], dtype=np.float32),
-            "pt": np.asarray(data["jet_pt"], dtype=np.float64),
-            "m": np.asarray(data["jet_m"], dtype=np.float64),
-            "path": path if kind == "pythia" else None}
+    out = {"x": np.ascontiguousarray(data["constituents"][:, :m], dtype=np.float32),
+           "y": np.asarray(data["labels"], dtype=np.float32),
+           "pt": np.asarray(data["jet_pt"], dtype=np.float64),
+           "m": np.asarray(data["jet_m"], dtype=np.float64),
+           "path": path if kind == "pythia" else None}
+    if targets:
+        out["p_true"], out["p_top"] = data["particle_jet_p4"], data["top_p4"]
+    return out
 
 
 def split(data: dict, seed: int = 1234) -> tuple[dict, dict, dict]:
@@ -343,29 +351,59 @@ def bce(logits, y):
     return torch.nn.functional.binary_cross_entropy_with_logits(logits.float().squeeze(-1), y)
 
 
-def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None):
+@dataclass(frozen=True)
+class Recipe:
+    """What :func:`train_one` needs to know about a task, so that the tagger and the
+    regression of ``jet_regression.py`` share one training loop (checkpoints, resume, early
+    stopping, step timing). Each field is a function:
+
+    * ``build(cfg, method, args) -> nn.Module``; ``method_spec(method, args) -> dict``;
+    * ``make_penalty(method, lam, args) -> (penalty or None, lambda)``;
+    * ``forward(net, x, method, penalty, args, generator, device) -> (output, penalty value)``;
+    * ``loss(output, y) -> scalar``; ``val_loss(model, val, cfg, ctx) -> float``;
+
+    ``target``: the key of the training targets in the split dicts; ``loss_name``: the name
+    of the loss in the history and the logs."""
+
+    build: object
+    method_spec: object
+    make_penalty: object
+    forward: object
+    loss: object
+    val_loss: object
+    target: str = "y"
+    loss_name: str = "bce"
+
+
+def _tagger_forward(net, x, method, penalty, args, generator, device):
+    return penalised_forward(net, x, method, penalty, args.penalty_on, generator, device)
+
+
+def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None, recipe=None):
     """Train one model with early stopping on the validation loss; returns the best model
     and ``{"train_step_s": median seconds per batch, "history": per epoch}``. Checkpoints
     every epoch (``--resume`` continues from them). ``init``: a state dict to start from
     (fine-tuning); the method's ``epochs`` (if any) replaces the preset's. A model trained
-    once in this run is reused (same tag, method, seed and lambda)."""
+    once in this run is reused (same tag, method, seed and lambda). ``recipe``: the task
+    (:class:`Recipe`), default the tagger's (``TAGGER``)."""
+    r = TAGGER if recipe is None else recipe
     key = (tag, method, seed, lam)
     if key in ctx.trained:
         return ctx.trained[key]
-    spec = method_spec(method, args)
+    spec = r.method_spec(method, args)
     epochs = spec.get("epochs", cfg["epochs"])
     name = method if lam is None else f"{method}_lam{lam:g}"
     ckpt = ctx.out / "checkpoints" / f"{tag}_{name}_seed{seed}.pt"
     torch.manual_seed(seed)
-    model = build_model(cfg, method, args).to(ctx.device)
+    model = r.build(cfg, method, args).to(ctx.device)
     if init is not None:
         model.load_state_dict(init)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    n_train = len(train["y"])
+    n_train = len(train[r.target])
     steps = math.ceil(n_train / (cfg["batch"] * ctx.world))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"],
                                                 total_steps=epochs * steps)
-    penalty, lam = make_penalty(method, lam, args)
+    penalty, lam = r.make_penalty(method, lam, args)
     budget = penalty if hasattr(penalty, "target") else None
     gen = torch.Generator(device=ctx.device).manual_seed(seed * 1000 + ctx.rank)
     state = {"epoch": 0, "best": float("inf"), "bad": 0, "history": [], "step_times": [],
@@ -387,7 +425,7 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
         net = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
     x_all = torch.from_numpy(train["x"])
-    y_all = torch.from_numpy(train["y"])
+    y_all = torch.from_numpy(train[r.target])
     for epoch in range(state["epoch"], epochs):
         if state["done"]:
             break
@@ -399,7 +437,7 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
         shard = order[ctx.rank::ctx.world][: steps * cfg["batch"]]
         bar = tqdm(range(steps), desc=f"{tag}/{name}/s{seed} ep{epoch + 1}",
                    disable=not ctx.progress, leave=False)
-        run_bce = run_pen = 0.0
+        run_loss = run_pen = 0.0
         for i in bar:
             idx = shard[i * cfg["batch"]:(i + 1) * cfg["batch"]]
             if len(idx) == 0:
@@ -408,29 +446,29 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
             t0 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
             with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
-                logits, pen = penalised_forward(net, x, method, penalty, args.penalty_on,
-                                                gen, ctx.device)
-                loss_bce = bce(logits, y)
-                loss = loss_bce + lam * pen
+                out, pen = r.forward(net, x, method, penalty, args, gen, ctx.device)
+                loss_task = r.loss(out, y)
+                loss = loss_task + lam * pen
             loss.backward()
             opt.step()
             sched.step()
             if ctx.device.type == "cuda":
                 torch.cuda.synchronize()
             state["step_times"].append(time.perf_counter() - t0)
-            b = loss_bce.item()
+            b = loss_task.item()
             q = float(budget.value) if budget is not None else pen.item()  # Γ itself
-            run_bce = 0.9 * run_bce + 0.1 * b if i else b
+            run_loss = 0.9 * run_loss + 0.1 * b if i else b
             run_pen = 0.9 * run_pen + 0.1 * q if i else q
-            bar.set_postfix(bce=f"{run_bce:.4f}", pen=f"{run_pen:.2e}")
-        val_loss = validation_loss(model, val, cfg, ctx)
-        record = {"epoch": epoch + 1, "bce": run_bce, "penalty": run_pen, "val_bce": val_loss}
+            bar.set_postfix({r.loss_name: f"{run_loss:.4f}", "pen": f"{run_pen:.2e}"})
+        val_loss = r.val_loss(model, val, cfg, ctx)
+        record = {"epoch": epoch + 1, r.loss_name: run_loss, "penalty": run_pen,
+                  f"val_{r.loss_name}": val_loss}
         if budget is not None:
             record.update(lam=float(budget.lam), penalty_ema=float(budget.ema),
                           target=float(budget.target))
         state["history"].append(record)
-        ctx.log(f"[{tag}/{name}/seed {seed}] epoch {epoch + 1}: train bce {run_bce:.4f}, "
-                f"penalty {run_pen:.3e}, val bce {val_loss:.4f}"
+        ctx.log(f"[{tag}/{name}/seed {seed}] epoch {epoch + 1}: train {r.loss_name} "
+                f"{run_loss:.4f}, penalty {run_pen:.3e}, val {r.loss_name} {val_loss:.4f}"
                 + (f", lambda {float(budget.lam):.3g}" if budget is not None else ""))
         if val_loss < state["best"]:
             state["best"], state["bad"] = val_loss, 0
@@ -492,6 +530,10 @@ def validation_loss(model, val, cfg, ctx) -> float:
     y = torch.from_numpy(val["y"])
     return float(torch.nn.functional.binary_cross_entropy_with_logits(
         torch.from_numpy(logits), y))
+
+
+TAGGER = Recipe(build=build_model, method_spec=method_spec, make_penalty=make_penalty,
+                forward=_tagger_forward, loss=bce, val_loss=validation_loss)
 
 
 def sigmoid(z):

@@ -133,27 +133,32 @@ def train_table1(method, seed, train, val, cfg, ctx, args, lam=None):
 
 
 # ----------------------------------------------------------------------------- timing
-def interleaved_step_times(methods, args, cfg, ctx, steps=20, warmup=3) -> dict:
+def interleaved_step_times(methods, args, cfg, ctx, steps=20, warmup=3, recipe=None,
+                           batch=None) -> dict:
     """Median train and eval step per batch of ``cfg['batch']`` jets for every method,
-    interleaved step by step in one run (so machine load hits every method alike)."""
-    data = T.load_data(args, cfg, ctx, wide=False)
-    x = torch.from_numpy(data["x"][: cfg["batch"]]).to(ctx.device)
-    y = torch.from_numpy(data["y"][: cfg["batch"]]).to(ctx.device)
+    interleaved step by step in one run (so machine load hits every method alike).
+    ``recipe``: the task (:class:`toptag.Recipe`, default the tagger's); ``batch``: its
+    ``(x, y)`` tensors (default the first jets of the window sample)."""
+    r = T.TAGGER if recipe is None else recipe
+    if batch is None:
+        data = T.load_data(args, cfg, ctx, wide=False)
+        batch = (torch.from_numpy(data["x"][: cfg["batch"]]),
+                 torch.from_numpy(data["y"][: cfg["batch"]]))
+    x, y = (t.to(ctx.device) for t in batch)
     train_steps, eval_steps = {}, {}
     for method in methods:
         torch.manual_seed(0)
-        model = T.build_model(cfg, method, args).to(ctx.device)
+        model = r.build(cfg, method, args).to(ctx.device)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"])
-        penalty, lam = T.make_penalty(method, None, args)
+        penalty, lam = r.make_penalty(method, None, args)
         gen = torch.Generator(device=ctx.device).manual_seed(0)
 
         def train_step(model=model, opt=opt, penalty=penalty, lam=lam, method=method, gen=gen):
             model.train()
             opt.zero_grad(set_to_none=True)
             with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
-                logits, pen = T.penalised_forward(model, x, method, penalty, args.penalty_on,
-                                                  gen, ctx.device)
-                loss = T.bce(logits, y) + lam * pen
+                out, pen = r.forward(model, x, method, penalty, args, gen, ctx.device)
+                loss = r.loss(out, y) + lam * pen
             loss.backward()
             opt.step()
 

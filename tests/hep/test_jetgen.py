@@ -213,9 +213,22 @@ def test_pthat_brackets_window():
 class FakeParticle:
     """The part of Pythia's Particle interface that ``_top_partons`` reads."""
 
-    def __init__(self, pid, status=-23, eta=0.0, phi=0.0, daughters=(), bot=None):
+    def __init__(self, pid, status=-23, eta=0.0, phi=0.0, daughters=(), bot=None,
+                 p4=(0.0, 0.0, 0.0, 0.0)):
         self.pid, self._status, self._eta, self._phi = pid, status, eta, phi
-        self._daughters, self.bot = list(daughters), bot
+        self._daughters, self.bot, self.p4 = list(daughters), bot, tuple(p4)
+
+    def e(self):
+        return self.p4[0]
+
+    def px(self):
+        return self.p4[1]
+
+    def py(self):
+        return self.p4[2]
+
+    def pz(self):
+        return self.p4[3]
 
     def idAbs(self):  # noqa: N802 - Pythia's names
         return abs(self.pid)
