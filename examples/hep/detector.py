@@ -23,6 +23,14 @@ these four effects, in this order, on the constituents of one jet:
 4. **Threshold**: cells with smeared ``pT < pt_min`` (default 0.5 GeV) are
    dropped.
 
+Optionally (``response > 0``; off by default, so the default detector and its cache key
+are those of earlier versions) a **non-compensating calorimeter**: before the smearing, each
+cell's energy is multiplied by ``R(E) = 1 - response * (E / 1 GeV) ** -response_power``,
+a response below one that rises with the cell energy, as that of hadron calorimeters does
+(e/h > 1). The measured jet then underestimates the energy by an amount that depends on how
+the jet's energy is shared among its cells: what a jet calibration (``jet_regression.py``)
+has to learn.
+
 All four-vectors are ``(E, px, py, pz)`` in GeV. Randomness comes only from
 the ``numpy.random.Generator`` passed in, so results are reproducible.
 ``detector="none"`` (or ``None``) makes :func:`apply_detector` the identity.
@@ -51,6 +59,9 @@ class DetectorConfig:
         cell_size: calorimeter cell size in eta and (approximately) phi.
         stochastic: stochastic term ``a`` of ``sigma_E / E = a / sqrt(E) (+) b``.
         constant: constant term ``b``.
+        response: amplitude ``a`` of the non-compensating response
+            ``R(E) = 1 - a (E / GeV)^-p`` (0: off, the default).
+        response_power: its power ``p``.
     """
 
     eta_max: float = 2.5
@@ -58,15 +69,26 @@ class DetectorConfig:
     cell_size: float = 0.1
     stochastic: float = 0.5
     constant: float = 0.05
+    response: float = 0.0
+    response_power: float = 0.15
 
     def __post_init__(self) -> None:
         if self.eta_max <= 0 or self.cell_size <= 0:
             raise ValueError("eta_max and cell_size must be positive")
         if self.pt_min < 0 or self.stochastic < 0 or self.constant < 0:
             raise ValueError("pt_min, stochastic and constant must be non-negative")
+        if not 0 <= self.response < 1 or self.response_power < 0:
+            raise ValueError(f"need 0 <= response < 1 and response_power >= 0, got "
+                             f"{self.response}, {self.response_power}")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields; without the response ones when it is off (the cache key of a detector
+        without a calorimeter response is the one it had before the option existed)."""
+        out = dataclasses.asdict(self)
+        if self.response == 0:
+            out.pop("response")
+            out.pop("response_power")
+        return out
 
 
 def resolve_detector(detector: DetectorConfig | str | None) -> DetectorConfig | None:
@@ -145,9 +167,15 @@ def apply_detector(
     eta_c = (np.floor_divide(cells, n_phi) + 0.5) * cfg.cell_size
     phi_c = -np.pi + (np.mod(cells, n_phi) + 0.5) * dphi
 
+    # Non-compensating response (optional): R(E) = 1 - a (E / GeV)^-p, before the smearing.
+    if cfg.response > 0:
+        cell_e = cell_e * (1.0 - cfg.response * np.maximum(cell_e, 1e-3) ** -cfg.response_power)
+        cell_e = np.maximum(cell_e, 0.0)
+
     # Energy smearing (cells with E <= 0 after smearing are lost).
     with np.errstate(divide="ignore"):
         rel = np.sqrt(cfg.stochastic**2 / cell_e + cfg.constant**2)
+    rel = np.where(cell_e > 0, rel, 0.0)  # a cell the response took to zero stays zero (lost)
     cell_e = cell_e * (1.0 + rel * rng.standard_normal(len(cell_e)))
 
     cell_pt = np.where(cell_e > 0, cell_e, 0.0) / np.cosh(eta_c)

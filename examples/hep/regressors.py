@@ -7,9 +7,15 @@ exactly Lorentz-equivariant: ``sum_i Λp_i = Λ P``) and learn a correction, as 
 calibration does:
 
 * :class:`JetRegressor` - the tagger's transformer backbone (:mod:`.tagger`: lab-frame
-  features log E, log pT, Δη, Δφ ... computed inside from the four-momenta) and a generic ReLU
-  head on ``[pooled embedding, P / scale]`` with four outputs added to ``P / scale``. *Not*
-  equivariant by construction: the features and the head see lab-frame quantities.
+  features log E, log pT, Δη, Δφ ... computed inside from the four-momenta) and two generic
+  heads: a per-constituent weight ``w_i = 1 + a(h_i)`` from each constituent's encoder output
+  (the calorimeter's response is per cell) and a four-output head ``c`` on ``[pooled
+  embedding, P / scale]`` acting component by component:
+  ``f = (Σ_i w_i p_i / scale) ⊙ (1 + c)``. *Not* equivariant by construction: the features
+  see lab-frame quantities and ``c`` scales E, px, py, pz separately. (A purely additive head,
+  ``P / scale + c``, learned a 15 % energy scale only slowly: 10 epochs moved the response from
+  0.863 to 0.866; the multiplicative jet head alone reached 0.979 but a worse resolution than
+  the measured jet's.)
 * :class:`EquivariantRegressor` - the exactly equivariant peer ``p = sum_i w_i p_i`` with
   weights ``w_i = 1 + MLP(...)`` computed from Lorentz invariants only: ``z_i = p_i·P / P²``,
   ``log(P² / scale²)``, ``log(p_i·P / scale²)`` and, as attention biases, the pairwise
@@ -52,21 +58,24 @@ def _mlp(width_in: int, hidden: int, layers: int, width_out: int) -> nn.Sequenti
 
 
 class JetRegressor(JetTransformer):
-    """The tagger's backbone with a generic four-output head (see the module docstring):
-    ``f(x) = P / scale + head([masked mean of the encoder, P / scale])``."""
+    """The tagger's backbone with generic heads (see the module docstring):
+    ``f(x) = (Σ_i (1 + a(h_i)) p_i / scale) ⊙ (1 + c([pooled h, P / scale]))``."""
 
     def __init__(self, d: int = 64, layers: int = 2, heads: int = 4, hidden: int = 128,
                  hidden_layers: int = 3, scale: float = SCALE):
         super().__init__(d=d, layers=layers, heads=heads, hidden=hidden,
                          hidden_layers=hidden_layers)
         self.scale = float(scale)
+        self.token = _mlp(d, hidden, 2, 1)
         self.head = _mlp(d + 4, hidden, hidden_layers, 4)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats, mask = constituent_features(x)
         h = self.encoder(self.embed(feats), src_key_padding_mask=~mask)
         jet = (x * mask[..., None]).sum(-2) / self.scale
-        return jet + self.head(torch.cat([masked_mean(h, mask), jet], dim=-1))
+        w = (1.0 + self.token(h).squeeze(-1)) * mask
+        calibrated = (w[..., None] * x).sum(-2) / self.scale
+        return calibrated * (1.0 + self.head(torch.cat([masked_mean(h, mask), jet], dim=-1)))
 
 
 class _BiasedBlock(nn.Module):

@@ -161,3 +161,47 @@ def test_drop_soft_keeps_order_and_padding():
     assert out.dtype == np.float32
     batch = drop_soft(np.stack([jet, jet]), 1e-3)
     np.testing.assert_array_equal(batch[1], out)
+
+
+# --------------------------------------------------------------------------- calorimeter response
+def test_response_off_by_default_and_out_of_the_cache_key():
+    assert DetectorConfig().response == 0.0
+    assert set(DetectorConfig().to_dict()) == {"eta_max", "pt_min", "cell_size", "stochastic",
+                                               "constant"}  # the key of earlier versions
+    on = DetectorConfig(response=0.3).to_dict()
+    assert on["response"] == 0.3 and on["response_power"] == 0.15
+    assert DetectorConfig(**on) == DetectorConfig(response=0.3)  # jetgen rebuilds it so
+    for bad in (dict(response=1.0), dict(response=-0.1), dict(response=0.3, response_power=-1)):
+        with pytest.raises(ValueError, match="response"):
+            DetectorConfig(**bad)
+
+
+def test_response_scales_the_summed_cell_energy():
+    """R(E) = 1 - a (E/GeV)^-p acts on the *cell* energy (two particles in one cell: on their
+    sum), before smearing; the direction stays the cell centre."""
+    eta_c, phi_c = cell_centre(3, 17)
+    p4 = p4_from([4.0, 6.0, 30.0], [eta_c - 0.02, eta_c + 0.03, -1.05], [phi_c, phi_c, 0.5])
+    cfg = DetectorConfig(stochastic=0.0, constant=0.0, pt_min=0.0, response=0.3,
+                         response_power=0.15)
+    out = apply_detector(p4, cfg, rng())
+    plain = apply_detector(p4, NO_SMEAR, rng())
+    assert out.shape == plain.shape == (2, 4)
+    for e_in in plain[:, 0]:
+        r = 1 - 0.3 * e_in**-0.15
+        k = int(np.argmin(np.abs(out[:, 0] - r * e_in)))
+        assert out[k, 0] == pytest.approx(r * e_in, rel=1e-12)
+        j = int(np.argmin(np.abs(plain[:, 0] - e_in)))
+        np.testing.assert_allclose(out[k], r * plain[j], rtol=1e-12)  # same direction
+    # the soft cell loses more: the response rises with the energy
+    ratio = np.sort(out[:, 0]) / np.sort(plain[:, 0])
+    assert ratio[0] < ratio[1] < 1
+
+
+def test_response_keeps_the_random_draws():
+    """With the response on, the same cells survive (one draw per cell, in the same order)
+    and every one of them measures less energy."""
+    p4 = p4_from([40.0, 25.0, 3.0], [0.31, -0.74, 1.2], [0.2, 2.5, -2.0])
+    a = apply_detector(p4, DetectorConfig(pt_min=0.0), rng(4))
+    b = apply_detector(p4, DetectorConfig(pt_min=0.0, response=0.2), rng(4))
+    assert a.shape == b.shape
+    assert np.all(b[:, 0] < a[:, 0])

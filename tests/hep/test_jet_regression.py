@@ -33,11 +33,12 @@ def randomise_last_layers(model, seed=0, scale=0.3):
     """The corrections start at zero (the model returns the measured jet, exactly
     equivariant): give the last layers random weights so that the tests see a real model."""
     g = torch.Generator().manual_seed(seed)
-    head = model.head if isinstance(model, JetRegressor) else model.weight
-    last = head[-1]
+    heads = [model.head, model.token] if isinstance(model, JetRegressor) else [model.weight]
     with torch.no_grad():
-        last.weight.copy_(scale * torch.randn(last.weight.shape, generator=g))
-        last.bias.copy_(scale * torch.randn(last.bias.shape, generator=g))
+        for head in heads:
+            last = head[-1]
+            last.weight.copy_(scale * torch.randn(last.weight.shape, generator=g))
+            last.bias.copy_(scale * torch.randn(last.bias.shape, generator=g))
     return model
 
 
@@ -355,22 +356,30 @@ def test_quick_run_end_to_end_and_resume(tmp_path, quick_jet_cache, capsys):
 
 
 def test_resolution_loss_by_hand():
-    t = torch.tensor([[1.0, 0.6, 0.0, 0.0], [2.0, 0.0, 1.2, 0.9]])  # TeV; m 0.8 and 1.3
+    m0 = JR.MASS_FLOOR
+    t = torch.tensor([[1.0, 0.6, 0.0, 0.0], [2.0, 0.0, 1.2, 0.9]])  # TeV; m² 0.64 and 1.75
     assert float(JR.resolution_loss(t, t)) == pytest.approx(0.0, abs=1e-12)
-    # a common factor: the log ratio of E, pT and m, not η and φ
-    assert float(JR.resolution_loss(1.1 * t, t)) == pytest.approx(3 * math.log(1.1) ** 2,
-                                                                   rel=1e-5)
-    # the same E and direction, another mass: only the pT and m terms move
-    p = torch.tensor([[1.0, 0.7, 0.0, 0.0]])
-    m_ratio = math.sqrt(1 - 0.49) / 0.8
-    want = math.log(0.7 / 0.6) ** 2 + math.log(m_ratio) ** 2
+    # a common factor s: δE/E = s − 1, |δp|/|p| = s − 1, p·δp / m² = (s − 1) m² / (m² + m0²)
+    s = 1.1
+    want = np.mean([2 * 0.1**2 + (0.1 * m2 / (m2 + m0**2)) ** 2 for m2 in (0.64, 1.75)])
+    assert float(JR.resolution_loss(s * t, t)) == pytest.approx(want, rel=1e-5)
+    # δE alone on the first jet: δE/E = 0.05, no momentum term, p·δp = E δE = 0.05
+    p = t[:1].clone()
+    p[0, 0] += 0.05
+    want = 0.05**2 + (0.05 / (0.64 + m0**2)) ** 2
     assert float(JR.resolution_loss(p, t[:1])) == pytest.approx(want, rel=1e-5)
-    # φ wraps: π − 0.01 against −π + 0.01 is 0.02 apart
-    a = torch.tensor([[1.0, 0.6 * math.cos(math.pi - 0.01), 0.6 * math.sin(math.pi - 0.01), 0]])
-    b = torch.tensor([[1.0, 0.6 * math.cos(-math.pi + 0.01), 0.6 * math.sin(-math.pi + 0.01), 0]])
-    assert float(JR.resolution_loss(a, b)) == pytest.approx(0.02**2, rel=1e-3)
-    # off the mass shell: finite, the mass term clamped at (1 GeV)²
+    # a transverse kick δp⃗ = (0, 0.03, 0): only the momentum term (p⃗·δp⃗ = 0)
+    p = t[:1].clone()
+    p[0, 2] += 0.03
+    assert float(JR.resolution_loss(p, t[:1])) == pytest.approx(0.03**2 / 0.36, rel=1e-5)
+    # the mass term: δ(m²) = 2 p·δp to first order, so p·δp / m² ≈ δm / m for m >> m0
+    p = 1.0 * t[:1]
+    p[0, 1] = 0.59  # m² from 0.64 to 1 − 0.3481 = 0.6519
+    dm_over_m = math.sqrt(0.6519 / 0.64) - 1
+    rel_m = (0.6 * 0.01) / (0.64 + m0**2)
+    assert rel_m == pytest.approx(dm_over_m, rel=0.02)
+    # finite with finite gradients off the mass shell
     off = torch.tensor([[1.0, 1.2, 0.0, 0.0]], requires_grad=True)
     loss = JR.resolution_loss(off, t[:1])
     loss.backward()
-    assert torch.isfinite(loss) and torch.isfinite(off.grad).all()
+    assert torch.isfinite(loss) and torch.isfinite(off.grad).all() and off.grad.abs().sum() > 0
