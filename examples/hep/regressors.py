@@ -12,10 +12,10 @@ calibration does:
   (the calorimeter's response is per cell) and a four-output head ``c`` on ``[pooled
   embedding, P / scale]`` acting component by component:
   ``f = (Σ_i w_i p_i / scale) ⊙ (1 + c)``. *Not* equivariant by construction: the features
-  see lab-frame quantities and ``c`` scales E, px, py, pz separately. (A purely additive head,
-  ``P / scale + c``, learned a 15 % energy scale only slowly: 10 epochs moved the response from
-  0.863 to 0.866; the multiplicative jet head alone reached 0.979 but a worse resolution than
-  the measured jet's.)
+  see lab-frame quantities and ``c`` scales E, px, py, pz separately. (Tried first, with a milder
+  response: a purely additive head, ``P / scale + c``, learned a 14 % energy scale only slowly,
+  10 epochs moved the response from 0.863 to 0.866; the multiplicative jet head alone reached
+  0.979 but a worse resolution than the measured jet's.)
 * :class:`EquivariantRegressor` - the exactly equivariant peer ``p = sum_i w_i p_i`` with
   weights ``w_i = 1 + MLP(...)`` computed from Lorentz invariants only: ``z_i = p_i·P / P²``,
   ``log(P² / scale²)``, ``log(p_i·P / scale²)`` and, as attention biases, the pairwise
