@@ -342,6 +342,10 @@ def test_quick_run_end_to_end_and_resume(tmp_path, quick_jet_cache, capsys):
     for m in ("baseline", "dseal", "dseal_random"):
         assert abs(metrics["expectation"][m]["z"]) < 5
     details = json.loads((out / "details.json").read_text())
+    with h5py.File(details["data"]) as f:  # the regression's own detector, with targets
+        assert json.loads(f.attrs["detector"]) == {**jetgen.DEFAULT_DETECTOR.to_dict(),
+                                                    **JR.DETECTOR}
+        assert f.attrs["format_version"] == 2
     hist = details["runs"]["baseline"][0]["history"]
     assert {"loss", "val_loss", "penalty"} <= set(hist[0])
     text = (out / "results.md").read_text()
@@ -383,3 +387,22 @@ def test_resolution_loss_by_hand():
     loss = JR.resolution_loss(off, t[:1])
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(off.grad).all() and off.grad.abs().sum() > 0
+
+
+def test_summarise_splits_at_the_detector_level_cut_and_bins_in_true_pt():
+    """Inside / above use the detector-level pT (the training selection), the bins the true
+    pT; boosted compares with the boosted targets."""
+    true = np.array([[600.0, 500.0, 0.0, 0.0], [1500.0, 1400.0, 0.0, 0.0],
+                     [900.0, 800.0, 0.0, 0.0], [2500.0, 2000.0, 0.0, 0.0]])
+    det_pt = np.array([1010.0, 1010.0, 700.0, 1900.0])  # jet 0: true pT 500, measured 1010
+    pred = true * np.array([[1.3], [0.9], [1.1], [0.9]])
+    d = {"test": {"p_true": true, "pt": det_pt}, "p_boost": 2 * true,
+         "edges": np.array([350.0, 1000.0, 3000.0])}
+    out = JR.summarise(pred, 2 * true * 1.05, d, {"pt_cut": 1000.0})
+    assert out["inside"]["E"]["n"] == 1 and out["above"]["E"]["n"] == 3
+    assert out["inside"]["E"]["response"] == pytest.approx(1.1)
+    assert out["above"]["E"]["response"] == pytest.approx(0.9)  # median of 1.3, 0.9, 0.9
+    assert out["boosted"]["m"]["response"] == pytest.approx(1.05)
+    # true-pT bins: jets 0 and 2 (1.3, 1.1), then 1 and 3 (0.9): by measured pT it would be
+    # 1.1 and 0.9
+    np.testing.assert_allclose(out["binned"]["E"]["response"], [1.2, 0.9])
