@@ -101,11 +101,11 @@ def expectation_check(model, x: torch.Tensor, draws: int = 200, seed: int = 0) -
 
 
 # ----------------------------------------------------------------------------- tables
-def _ms(values) -> str:
+def _ms(values, fmt=".4f") -> str:
     s = ev.mean_std(values)
     if not math.isfinite(s["mean"]):
         return "–"
-    return f"{s['mean']:.4f}" + (f" ± {s['std']:.4f}" if len(values) > 1 else "")
+    return f"{s['mean']:{fmt}}" + (f" ± {s['std']:{fmt}}" if len(values) > 1 else "")
 
 
 def results_markdown(metrics: dict, pt_cut: float) -> str:
@@ -114,30 +114,29 @@ def results_markdown(metrics: dict, pt_cut: float) -> str:
     training range and on boosted jets, responses, the violation at |β| = 0.5 and the train
     step ratio."""
     head = ("| method | seeds | σ(E) ≤ cut | σ(m) ≤ cut | σ(E) > cut | σ(m) > cut | "
-            "σ(E) boosted | σ(m) boosted | ⟨E⟩ ≤ cut | ⟨m⟩ ≤ cut | violation at |β| = 0.5 | "
+            "σ(E) boosted | σ(m) boosted | ⟨E⟩ ≤ cut | ⟨m⟩ ≤ cut | violation at \\|β\\| = 0.5 | "
             "train step / baseline |")
     lines = [f"Test set; σ = IQR/2 of predicted / true, ⟨·⟩ = median of predicted / true, "
              f"cut = detector-level pT {pt_cut:g} GeV (training range below it); "
              "boosted: the test jets and their targets boosted by GSEAL's sampler; mean ± std "
              "over seeds.", "", head, "|" + "---|" * 12]
+    def pick(run, path):
+        for k in path:
+            run = run.get(k) if isinstance(run, dict) else None
+        return float("nan") if run is None else run
+
     for m, runs in metrics.items():
-        def col(path):
-            vals = []
-            for r in runs:
-                v = r
-                for k in path:
-                    v = v.get(k) if isinstance(v, dict) else None
-                    if v is None:
-                        break
-                vals.append(float("nan") if v is None else v)
-            return _ms(vals)
+        def col(path, runs=runs, fmt=".4f"):
+            return _ms([pick(r, path) for r in runs], fmt)
+
         lines.append(" | ".join([
             f"| {ev.label(m)}", str(len(runs)),
             col(("inside", "E", "resolution")), col(("inside", "m", "resolution")),
             col(("above", "E", "resolution")), col(("above", "m", "resolution")),
             col(("boosted", "E", "resolution")), col(("boosted", "m", "resolution")),
             col(("inside", "E", "response")), col(("inside", "m", "response")),
-            col(("violation_at_0.5",)), col(("train_step_ratio",))]) + " |")
+            col(("violation_at_0.5",), fmt=".2e"), col(("train_step_ratio",), fmt=".2f")])
+            + " |")
     return "\n".join(lines) + "\n"
 
 

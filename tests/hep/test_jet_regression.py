@@ -406,3 +406,15 @@ def test_summarise_splits_at_the_detector_level_cut_and_bins_in_true_pt():
     # true-pT bins: jets 0 and 2 (1.3, 1.1), then 1 and 3 (0.9): by measured pT it would be
     # 1.1 and 0.9
     np.testing.assert_allclose(out["binned"]["E"]["response"], [1.2, 0.9])
+
+
+def test_resolution_loss_is_linear_beyond_the_huber_delta():
+    """Relative errors beyond HUBER_DELTA = 0.1 count linearly: 0.1 (2|r| − 0.1), not r²."""
+    assert JR.HUBER_DELTA == 0.1
+    r = torch.tensor([0.05, -0.1, 0.3, -2.0])
+    np.testing.assert_allclose(JR.huber(r).numpy(), [0.0025, 0.01, 0.05, 0.39], rtol=1e-6)
+    t = torch.tensor([[1.0, 0.6, 0.0, 0.0]])
+    m2 = 0.64
+    rel_m = 0.3 * m2 / (m2 + JR.MASS_FLOOR**2)
+    want = 2 * 0.05 + 0.1 * (2 * rel_m - 0.1)  # E, |p| and m all 30 % high
+    assert float(JR.resolution_loss(1.3 * t, t)) == pytest.approx(want, rel=1e-5)
