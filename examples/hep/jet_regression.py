@@ -106,13 +106,7 @@ def parse_args(argv=None):
     ap.add_argument("--lam", default="", help="override LAMBDA, e.g. gseal=0.1,dseal=10")
     ap.add_argument("--seeds", type=int, default=1, help="trainings per method (mean ± std)")
     ap.add_argument("--no-timing", action="store_true", help="skip the interleaved timing")
-    ap.add_argument("--out", default="runs/jet_regression")
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
-    ap.add_argument("--cache-dir", default=None, help="jet cache (default ~/.cache/liesoft)")
-    ap.add_argument("--workers", type=int, default=None, help="jet-generation processes")
-    ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
-    ap.add_argument("--no-progress", action="store_true")
+    T.add_run_arguments(ap, "runs/jet_regression")
     args = ap.parse_args(argv)
     if args.quick:
         args.preset = "quick"
@@ -237,15 +231,6 @@ RECIPE = T.Recipe(build=build_model, method_spec=method_spec, make_penalty=make_
 
 
 # ----------------------------------------------------------------------------- data
-def boosted_pair(x: np.ndarray, p: np.ndarray, seed: int):
-    """Jets and their targets boosted by the same random elements of GSEAL's sampler."""
-    g = Lorentz().sample(len(x), beta_max=T.BETA_MAX, dtype=torch.float64,
-                         generator=torch.Generator().manual_seed(seed))
-    rep = Vector4()
-    return (rep.act(g, torch.from_numpy(x).double()).float().numpy(),
-            rep.act(g, torch.from_numpy(p).double()).numpy())
-
-
 def prepare(args, cfg, ctx) -> dict:
     """The wide sample with its targets: train / validation restricted to detector-level pT
     <= the cut, the whole test set, its boosted copy and the audit jets."""
@@ -255,10 +240,9 @@ def prepare(args, cfg, ctx) -> dict:
     train, val, test = T.split(data)
     inside = lambda d: {k: v[d["pt"] <= cfg["pt_cut"]] for k, v in d.items()}  # noqa: E731
     train, val = inside(train), inside(val)
-    x_b, p_b = boosted_pair(test["x"], test["p_true"], seed=99)
+    x_b, p_b, p_det_b = T.boost_jets(test["x"], 99, test["p_true"], test["p_det"])
     return {"train": train, "val": val, "test": test, "x_boost": x_b, "p_boost": p_b,
-            "path": data["path"],
-            "p_det_boost": boosted_pair(test["x"], test["p_det"], seed=99)[1],
+            "path": data["path"], "p_det_boost": p_det_b,
             "edges": np.linspace(*WIDE_WINDOW, cfg["wide_bins"] + 1),
             "audit_x": torch.from_numpy(test["x"][: cfg["n_audit"]]).to(ctx.device)}
 

@@ -34,8 +34,10 @@ import numpy as np
 
 try:
     from .detector import drop_soft, kinematics
+    from .jetgen import TARGETS_FORMAT
 except ImportError:  # pragma: no cover - run as a plain script
     from detector import drop_soft, kinematics
+    from jetgen import TARGETS_FORMAT
 
 __all__ = [
     "JetFileError",
@@ -211,7 +213,6 @@ def load_toptag_reference(
 
 
 TARGET_KEYS = ("particle_jet_p4", "top_p4")
-TARGETS_FORMAT = 2  # the jetgen format version that first stored TARGET_KEYS
 
 
 def load_generated(

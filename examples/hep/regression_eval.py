@@ -141,41 +141,40 @@ def results_markdown(metrics: dict, pt_cut: float) -> str:
 
 
 # ----------------------------------------------------------------------------- figures
-def plot_resolution_vs_pt(curves: dict, pt_cut: float, path, quantities=("E", "m")) -> None:
-    """Resolution (IQR/2 of pred/true) vs true pT per method, mean ± std over seeds;
-    ``curves[method]``: list over seeds of :func:`binned_response` dicts."""
+def _plot_vs_pt(curves: dict, pt_cut: float, path, key: str, quantities, ylabel, ideal=None,
+                logy=False) -> None:
+    """``key`` (``"resolution"`` or ``"response"``) vs true pT per method and quantity, mean ±
+    std over seeds (``curves[method]``: list over seeds of :func:`binned_response` dicts), the
+    training range shaded."""
     plt = ev._plt()
     fig, axes = plt.subplots(1, len(quantities), figsize=(5.2 * len(quantities), 4.2))
     for ax, q in zip(np.atleast_1d(axes), quantities, strict=True):
         for m, runs in curves.items():
-            x = runs[0]["centers"]
-            ev._band(ax, x, [r[q]["resolution"] for r in runs], m)
+            ev._band(ax, runs[0]["centers"], [r[q][key] for r in runs], m)
+        if ideal is not None:
+            ax.axhline(ideal, color="black", lw=0.8)
         ax.axvline(pt_cut, color="gray", ls="--", lw=1)
         ax.axvspan(ax.get_xlim()[0], pt_cut, color="gray", alpha=0.08, label="training range")
         ax.set_xlabel(r"particle-level jet $p_T$ [GeV]")
-        ax.set_ylabel(rf"resolution of ${UNITS[q]}$ (IQR/2 of pred / true)")
-        ax.set_yscale("log")
+        ax.set_ylabel(ylabel.format(rf"${UNITS[q]}$"))
+        if logy:
+            ax.set_yscale("log")
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_resolution_vs_pt(curves: dict, pt_cut: float, path, quantities=("E", "m")) -> None:
+    """Resolution (IQR/2 of pred/true) vs true pT per method, mean ± std over seeds."""
+    _plot_vs_pt(curves, pt_cut, path, "resolution", quantities,
+                "resolution of {} (IQR/2 of pred / true)", logy=True)
 
 
 def plot_response_vs_pt(curves: dict, pt_cut: float, path, quantities=("E", "m")) -> None:
     """Response (median of pred/true) vs true pT per method, mean ± std over seeds."""
-    plt = ev._plt()
-    fig, axes = plt.subplots(1, len(quantities), figsize=(5.2 * len(quantities), 4.2))
-    for ax, q in zip(np.atleast_1d(axes), quantities, strict=True):
-        for m, runs in curves.items():
-            ev._band(ax, runs[0]["centers"], [r[q]["response"] for r in runs], m)
-        ax.axhline(1.0, color="black", lw=0.8)
-        ax.axvline(pt_cut, color="gray", ls="--", lw=1, label="training cut")
-        ax.set_xlabel(r"particle-level jet $p_T$ [GeV]")
-        ax.set_ylabel(rf"response of ${UNITS[q]}$ (median pred / true)")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _plot_vs_pt(curves, pt_cut, path, "response", quantities,
+                "response of {} (median pred / true)", ideal=1.0)
 
 
 def plot_violation(profiles: dict, path, curve="boost") -> None:

@@ -123,6 +123,18 @@ class Context:
             print(*msg, flush=True)
 
 
+def add_run_arguments(ap: argparse.ArgumentParser, out: str) -> None:
+    """The options every example built on :func:`train_one` shares (output, device, resume,
+    jet cache, epochs, progress bar)."""
+    ap.add_argument("--out", default=out)
+    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    ap.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
+    ap.add_argument("--cache-dir", default=None, help="jet cache (default ~/.cache/liesoft)")
+    ap.add_argument("--workers", type=int, default=None, help="jet-generation processes")
+    ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    ap.add_argument("--no-progress", action="store_true")
+
+
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
@@ -144,13 +156,7 @@ def parse_args(argv=None):
                     help="penalise the probability (paper) or the logit")
     ap.add_argument("--lgatr-spurions", action="store_true",
                     help="L-GATr with the beam and time direction as extra spurion tokens")
-    ap.add_argument("--out", default="runs/toptag")
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
-    ap.add_argument("--cache-dir", default=None, help="jet cache (default ~/.cache/liesoft)")
-    ap.add_argument("--workers", type=int, default=None, help="jet-generation processes")
-    ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
-    ap.add_argument("--no-progress", action="store_true")
+    add_run_arguments(ap, "runs/toptag")
     ap.add_argument("--interrupt-after", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.quick:
@@ -576,9 +582,18 @@ def eval_step_seconds(model, x: np.ndarray, ctx, batch=256, repeats=10) -> float
 
 def boosted(x: np.ndarray, seed: int) -> np.ndarray:
     """Each jet boosted by a random element of GSEAL's sampler (in float64, then cast)."""
+    return boost_jets(x, seed)[0]
+
+
+def boost_jets(x: np.ndarray, seed: int, *vectors: np.ndarray) -> tuple:
+    """:func:`boosted` jets ``x`` (float32) and each per-jet four-vector array of ``vectors``
+    ``(N, 4)`` boosted by the *same* elements (float64): a regression target moves with its
+    jet."""
     g = Lorentz().sample(len(x), beta_max=BETA_MAX, dtype=torch.float64,
                          generator=torch.Generator().manual_seed(seed))
-    return Vector4().act(g, torch.from_numpy(x).double()).float().numpy()
+    rep = Vector4()
+    return (rep.act(g, torch.from_numpy(x).double()).float().numpy(),
+            *(rep.act(g, torch.from_numpy(v).double()).numpy() for v in vectors))
 
 
 def pt_edges(pt: np.ndarray, n: int) -> np.ndarray:
