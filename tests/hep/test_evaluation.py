@@ -3,6 +3,7 @@ small fixed, unbalanced set: AUC, balanced accuracy (not plain accuracy), backgr
 at eps_S = 0.3 (not 0.7), the pT-binned metrics and the mean +- std over seeds."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -103,7 +104,35 @@ def test_mean_std_uses_the_sample_std_over_finite_values():
     got = ev.mean_std([1.0, 2.0, None, 4.0, float("nan"), float("inf"), 3.0])
     assert got["mean"] == pytest.approx(2.5, abs=1e-12)
     assert got["std"] == pytest.approx(math.sqrt(5 / 3), abs=1e-12)  # ddof = 1, not 1.118
-    assert ev.mean_std([0.7]) == {"mean": 0.7, "std": 0.0}
+    assert (got["n"], got["of"]) == (4, 7)  # the three left out are counted, not lost
+    assert ev.mean_std([0.7]) == {"mean": 0.7, "std": 0.0, "n": 1, "of": 1}
     empty = ev.mean_std([None, float("nan")])
-    assert math.isnan(empty["mean"]) and math.isnan(empty["std"])
+    assert math.isnan(empty["mean"]) and math.isnan(empty["std"]) and empty["n"] == 0
+    assert ev.mean_std(iter([1.0, 3.0]))["of"] == 2  # a generator is counted before filtering
+
+
+def test_tables_say_how_many_seeds_a_mean_is_over():
+    assert ev._fmt(ev.mean_std([1.0, 3.0]), 2) == "2.00 ± 1.41"
+    assert ev._fmt(ev.mean_std([1.0, 3.0, math.inf]), 2) == "2.00 ± 1.41 (2 of 3)"
+
+
+def test_table1_markdown_has_every_working_point_and_the_three_boosts():
+    def ms(*v):
+        return ev.mean_std(v)
+
+    metrics = {"dseal": {"balanced_accuracy": ms(0.91, 0.93), "auc": ms(0.96, 0.97),
+                         "rejection_at_0.3": ms(150.0, math.inf), "rejection_at_0.5": ms(50.0, 54.0),
+                         "invariance_at_0.1": ms(0.01, 0.03), "invariance_at_0.5": ms(0.2, 0.4),
+                         "invariance_at_0.9": ms(0.5, 0.7), "boosted_balanced_accuracy": ms(0.8, 0.9),
+                         "train_step_s": ms(0.3, 0.5), "eval_step_s": ms(0.1, 0.1)}}
+    text = ev.table1_markdown(metrics, seeds=2)
+    row = next(line for line in text.splitlines() if line.startswith("| Baseline + δSEAL"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    header = next(line for line in text.splitlines() if line.startswith("| method"))
+    # a markdown cell boundary is an unescaped "|" (the header escapes |Δσ| and |β|)
+    assert len(cells) == len(re.split(r"(?<!\\)\|", header.strip("|"))) == 9
+    assert cells[3] == "150.0 ± 0.0 (1 of 2)" and cells[4] == "52.0 ± 2.8"
+    assert cells[5] == "0.0200 ± 0.0141 / 0.3000 ± 0.1414 / 0.6000 ± 0.1414"
+    assert cells[6] == "0.8500 ± 0.0707"
+    assert text.startswith("Mean ± std over 2 seed(s).")
 
