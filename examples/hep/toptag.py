@@ -40,15 +40,17 @@ fig2_lambda_scan.png, cost.md, fig_cost_frontier.png, details.json, checkpoints/
 PRESETS = {
     # CPU default: a scaled-down transformer on 30k window jets and 40k wide-pT jets
     # (350-3000 GeV in 10 flat bins: about 10k of them below the 1 TeV training cut)
+    # lr 5e-4: at 1e-3 the loss spiked at the one-cycle peak (epoch 3) in every seed and one
+    # baseline seed never recovered (docs/top_tagging/lr_check_2026-12-01.md)
     "cpu": dict(n_jets=30_000, n_wide=40_000, max_constituents=50, d=64, layers=2, heads=4,
-                hidden=128, hidden_layers=3, batch=256, epochs=10, lr=1e-3, weight_decay=1e-2,
+                hidden=128, hidden_layers=3, batch=256, epochs=10, lr=5e-4, weight_decay=1e-2,
                 patience=3, pt_cut=1000.0, n_audit=2000, lgatr_blocks=2, lgatr_mv=8,
-                lgatr_s=32, wide_bins=10),
+                lgatr_s=32, wide_bins=10, grad_clip=None),
     # smoke test: minutes -> seconds
     "quick": dict(n_jets=1_200, n_wide=1_000, max_constituents=30, d=16, layers=1, heads=2,
                   hidden=16, hidden_layers=1, batch=128, epochs=2, lr=2e-3, weight_decay=1e-2,
                   patience=2, pt_cut=1000.0, n_audit=200, lgatr_blocks=1, lgatr_mv=4,
-                  lgatr_s=8, wide_bins=5),
+                  lgatr_s=8, wide_bins=5, grad_clip=None),
     # the paper (GPU): 256-dim, 3 layers, 4 heads, 3 x 128 ReLU head, 100 constituents
     "paper": dict(n_jets=400_000, n_wide=200_000, max_constituents=100, d=256, layers=3,
                   heads=4, hidden=128, hidden_layers=3, batch=256, epochs=30, lr=3e-4,
@@ -420,8 +422,10 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
     state = {"epoch": 0, "best": float("inf"), "bad": 0, "history": [], "step_times": [],
              "done": False}
     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    recipe_record = {"config": dict(cfg), "method": dict(spec), "lam": float(lam)}
     if args.resume and ckpt.exists():
         ck = torch.load(ckpt, map_location=ctx.device, weights_only=True)
+        check_checkpoint_recipe(ck, recipe_record, ckpt, ctx)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
@@ -461,6 +465,8 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
                 loss_task = r.loss(out, y)
                 loss = loss_task + lam * pen
             loss.backward()
+            if cfg.get("grad_clip"):
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
             opt.step()
             sched.step()
             if ctx.device.type == "cuda":
@@ -488,7 +494,8 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
             state["bad"] += 1
         state["epoch"] = epoch + 1
         state["done"] = state["bad"] >= cfg["patience"] or state["epoch"] == epochs
-        save_checkpoint(ckpt, model, opt, sched, gen, state, best_state, ctx, budget)
+        save_checkpoint(ckpt, model, opt, sched, gen, state, best_state, ctx, budget,
+                        recipe_record)
         if args.interrupt_after is not None and state["epoch"] == args.interrupt_after \
                 and not state["done"]:
             ctx.log(f"interrupting after epoch {state['epoch']} (--interrupt-after)")
@@ -502,11 +509,34 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
     return result
 
 
-def save_checkpoint(path, model, opt, sched, gen, state, best_state, ctx, budget=None):
+def check_checkpoint_recipe(ck: dict, record: dict, path, ctx) -> None:
+    """Refuse to resume from a checkpoint trained with another configuration, method or λ
+    (e.g. a preset changed since, or other ``--epochs``): the resumed model would mix two
+    recipes without a trace. Checkpoints written before recipes were recorded are resumed
+    with a warning that they cannot be checked."""
+    if "recipe" not in ck:
+        ctx.log(f"warning: {path.name} was written before checkpoints recorded their "
+                "configuration; resuming it unchecked")
+        return
+    old = ck["recipe"]
+    diff = [f"{part}.{k}: checkpoint {old[part].get(k)!r}, now {record[part].get(k)!r}"
+            for part in ("config", "method") for k in sorted(set(old[part]) | set(record[part]))
+            if old[part].get(k) != record[part].get(k)]
+    if old["lam"] != record["lam"]:
+        diff.append(f"lam: checkpoint {old['lam']!r}, now {record['lam']!r}")
+    if diff:
+        raise SystemExit(f"--resume: {path} was trained with another recipe ("
+                         + "; ".join(diff) + "); use a fresh --out or the old settings")
+
+
+def save_checkpoint(path, model, opt, sched, gen, state, best_state, ctx, budget=None,
+                    recipe=None):
     if not ctx.main:
         return
     tmp = path.with_suffix(".tmp")
     extra = {} if budget is None else {"budget": budget.state_dict()}
+    if recipe is not None:
+        extra["recipe"] = recipe
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
                 "sched": sched.state_dict(), "gen": gen.get_state(), "state": state,
                 "best_model": best_state, **extra}, tmp)

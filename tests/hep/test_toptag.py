@@ -383,3 +383,74 @@ def test_quick_end_to_end_with_lgatr_has_its_rows_everywhere(tmp_path, cache):
     bad = subprocess.run([sys.executable, audit, str(tmp_path / "metrics.json")],
                          capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert bad.returncode != 0 and "expected a toptag checkpoint named" in bad.stderr
+
+
+@pytest.mark.parametrize("clip", [None, 1e-3])
+def test_grad_clip_bounds_the_gradient_every_optimizer_step_sees(tmp_path, monkeypatch, clip):
+    """``grad_clip`` in the preset clips the total gradient norm *before* each AdamW step (a
+    clip after the step, or of a copy, would leave the norms the optimizer sees unbounded);
+    without it the same training sees norms above the bound."""
+    g = torch.Generator().manual_seed(0)
+    x = jets(batch=48, n=8, pad=3, seed=1).float().numpy()
+    y = (torch.rand(48, generator=g) < 0.5).float().numpy()
+    data = {"x": x, "y": y, "pt": np.full(48, 600.0)}
+    cfg = dict(toptag.PRESETS["quick"], batch=16, epochs=2, patience=5, grad_clip=clip)
+    norms, step = [], torch.optim.AdamW.step
+
+    def spy(self, *a, **k):
+        norms.append(float(torch.linalg.vector_norm(torch.stack(
+            [p.grad.norm() for grp in self.param_groups for p in grp["params"]
+             if p.grad is not None]))))
+        return step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", spy)
+    args = toptag.parse_args(["--quick", "--methods", "gseal", "--out", str(tmp_path)])
+    ctx = toptag.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    (tmp_path / "checkpoints").mkdir()
+    toptag.train_one("t", "gseal", 0, data, data, cfg, ctx, args)
+    assert len(norms) == 6  # 3 steps per epoch, 2 epochs
+    if clip is None:
+        assert max(norms) > 1e-2  # the bound below is far from the natural norms
+    else:
+        assert max(norms) <= clip * (1 + 1e-5)
+
+
+def test_resume_refuses_a_checkpoint_of_another_recipe_and_warns_on_an_unrecorded_one(
+        tmp_path, capsys):
+    """A checkpoint records the configuration, the method and λ it was trained with:
+    resuming it under another learning rate, epoch count or λ stops with the differences
+    named; the same recipe resumes; a checkpoint without the record resumes with a warning."""
+    g = torch.Generator().manual_seed(0)
+    x = jets(batch=32, n=8, pad=3, seed=1).float().numpy()
+    y = (torch.rand(32, generator=g) < 0.5).float().numpy()
+    data = {"x": x, "y": y, "pt": np.full(32, 600.0)}
+    base = dict(toptag.PRESETS["quick"], batch=16, epochs=2, patience=5)
+    args = toptag.parse_args(["--quick", "--methods", "gseal", "--out", str(tmp_path),
+                              "--resume"])
+    ctx = toptag.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    (tmp_path / "checkpoints").mkdir()
+
+    def train(cfg, lam=None):
+        ctx.trained.clear()
+        return toptag.train_one("t", "gseal", 0, data, data, cfg, ctx, args, lam=lam)
+
+    model, _ = train(base)
+    path = tmp_path / "checkpoints" / "t_gseal_seed0.pt"
+    ck = torch.load(path, weights_only=True)
+    assert ck["recipe"] == {"config": base, "method": toptag.METHODS["gseal"], "lam": 1.0}
+    for cfg, lam, named in ((dict(base, lr=base["lr"] / 2), None, "config.lr"),
+                            (dict(base, epochs=3), None, "config.epochs")):
+        with pytest.raises(SystemExit, match=named.replace(".", r"\.")):
+            train(cfg, lam)
+    again, _ = train(dict(base))  # same recipe: resumed, not retrained
+    assert_same(again.state_dict(), model.state_dict(), "resumed model")
+    # the same file under another lambda is refused too (names differ, so copy it over)
+    other = tmp_path / "checkpoints" / "t_gseal_lam3_seed0.pt"
+    other.write_bytes(path.read_bytes())
+    with pytest.raises(SystemExit, match="lam: checkpoint 1.0, now 3.0"):
+        train(base, lam=3.0)
+    del ck["recipe"]
+    torch.save(ck, path)
+    capsys.readouterr()
+    train(dict(base, lr=1.0))  # unrecorded: cannot be checked, resumed with a warning
+    assert "written before checkpoints recorded their configuration" in capsys.readouterr().out
