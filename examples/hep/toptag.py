@@ -504,7 +504,8 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
     model.eval()
     times = state["step_times"][5:] or state["step_times"] or [float("nan")]
     result = model, {"train_step_s": statistics.median(times), "history": state["history"],
-                     "epochs_trained": state["epoch"]}
+                     "epochs_trained": state["epoch"],
+                     "train_s": float(sum(state["step_times"]))}  # optimizer steps, all epochs
     ctx.trained[key] = result
     return result
 
@@ -654,6 +655,11 @@ def main(argv=None):
             STUDY_FUNCTIONS[study](args, cfg, ctx, details)
             details["study_wall_s"][study] = time.perf_counter() - t1
     details["wall_s"] = time.perf_counter() - t0
+    # the training time behind the results, resumed or not: summed train steps per model
+    details["training_s"] = {f"{tag}/{method}/seed {seed}" + ("" if lam is None else f"/λ {lam:g}"):
+                             info["train_s"] for (tag, method, seed, lam), (_, info)
+                             in ctx.trained.items()}
+    details["training_s_total"] = sum(details["training_s"].values())
     if ctx.main:
         (ctx.out / "details.json").write_text(json.dumps(details, indent=1, default=float))
         ctx.log(f"done in {details['wall_s'] / 60:.1f} min; outputs in {ctx.out}")

@@ -183,6 +183,12 @@ def test_full_quick_study_writes_every_table_and_figure(full_quick):
         assert metrics[m]["rejection_at_0.5"]["mean"] == pytest.approx(np.mean(vals))
         inv = [r["invariance"]["mean"][2] for r in runs]  # |β| = 0.5
         assert metrics[m]["invariance_at_0.5"]["mean"] == pytest.approx(np.mean(inv))
+    # the training time behind every model: 4 methods x 2 seeds in Table 1 and in the
+    # extrapolation, 4 new lambdas in the scan, 4 cost variants; summed step times, all > 0
+    spent = details["training_s"]
+    assert len(spent) == 24 and all(v > 0 for v in spent.values())
+    assert "lambda_scan" not in "".join(spent) and "table1/gseal/seed 0/λ 10" in spent
+    assert details["training_s_total"] == pytest.approx(sum(spent.values()))
     # the budget's lambda per epoch and final EMA against its target are recorded
     hist = details["table1"]["gseal_budget"][0]["history"]
     assert all({"lam", "penalty_ema", "target"} <= set(h) for h in hist)
