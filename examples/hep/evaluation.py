@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 __all__ = ["auc", "balanced_accuracy", "rejection_at", "summary", "binned", "label",
            "plot_invariance", "plot_accuracy_vs_pt", "plot_extrapolation", "plot_lambda_scan",
            "plot_cost_frontier", "table1_markdown", "lambda_scan_markdown",
-           "extrapolation_markdown", "cost_markdown"]
+           "extrapolation_markdown", "cost_markdown", "best_epochs"]
 
 COLORS = {"baseline": "tab:blue", "gseal": "tab:orange", "dseal": "tab:green",
           "lgatr": "tab:purple", "gseal_budget": "tab:red", "dseal_budget": "tab:olive",
@@ -296,20 +296,38 @@ def lambda_scan_markdown(runs: dict) -> str:
             "details.json). δSEAL λ in the paper's units.\n\n" + "\n".join(rows) + "\n")
 
 
-def extrapolation_markdown(runs: dict, ratios: dict, pt_cut: float, physics=None) -> str:
-    """Above/below-cut summary (mean ± std over seeds) and the top-bin rejection ratios."""
+def best_epochs(history: list[dict], key: str = "val_bce") -> tuple[int, int]:
+    """(epochs run, epoch of the lowest ``key``) of one training's history: a best epoch
+    equal to the last of a schedule that ran out means the loss was still falling."""
+    if not history:
+        raise ValueError("best_epochs needs a non-empty training history")
+    best = min(history, key=lambda h: h[key])
+    return history[-1]["epoch"], best["epoch"]
+
+
+def extrapolation_markdown(runs: dict, ratios: dict, pt_cut: float, physics=None,
+                           schedule=None) -> str:
+    """Above/below-cut summary (mean ± std over seeds), epochs run and the best validation
+    epoch per seed, and the top-bin rejection ratios. ``schedule``: ``{"n_train", "epochs",
+    "patience"}`` of the trainings, printed above the table."""
     rows = ["| method | AUC below cut | AUC above cut | balanced acc. above cut | "
-            "1/ε_B (0.3) above cut | 1/ε_B (0.5) above cut |", "|---|---|---|---|---|---|"]
+            "1/ε_B (0.3) above cut | 1/ε_B (0.5) above cut | epochs run (best val. epoch) |",
+            "|---|---|---|---|---|---|---|"]
     for m, rs in runs.items():
         def ms(part, key, digits, rs=rs):
             return _fmt(mean_std([r[part][key] for r in rs]), digits)
+        ep = ", ".join("{} ({})".format(*best_epochs(r["history"])) for r in rs)
         rows.append(f"| {label(m)} | {ms('below_cut', 'auc', 4)} | {ms('above_cut', 'auc', 4)}"
                     f" | {ms('above_cut', 'balanced_accuracy', 4)} | "
                     f"{ms('above_cut', 'rejection_at_0.3', 1)} | "
-                    f"{ms('above_cut', 'rejection_at_0.5', 1)} |")
+                    f"{ms('above_cut', 'rejection_at_0.5', 1)} | {ep} |")
     n = len(next(iter(runs.values())))
-    text = [f"Trained on pT ≤ {pt_cut:g} GeV; mean ± std over {n} seed(s).", "",
-            *rows, ""]
+    head = f"Trained on pT ≤ {pt_cut:g} GeV; mean ± std over {n} seed(s)."
+    if schedule:
+        head += (f" {schedule['n_train']} training jets, up to {schedule['epochs']} epochs, "
+                 f"early stopping after {schedule['patience']} without a better validation "
+                 "loss.")
+    text = [head, "", *rows, ""]
     if ratios:
         text += ["Rejection (ε_S = 0.3) over the baseline's in the top pT bins, seed k against "
                  "baseline seed k (mean ± std):", "", "| method | " + " | ".join(

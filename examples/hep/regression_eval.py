@@ -102,10 +102,15 @@ def expectation_check(model, x: torch.Tensor, draws: int = 200, seed: int = 0) -
 
 # ----------------------------------------------------------------------------- tables
 def _ms(values, fmt=".4f") -> str:
+    """``mean ± std`` over seeds (the mean alone for one seed, "–" for none measured), with
+    "(n of N)" when seeds were left out as NaN/inf, as in the tagger's tables."""
     s = ev.mean_std(values)
     if not math.isfinite(s["mean"]):
         return "–"
-    return f"{s['mean']:{fmt}}" + (f" ± {s['std']:{fmt}}" if len(values) > 1 else "")
+    text = f"{s['mean']:{fmt}}" + (f" ± {s['std']:{fmt}}" if s["n"] > 1 else "")
+    if s["n"] < s["of"]:
+        text += f" ({s['n']} of {s['of']})"
+    return text
 
 
 def results_markdown(metrics: dict, pt_cut: float) -> str:

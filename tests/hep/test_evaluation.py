@@ -116,6 +116,25 @@ def test_tables_say_how_many_seeds_a_mean_is_over():
     assert ev._fmt(ev.mean_std([1.0, 3.0, math.inf]), 2) == "2.00 ± 1.41 (2 of 3)"
 
 
+def test_best_epochs_and_the_extrapolation_table_show_whether_training_converged():
+    hist = [{"epoch": 1, "val_bce": 0.5}, {"epoch": 2, "val_bce": 0.3},
+            {"epoch": 3, "val_bce": 0.35}, {"epoch": 4, "val_bce": 0.31}]
+    assert ev.best_epochs(hist) == (4, 2)  # the lowest, not the last
+    assert ev.best_epochs(hist[:2]) == (2, 2)
+    with pytest.raises(ValueError, match="non-empty"):
+        ev.best_epochs([])
+    part = {"auc": 0.9, "balanced_accuracy": 0.8, "rejection_at_0.3": 10.0,
+            "rejection_at_0.5": 5.0}
+    runs = {"baseline": [{"below_cut": part, "above_cut": part, "history": hist},
+                         {"below_cut": part, "above_cut": part, "history": hist[:2]}]}
+    text = ev.extrapolation_markdown(runs, {}, 1000.0, schedule={
+        "n_train": 7423, "epochs": 29, "patience": 9})
+    assert "7423 training jets, up to 29 epochs, early stopping after 9" in text
+    row = next(line for line in text.splitlines() if line.startswith("| Baseline"))
+    assert row.rstrip().endswith("| 4 (2), 2 (2) |")
+    assert "training jets" not in ev.extrapolation_markdown(runs, {}, 1000.0)
+
+
 def test_table1_markdown_has_every_working_point_and_the_three_boosts():
     def ms(*v):
         return ev.mean_std(v)

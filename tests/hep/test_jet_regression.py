@@ -419,3 +419,11 @@ def test_resolution_loss_is_linear_beyond_the_huber_delta():
     rel_m = 0.3 * m2 / (m2 + JR.MASS_FLOOR**2)
     want = 2 * 0.05 + 0.1 * (2 * rel_m - 0.1)  # E, |p| and m all 30 % high
     assert float(JR.resolution_loss(1.3 * t, t)) == pytest.approx(want, rel=1e-5)
+
+
+def test_regression_tables_say_how_many_seeds_a_mean_is_over():
+    assert rev._ms([0.02, 0.04]) == "0.0300 ± 0.0141"
+    assert rev._ms([0.02]) == "0.0200"  # one seed: no spread printed
+    assert rev._ms([0.02, float("nan"), 0.04]) == "0.0300 ± 0.0141 (2 of 3)"
+    assert rev._ms([float("nan"), float("nan")]) == "–"  # not measured (the raw jet's rows)
+    assert rev._ms([1.5e-3, float("inf")], fmt=".2e") == "1.50e-03 (1 of 2)"

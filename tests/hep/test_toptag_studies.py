@@ -107,6 +107,24 @@ def test_top_bin_ratios_pair_seeds_and_take_the_top_bins():
     assert S.top_bin_ratios({"gseal": runs["gseal"]}) == {}
 
 
+def test_matched_schedule_gives_the_extrapolation_as_many_steps_as_table1():
+    cfg = dict(toptag.PRESETS["cpu"])  # batch 256, 10 epochs, patience 3
+    got = S.matched_schedule(cfg, 7423, 21000)  # the CPU preset's numbers
+    # 29 steps per epoch against 83: k = 2.86 -> 29 epochs (841 steps vs 830), patience 9
+    assert (got["epochs"], got["patience"]) == (29, 9)
+    assert abs(got["epochs"] * math.ceil(7423 / 256) - 10 * math.ceil(21000 / 256)) < 29
+    assert cfg["epochs"] == 10 and got["lr"] == cfg["lr"]  # a copy; other keys kept
+    # a sample as large as the reference (or larger) keeps the preset's schedule
+    assert S.matched_schedule(cfg, 21000, 21000)["epochs"] == 10
+    assert S.matched_schedule(cfg, 50000, 21000)["epochs"] == 10
+    # steps, not jets: 300 jets are 2 batches of 256, like 512
+    assert S.matched_schedule(cfg, 300, 512)["epochs"] == 10
+    assert S.matched_schedule(cfg, 256, 512)["epochs"] == 20
+    for bad in ((0, 100), (100, 0)):
+        with pytest.raises(ValueError, match="n_train=.*n_reference="):
+            S.matched_schedule(cfg, *bad)
+
+
 def eval_run(inv05, inv09, epochs=10, auc=0.9):
     return {"epochs_trained": epochs, "auc": auc, "boosted": {"balanced_accuracy": 0.8},
             "invariance": {"magnitudes": [0.1, 0.5, 0.9], "mean": [0.0, inv05, inv09]}}
@@ -211,3 +229,10 @@ def test_full_quick_study_writes_every_table_and_figure(full_quick):
     assert len(ext["generator_physics"]["containment_loss"]) == toptag.PRESETS["quick"][
         "wide_bins"]
     assert set(ext["top_bin_ratios"]) == {"gseal", "dseal", "gseal_budget"}
+    # its trainings ran the matched schedule (1 epoch asked, more steps per epoch in Table 1)
+    quick = dict(toptag.PRESETS["quick"], epochs=1)
+    want = S.matched_schedule(quick, ext["n_train"], int(toptag.SPLIT[0] * quick["n_jets"]))
+    assert ext["epochs"] == want["epochs"] > 1 and ext["patience"] == want["patience"]
+    for runs in ext["runs"].values():
+        assert [len(r["history"]) for r in runs] == [ext["epochs"]] * 2
+    assert f"up to {ext['epochs']} epochs" in (full_quick / "extrapolation.md").read_text()
