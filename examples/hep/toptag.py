@@ -16,6 +16,8 @@ Studies (``--studies``; their definitions are in ``toptag_studies.py``):
 2. *timing*: train and eval step of every method, interleaved in one run (Table 2);
 3. *extrapolation*: wide-pT jets (350-3000 GeV), trained on pT <= --pt-cut, evaluated over
    the whole range (Fig. 4: balanced accuracy, Fig. 5: rejection, vs pT), lambda = 1 (paper);
+   its smaller training set runs more epochs, as many optimizer steps as Table 1
+   (``toptag_studies.matched_schedule``: 29 epochs, patience 9 in the CPU preset);
 4. *lambda_scan*: Fig. 2 for GSEAL lambda in {0.1, 1, 10} and δSEAL in {0.01, 0.1, 1} (one seed);
 5. *cost*: what SEAL buys per unit of cost: GSEAL with ``fraction`` 0.25 / 0.5, δSEAL
    ``mode="fd"`` and the trained baseline fine-tuned with GSEAL for 2 epochs (one seed).
