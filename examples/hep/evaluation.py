@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 __all__ = ["auc", "balanced_accuracy", "rejection_at", "summary", "binned", "label",
            "plot_invariance", "plot_accuracy_vs_pt", "plot_extrapolation", "plot_lambda_scan",
            "plot_cost_frontier", "table1_markdown", "lambda_scan_markdown",
-           "extrapolation_markdown", "cost_markdown", "best_epochs"]
+           "extrapolation_markdown", "cost_markdown", "best_epochs", "seeds_left_out"]
 
 COLORS = {"baseline": "tab:blue", "gseal": "tab:orange", "dseal": "tab:green",
           "lgatr": "tab:purple", "gseal_budget": "tab:red", "dseal_budget": "tab:olive",
@@ -253,12 +253,14 @@ def plot_cost_frontier(rows: dict, path) -> None:
     _save(fig, ax, path)
 
 
+def seeds_left_out(v) -> str:
+    """" (n of N)" when a :func:`mean_std` result left seeds out (NaN/inf), else ""."""
+    return f" ({v['n']} of {v['of']})" if v.get("n", 0) < v.get("of", 0) else ""
+
+
 def _fmt(v, digits):
     """``mean ± std`` of a :func:`mean_std` result, with "(n of N)" when seeds were left out."""
-    text = f"{v['mean']:.{digits}f} ± {v['std']:.{digits}f}"
-    if v.get("n", 0) < v.get("of", 0):
-        text += f" ({v['n']} of {v['of']})"
-    return text
+    return f"{v['mean']:.{digits}f} ± {v['std']:.{digits}f}" + seeds_left_out(v)
 
 
 def table1_markdown(metrics: dict, seeds: int | None = None) -> str:
@@ -298,7 +300,9 @@ def lambda_scan_markdown(runs: dict) -> str:
 
 def best_epochs(history: list[dict], key: str = "val_bce") -> tuple[int, int]:
     """(epochs run, epoch of the lowest ``key``) of one training's history: a best epoch
-    equal to the last of a schedule that ran out means the loss was still falling."""
+    equal to the last of a schedule that ran out may mean the loss was still falling (under a
+    one-cycle schedule, which anneals the rate to zero, the last epoch is often the best
+    anyway: compare how much the loss moved over the last epochs)."""
     if not history:
         raise ValueError("best_epochs needs a non-empty training history")
     best = min(history, key=lambda h: h[key])

@@ -107,10 +107,8 @@ def _ms(values, fmt=".4f") -> str:
     s = ev.mean_std(values)
     if not math.isfinite(s["mean"]):
         return "–"
-    text = f"{s['mean']:{fmt}}" + (f" ± {s['std']:{fmt}}" if s["n"] > 1 else "")
-    if s["n"] < s["of"]:
-        text += f" ({s['n']} of {s['of']})"
-    return text
+    return (f"{s['mean']:{fmt}}" + (f" ± {s['std']:{fmt}}" if s["n"] > 1 else "")
+            + ev.seeds_left_out(s))
 
 
 def results_markdown(metrics: dict, pt_cut: float) -> str:
