@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -18,6 +20,8 @@ from .common import (
     math_attention,
     squared_norm,
 )
+from .model_state import PenaltyPasses
+from .norms import composite_layer_norm
 
 __all__ = ["DeltaSEAL"]
 
@@ -76,7 +80,7 @@ class DeltaSEAL(PenaltyBase):
                  out_rep: Representation | None = None, *, mode: str = "exact",
                  fraction: float = 1.0, generators=None, route: str = "auto",
                  eps: float | None = None, scheme: str = "forward",
-                 reduction: str = "mean"):
+                 reduction: str = "mean", stochastic: bool | None = None):
         super().__init__(group, in_rep, Scalar() if out_rep is None else out_rep, fraction)
         for name, value, allowed in (("mode", mode, MODES), ("route", route, ROUTES),
                                      ("scheme", scheme, SCHEMES),
@@ -88,6 +92,10 @@ class DeltaSEAL(PenaltyBase):
         self.mode, self.route, self.eps, self.scheme = mode, route, eps, scheme
         self.reduction = reduction
         self.register_buffer("algebra", select_generators(group, generators), persistent=False)
+        if stochastic is not None and not isinstance(stochastic, bool):
+            raise TypeError(f"stochastic must be None, True or False, got {stochastic!r}")
+        self.stochastic = stochastic
+        self._forward_shapes: set = set()  # input shapes whose auto route is "forward"
 
     @property
     def n(self) -> int:
@@ -116,16 +124,33 @@ class DeltaSEAL(PenaltyBase):
                     raise ValueError(
                         f"mode={self.mode!r} differentiates fx with respect to x: compute fx "
                         "from an x with requires_grad=True (or omit fx)")
-        x, args, fx = self._subset(x, args, fx, generator)
-        if self.mode == "fd":
-            value, fx = self._finite_difference(f, x, args, fx, generator)
+        passes = PenaltyPasses(f, x.device, generator, self.stochastic)
+        if not passes.active:
+            x, args, fx = self._subset(x, args, fx, generator)
+            value, fx = self._evaluate(x, args, fx, generator, functools.partial(evaluate, f))
         else:
-            value, fx = self._autodiff(f, x, args, fx, generator)
+            # the task pass's output, as the task pass alone computes it (batch statistics,
+            # running-statistics update, global dropout stream); the penalty runs its own passes
+            if return_output and fx is None:
+                fx = self._check_output(evaluate(f, x, args), x.shape[0])
+            task_fx = fx
+            with passes:
+                if self.fraction < 1:  # statistics of the whole batch, as in the task pass
+                    self._check_args(args, x.shape[0])
+                    passes.capture(x, args)
+                x, args, _ = self._subset(x, args, None, generator)
+                value, _ = self._evaluate(x, args, None, generator, passes.run)
+            fx = task_fx
         if self.reduction == "sum":  # sum over generators = n x their mean (eq. 10)
             value = value * self.n
         return (value, fx) if return_output else value
 
     # ------------------------------------------------------------------ pieces
+    def _evaluate(self, x, args, fx, generator, run):
+        if self.mode == "fd":
+            return self._finite_difference(x, args, fx, generator, run)
+        return self._autodiff(x, args, fx, generator, run)
+
     def _xi(self, x: torch.Tensor) -> torch.Tensor:
         """``(n, B, ..., *in_shape)``: the infinitesimal transformations of the input."""
         return self.in_rep.infinitesimal_all(self.algebra, x)
@@ -134,13 +159,22 @@ class DeltaSEAL(PenaltyBase):
         """``(n, B, ..., *out_shape)``: ``drho_out(L_a) f(x)`` (zero for invariant outputs)."""
         return self.out_rep.infinitesimal_all(self.algebra, fx)
 
-    def _autodiff(self, f, x, args, fx, generator):
+    def _autodiff(self, x, args, fx, generator, run):
         create_graph = torch.is_grad_enabled()
+        shape = tuple(x.shape[1:])
         with torch.enable_grad():
+            if fx is not None and self.mode == "exact" and self._route(fx) == "forward":
+                fx = None  # the user's graph has native layer norms: recompute (see norms.py)
             if fx is None:
                 leaf = x.detach().requires_grad_(True)
-                with math_attention():
-                    fx = self._check_output(evaluate(f, leaf, args), x.shape[0])
+                by_parts = self.mode == "exact" and (
+                    self.route == "forward"
+                    or (self.route == "auto" and shape in self._forward_shapes))
+                fx = self._clean_pass(run, leaf, args, by_parts)
+                if self.mode == "exact" and self._route(fx) == "forward":
+                    self._forward_shapes.add(shape)
+                    if not by_parts:
+                        fx = self._clean_pass(run, leaf, args, True)
             else:
                 leaf = x
             xi = self._xi(leaf.detach())
@@ -149,9 +183,13 @@ class DeltaSEAL(PenaltyBase):
             if self.mode == "random":
                 value = self._random_projection(fx, leaf, xi, target, create_graph, generator)
             else:
-                j_xi = jacobian_times(f, leaf, args, fx, xi, self._route(fx), create_graph)
+                j_xi = jacobian_times(run, leaf, args, fx, xi, self._route(fx), create_graph)
                 value = delta_seal_value(as_residual_dtype(j_xi), target)
         return (value if create_graph else value.detach()), fx
+
+    def _clean_pass(self, run, leaf, args, by_parts):
+        with math_attention(), (composite_layer_norm() if by_parts else contextlib.nullcontext()):
+            return self._check_output(run(leaf, args), leaf.shape[0])
 
     def _route(self, fx):
         if self.route != "auto":
@@ -171,9 +209,9 @@ class DeltaSEAL(PenaltyBase):
                                         target.reshape(self.n, batch, -1))
         return delta_seal_value(as_residual_dtype(projected), projected_target)
 
-    def _finite_difference(self, f, x, args, fx, generator):
+    def _finite_difference(self, x, args, fx, generator, run):
         if fx is None:
-            fx = self._check_output(evaluate(f, x, args), x.shape[0])
+            fx = self._check_output(run(x, args), x.shape[0])
         eps = self.eps if self.eps is not None else (1e-4 if x.dtype == torch.float64 else 1e-2)
         dev = _device_of(generator, x.device)
         c = torch.randn(x.shape[0], self.n, generator=generator, dtype=torch.float64,
@@ -183,7 +221,7 @@ class DeltaSEAL(PenaltyBase):
 
         def difference(step):
             g = exp_near_identity(step * A)
-            f_gx = self._check_output(evaluate(f, self.in_rep.act(g, x), args), x.shape[0])
+            f_gx = self._check_output(run(self.in_rep.act(g, x), args), x.shape[0])
             return as_residual_dtype(f_gx) - self.out_rep.act(g, fx_r)
 
         if self.scheme == "central":
@@ -217,11 +255,13 @@ def vector_jacobian(fx, leaf, u, create_graph) -> torch.Tensor:
     return torch.zeros_like(leaf) if g is None else g
 
 
-def jacobian_times(f, leaf, args, fx, xi, route, create_graph) -> torch.Tensor:
+def jacobian_times(run, leaf, args, fx, xi, route, create_graph) -> torch.Tensor:
     """``J_f(x) xi_a`` for every ``a``: ``(n, B, *fx.shape[1:])``, by the given route.
 
-    Per-sample Jacobians come from gradients of batch sums, so ``f`` must treat samples
-    independently (no batch normalisation in training mode).
+    ``run(x, args)`` evaluates the model (route ``"forward_ad"``). Per-sample Jacobians come
+    from gradients of batch sums, so the passes must treat samples independently (the
+    penalties run batch normalisation with fixed statistics, see ``model_state.py``). Route
+    ``"forward"`` needs ``fx`` computed under :func:`composite_layer_norm`.
     """
     n, batch = xi.shape[0], fx.shape[0]
     if route == "reverse":
@@ -250,9 +290,9 @@ def jacobian_times(f, leaf, args, fx, xi, route, create_graph) -> torch.Tensor:
         return torch.stack(outs)
     if route == "forward_ad":
         outs = []
-        with math_attention(), fwAD.dual_level():
+        with math_attention(), composite_layer_norm(), fwAD.dual_level():
             for a in range(n):
-                y = evaluate(f, fwAD.make_dual(leaf, xi[a]), args)
+                y = run(fwAD.make_dual(leaf, xi[a]), args)
                 tangent = fwAD.unpack_dual(y).tangent
                 outs.append(torch.zeros_like(fx) if tangent is None else tangent)
         return torch.stack(outs)
