@@ -33,7 +33,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.dropout import _DropoutNd
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-__all__ = ["PenaltyPasses", "modules_of"]
+__all__ = ["PenaltyPasses", "modules_of", "dropout_off"]
 
 _NOISE = (_DropoutNd,)
 
@@ -202,3 +202,16 @@ class PenaltyPasses:
         if self.batch_coupled and not self._stats:
             with torch.no_grad():
                 self.run(x, args)
+
+
+@contextlib.contextmanager
+def dropout_off(f: Callable):
+    """Dropout layers of ``f`` (as :func:`modules_of` sees them) in eval mode, restored after."""
+    switched = [m for m in _submodules(modules_of(f)) if isinstance(m, _NOISE) and m.training]
+    try:
+        for m in switched:
+            m.training = False
+        yield
+    finally:
+        for m in switched:
+            m.training = True
