@@ -290,7 +290,7 @@ def jacobian_times(run, leaf, args, fx, xi, route, create_graph) -> torch.Tensor
         return torch.stack(outs)
     if route == "forward_ad":
         outs = []
-        with math_attention(), composite_layer_norm(), fwAD.dual_level():
+        with math_attention(), composite_layer_norm(softmax=True), fwAD.dual_level():
             for a in range(n):
                 y = run(fwAD.make_dual(leaf, xi[a]), args)
                 tangent = fwAD.unpack_dual(y).tangent
