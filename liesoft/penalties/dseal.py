@@ -57,10 +57,18 @@ class DeltaSEAL(PenaltyBase):
             elements. ``n`` in eq. 10 is their number.
         route: for ``mode="exact"``: ``"reverse"`` (one vector-Jacobian product per output
             component, k of them), ``"forward"`` (one Jacobian-vector product per generator,
-            by double backward), ``"forward_ad"`` (the same with forward-mode AD: fastest, but
-            in torch 2.13 it gives wrong *parameter* gradients through ``nn.LayerNorm`` — use it
-            for evaluation only), or ``"auto"``: reverse when ``k <= n``, else forward.
-        eps: step of ``mode="fd"`` (default 1e-4 in float64, 1e-2 otherwise).
+            by double backward), ``"forward_ad"`` (the same with forward-mode AD), or
+            ``"auto"``: reverse when ``k <= n``, else forward. Every route gives the same value
+            and parameter gradients (tests against ``torch.func`` per-sample Jacobians): the
+            forward routes compute layer norm (and, for ``forward_ad``, softmax and attention)
+            from elementary operations, since torch's own third-order derivatives of
+            ``layer_norm`` are wrong (pytorch/pytorch#175754). A model calling other fused
+            kernels with the same defect would still be wrong on the forward routes; use
+            ``"reverse"`` if in doubt (it needs only second-order derivatives).
+        eps: step of ``mode="fd"`` (default 1e-4 in float64, 1e-2 in float32, 3e-2 when the
+            model runs in 16 bits: under ``torch.autocast`` to float16/bfloat16 or half inputs).
+        stochastic: whether the model draws random numbers in its forward pass (``None``:
+            detect dropout layers in training mode; see :class:`~liesoft.GSEAL`).
         reduction: over the ``n`` generators: ``"mean"`` (eq. 10 and the paper's toy code,
             the default) or ``"sum"`` (the paper's top-tagging code, which takes the squared
             norm of the vector of the n Lie derivatives per sample). ``"sum"`` is exactly
@@ -74,6 +82,12 @@ class DeltaSEAL(PenaltyBase):
     through ``scaled_dot_product_attention``. To reuse the forward pass for the task loss, use
     ``value, fx = penalty(f, x, return_output=True)``, or pass ``fx`` computed from an ``x``
     with ``requires_grad=True`` (and under :func:`liesoft.math_attention` for attention models).
+
+    Models with batch normalisation or dropout in training mode: the penalty's passes normalise
+    with the clean batch's statistics, held constant (each sample's output then depends on that
+    sample only, so the per-sample Jacobians are right, and running statistics are not
+    updated) and replay one random stream (``fd``'s ``f(x)`` and ``f(exp(eps A) x)`` share their
+    dropout masks). See ``docs/models.md``.
     """
 
     def __init__(self, group: LieGroup, in_rep: Representation,
@@ -109,6 +123,30 @@ class DeltaSEAL(PenaltyBase):
     # ------------------------------------------------------------------ entry point
     def forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, return_output: bool = False):
+        """Eq. 10 on the batch ``x`` (times ``n`` with ``reduction="sum"``).
+
+        Args:
+            f: the model, any callable ``f(x, *args)`` (a module, or a closure over one).
+            x: the batch ``(B, ..., *in_rep.shape)``.
+            *args: per-sample tensors passed to ``f`` after ``x`` (a padding mask), subset with
+                ``x``; they must be invariant under the group.
+            fx: ``f(x, *args)`` from the task pass, reused to save a forward pass. For
+                ``mode="exact"``/``"random"`` it must come from an ``x`` with
+                ``requires_grad=True``. It is recomputed (one more pass) when the route is
+                ``"forward"`` (its graph must compute layer norm by parts) and when the model
+                has batch normalisation or dropout in training mode.
+            generator: a ``torch.Generator`` for the subset, the random projections (``random``),
+                the directions (``fd``) and the dropout stream; with it, the global random
+                state is left untouched.
+            return_output: also return the model's output on ``x``, for the task loss. With
+                batch normalisation or dropout in training mode it is the task pass proper (batch
+                statistics, running-statistics update, the global dropout stream), run before
+                the penalty's own passes.
+
+        Returns:
+            A 0-dim tensor, differentiable with respect to the model's parameters (detached
+            under ``torch.no_grad()``), or ``(value, output)`` with ``return_output=True``.
+        """
         x = self._check_input(x)
         if return_output and self.fraction < 1:
             raise ValueError("return_output=True needs fraction=1 (with fraction < 1 the "
@@ -212,7 +250,7 @@ class DeltaSEAL(PenaltyBase):
     def _finite_difference(self, x, args, fx, generator, run):
         if fx is None:
             fx = self._check_output(run(x, args), x.shape[0])
-        eps = self.eps if self.eps is not None else (1e-4 if x.dtype == torch.float64 else 1e-2)
+        eps = self.eps if self.eps is not None else default_eps(x)
         dev = _device_of(generator, x.device)
         c = torch.randn(x.shape[0], self.n, generator=generator, dtype=torch.float64,
                         device=dev).to(x.device)
@@ -229,6 +267,23 @@ class DeltaSEAL(PenaltyBase):
         else:
             d = difference(eps) / eps
         return squared_norm(d).mean() / self.n, fx
+
+
+HALF = (torch.float16, torch.bfloat16)
+
+
+def default_eps(x: torch.Tensor) -> float:
+    """fd's step: 1e-4 in float64, 1e-2 in float32, 3e-2 when the model runs in 16 bits
+    (``x`` half, or ``torch.autocast`` to a half type on ``x``'s device). A forward difference
+    has truncation error O(eps) and rounding error O(u / eps) (unit roundoff ``u``: 2^-8 for
+    bfloat16, 2^-11 for float16); the best step is ~sqrt(u) = 0.06 / 0.02. At 1e-2 the bfloat16
+    rounding noise inflated the penalty by 9-14 % (tests/test_autocast.py), at 3e-2 by <= 2 %."""
+    if x.dtype == torch.float64:  # autocast leaves float64 alone
+        return 1e-4
+    dev = x.device.type
+    if x.dtype in HALF or (torch.is_autocast_enabled(dev) and torch.get_autocast_dtype(dev) in HALF):
+        return 3e-2
+    return 1e-2
 
 
 def exp_near_identity(M: torch.Tensor) -> torch.Tensor:
