@@ -96,7 +96,7 @@ def frozen(model, x):
 
 def grads_of(value, params):
     gs = torch.autograd.grad(value, params, allow_unused=True)
-    return [torch.zeros_like(p) if g is None else g for g, p in zip(gs, params)]
+    return [torch.zeros_like(p) if g is None else g for g, p in zip(gs, params, strict=True)]
 
 
 def reference(model, x, group):
@@ -120,7 +120,8 @@ def error(model, x, route, ref, group):
         g = grads_of(DeltaSEAL(group, Vector4(), route=route)(model, x), params)
     except RuntimeError as e:
         return "fails (in-place error)" if "inplace" in str(e) else "fails"
-    return max(float((a - b).norm() / b.norm()) for a, b in zip(g, ref) if b.norm() > 0)
+    return max(float((a - b).norm() / b.norm())
+               for a, b in zip(g, ref, strict=True) if b.norm() > 0)
 
 
 @contextlib.contextmanager

@@ -18,5 +18,6 @@ __all__ = [
     "LieGroup", "MatrixLieGroup", "Lorentz", "SO3", "SO", "E3",
     "Representation", "Scalar", "Vector", "Vector4", "Tensor", "Point", "Dual", "Sum", "Product",
     "GSEAL", "DeltaSEAL", "math_attention", "ViolationBudget",
-    "assert_equivariant", "equivariance_error", "assert_batch_independent", "batch_dependence", "invariance_profile", "InvarianceProfile",
+    "assert_equivariant", "equivariance_error", "assert_batch_independent",
+    "batch_dependence", "invariance_profile", "InvarianceProfile",
 ]

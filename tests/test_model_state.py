@@ -10,7 +10,6 @@ from liesoft import (
     GSEAL,
     DeltaSEAL,
     Lorentz,
-    Scalar,
     Vector4,
     assert_batch_independent,
     batch_dependence,
@@ -153,7 +152,8 @@ def test_running_statistics_after_task_pass_and_penalty_equal_the_task_pass_alon
     pen(with_penalty, x, fx=fx if name.startswith("gseal") else None,
         generator=torch.Generator().manual_seed(0)).backward()
     torch.testing.assert_close(fx, fx_alone, rtol=0, atol=0)
-    for (k, a), (_, b) in zip(alone.state_dict().items(), with_penalty.state_dict().items()):
+    for (k, a), (_, b) in zip(alone.state_dict().items(), with_penalty.state_dict().items(),
+                              strict=True):
         assert torch.equal(a, b), k
 
 
@@ -167,7 +167,8 @@ def test_return_output_is_the_task_pass_and_updates_running_statistics_once(mode
     pen = DeltaSEAL(Lorentz(), Vector4(), mode=mode)
     value, fx = pen(with_penalty, x, return_output=True, generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(fx, fx_alone, rtol=0, atol=0)  # same batch stats, same mask
-    for (k, a), (_, b) in zip(alone.state_dict().items(), with_penalty.state_dict().items()):
+    for (k, a), (_, b) in zip(alone.state_dict().items(), with_penalty.state_dict().items(),
+                              strict=True):
         assert torch.equal(a, b), k
     (value + fx.sum()).backward()
 
@@ -189,7 +190,7 @@ def test_dropout_masks_of_f_x_and_f_gx_are_shared_and_change_between_calls():
     model, x = Invariant(p=0.5).to(D).train(), batch()
     pen = GSEAL(Lorentz(), Vector4(), beta_max=BETA)
     seen = []
-    model.body[3].register_forward_hook(lambda m, i, o: seen.append((o == 0)))
+    model.body[3].register_forward_hook(lambda m, i, o: seen.append(o == 0))
     gen = torch.Generator().manual_seed(0)
     pen(model, x, generator=gen)
     pen(model, x, generator=gen)

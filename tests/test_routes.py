@@ -72,8 +72,9 @@ def inputs(name, n=12):
     return torch.randn(*shape, generator=g, dtype=D)
 
 
-def reference(model, x, group=Lorentz()):
+def reference(model, x, group=None):
     """Eq. 10 from per-sample Jacobians (torch.func), and its parameter gradients."""
+    group = Lorentz() if group is None else group
     params = {k: v for k, v in model.named_parameters()}
 
     def value(p):
@@ -90,16 +91,16 @@ def reference(model, x, group=Lorentz()):
     v = value(params)
     grads = torch.autograd.grad(v, list(params.values()), allow_unused=True)
     return v.detach(), [torch.zeros_like(p) if g is None else g
-                        for g, p in zip(grads, params.values())]
+                        for g, p in zip(grads, params.values(), strict=True)]
 
 
 def param_grads(value, model):
     grads = torch.autograd.grad(value, list(model.parameters()), allow_unused=True)
-    return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, model.parameters())]
+    return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, model.parameters(), strict=True)]
 
 
 def worst_relative_error(grads, ref):
-    errs = [float((g - r).norm() / r.norm()) for g, r in zip(grads, ref) if r.norm() > 0]
+    errs = [float((g - r).norm() / r.norm()) for g, r in zip(grads, ref, strict=True) if r.norm() > 0]
     return max(errs)
 
 
@@ -193,7 +194,7 @@ def test_the_by_parts_functions_match_torchs():
     expected = calls()
     with composite_layer_norm(softmax=True):
         got = calls()
-    for e, o in zip(expected, got):
+    for e, o in zip(expected, got, strict=True):
         assert o.dtype == e.dtype
         torch.testing.assert_close(o, e, rtol=1e-6 if e.dtype == torch.float32 else 1e-13,
                                    atol=1e-7 if e.dtype == torch.float32 else 1e-14)

@@ -281,7 +281,8 @@ def default_eps(x: torch.Tensor) -> float:
     if x.dtype == torch.float64:  # autocast leaves float64 alone
         return 1e-4
     dev = x.device.type
-    if x.dtype in HALF or (torch.is_autocast_enabled(dev) and torch.get_autocast_dtype(dev) in HALF):
+    autocast_half = torch.is_autocast_enabled(dev) and torch.get_autocast_dtype(dev) in HALF
+    if x.dtype in HALF or autocast_half:
         return 3e-2
     return 1e-2
 

@@ -98,7 +98,6 @@ class PenaltyPasses:
         self.stochastic = bool(stochastic)
         self.batch_coupled = bool(self.batch_norms)
         self.active = self.batch_coupled or self.stochastic or bool(self.instance_norms)
-        self._stack = None
 
     # ------------------------------------------------------------------ context
     def __enter__(self):
