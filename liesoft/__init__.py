@@ -5,7 +5,12 @@ from .budget import ViolationBudget
 from .groups import E3, SO, SO3, LieGroup, Lorentz, MatrixLieGroup
 from .penalties import GSEAL, DeltaSEAL, math_attention
 from .reps import Dual, Point, Product, Representation, Scalar, Sum, Tensor, Vector, Vector4
-from .testing import assert_equivariant, equivariance_error
+from .testing import (
+    assert_batch_independent,
+    assert_equivariant,
+    batch_dependence,
+    equivariance_error,
+)
 
 __version__ = "0.1.0"
 
@@ -13,5 +18,6 @@ __all__ = [
     "LieGroup", "MatrixLieGroup", "Lorentz", "SO3", "SO", "E3",
     "Representation", "Scalar", "Vector", "Vector4", "Tensor", "Point", "Dual", "Sum", "Product",
     "GSEAL", "DeltaSEAL", "math_attention", "ViolationBudget",
-    "assert_equivariant", "equivariance_error", "invariance_profile", "InvarianceProfile",
+    "assert_equivariant", "equivariance_error", "assert_batch_independent",
+    "batch_dependence", "invariance_profile", "InvarianceProfile",
 ]

@@ -9,7 +9,8 @@ import torch
 from .groups.base import LieGroup
 from .reps import Representation, Scalar
 
-__all__ = ["equivariance_error", "assert_equivariant"]
+__all__ = ["equivariance_error", "assert_equivariant", "batch_dependence",
+           "assert_batch_independent"]
 
 
 def equivariance_error(f: Callable, group: LieGroup, in_rep: Representation,
@@ -65,3 +66,81 @@ def assert_equivariant(f: Callable, group: LieGroup, in_rep: Representation,
             f"{out_rep if out_rep is not None else Scalar()!r}): worst |f(g.x) - g.f(x)| = "
             f"{absolute:.3e} (relative {relative:.3e} > rtol {rtol:.1e})")
     return relative
+
+
+def batch_dependence(f: Callable, x: torch.Tensor, *args,
+                     generator: torch.Generator | None = None) -> float:
+    """Largest change of a sample's output when the rest of its batch changes, relative to
+    ``max(1, max |f(x)|)``, under the penalties' rule for the model's passes.
+
+    Every penalty takes per-sample Jacobians from gradients of batch sums and compares outputs
+    of batches it builds itself, so it needs ``f``'s output for sample ``i`` to depend on
+    ``x[i]`` (and ``args[i]``) only. Batch normalisation in training mode is run as the
+    penalties run it (with the statistics of the full batch ``x``, recorded by its first pass);
+    dropout layers are switched off for the check (restored afterwards). The batch is evaluated
+    whole, permuted, and in two halves.
+
+    Args:
+        f: the model, a callable ``f(x, *args)`` (a module or a closure over one).
+        x: a batch ``(B, ...)`` with ``B >= 2``; ``args``: per-sample tensors passed after it.
+        generator: a ``torch.Generator`` for the permutation.
+    """
+    from ._checks import check_floating
+    from .penalties.model_state import PenaltyPasses, dropout_off
+
+    check_floating(x, "x")
+    batch = x.shape[0]
+    if x.ndim == 0 or batch < 2:
+        raise ValueError(f"x must be a batch of at least 2 samples, got shape {tuple(x.shape)}")
+    for i, a in enumerate(args):
+        if isinstance(a, torch.Tensor) and (a.ndim == 0 or a.shape[0] != batch):
+            raise ValueError(f"extra argument {i} must be a per-sample tensor with shape[0] == "
+                             f"{batch}, got {tuple(a.shape)}")
+
+    def rows(idx):
+        return x[idx], tuple(a[idx] if isinstance(a, torch.Tensor) else a for a in args)
+
+    perm = torch.randperm(batch, generator=generator).to(x.device)
+    half = batch // 2
+    pieces = [perm, torch.arange(half, device=x.device), torch.arange(half, batch, device=x.device)]
+    with torch.no_grad(), dropout_off(f), PenaltyPasses(f, x.device, stochastic=False) as passes:
+        full = passes.run(x, args)
+        if not isinstance(full, torch.Tensor) or full.ndim == 0 or full.shape[0] != batch:
+            raise ValueError(f"f must return a tensor with one row per sample (shape[0] == "
+                             f"{batch}), got {getattr(full, 'shape', type(full).__name__)}")
+        scale = max(1.0, float(full.abs().max()))
+        worst = 0.0
+        for idx in pieces:
+            part = passes.run(*rows(idx))
+            worst = max(worst, float((part - full[idx]).abs().max()) / scale)
+    return worst
+
+
+def assert_batch_independent(f: Callable, x: torch.Tensor, *args, rtol: float | None = None,
+                             generator: torch.Generator | None = None) -> float:
+    """Raise ``AssertionError`` if a sample's output depends on the rest of its batch.
+
+    The penalties need it (see :func:`batch_dependence`, which this calls): a model that mixes
+    samples in ways liesoft cannot see — attention or pooling across the batch axis, a custom
+    layer normalising with batch statistics, ``torch.nn.functional.batch_norm`` called with
+    ``training=True`` inside a custom module — gets wrong δSEAL values silently. Batch
+    normalisation layers (``nn.BatchNorm*``, lazy and sync versions) in training mode pass: the
+    penalties run them with fixed statistics. Returns the worst relative change::
+
+        assert_batch_independent(model, x_batch)        # once, before training with SEAL
+
+    Args:
+        rtol: tolerance relative to ``max(1, max |f(x)|)``; default ``1000 * eps`` of ``x``'s
+            dtype (outputs of different batch sizes may round differently).
+    """
+    worst = batch_dependence(f, x, *args, generator=generator)
+    if rtol is None:
+        rtol = 1e3 * torch.finfo(x.dtype).eps
+    if not worst <= rtol:
+        raise AssertionError(
+            f"f's output for a sample depends on the rest of its batch: it changes by "
+            f"{worst:.3e} (relative to max(1, max|f(x)|)) > rtol {rtol:.1e} when the batch is "
+            f"permuted or halved. The penalties need per-sample outputs: remove the coupling "
+            f"(attention/pooling across the batch axis, custom batch statistics) or compute it "
+            f"outside the model.")
+    return worst

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -18,6 +20,8 @@ from .common import (
     math_attention,
     squared_norm,
 )
+from .model_state import PenaltyPasses
+from .norms import composite_layer_norm
 
 __all__ = ["DeltaSEAL"]
 
@@ -53,10 +57,18 @@ class DeltaSEAL(PenaltyBase):
             elements. ``n`` in eq. 10 is their number.
         route: for ``mode="exact"``: ``"reverse"`` (one vector-Jacobian product per output
             component, k of them), ``"forward"`` (one Jacobian-vector product per generator,
-            by double backward), ``"forward_ad"`` (the same with forward-mode AD: fastest, but
-            in torch 2.13 it gives wrong *parameter* gradients through ``nn.LayerNorm`` — use it
-            for evaluation only), or ``"auto"``: reverse when ``k <= n``, else forward.
-        eps: step of ``mode="fd"`` (default 1e-4 in float64, 1e-2 otherwise).
+            by double backward), ``"forward_ad"`` (the same with forward-mode AD), or
+            ``"auto"``: reverse when ``k <= n``, else forward. Every route gives the same value
+            and parameter gradients (tests against ``torch.func`` per-sample Jacobians): the
+            forward routes compute layer norm (and, for ``forward_ad``, softmax and attention)
+            from elementary operations, since torch's own third-order derivatives of
+            ``layer_norm`` are wrong (pytorch/pytorch#175754). A model calling other fused
+            kernels with the same defect would still be wrong on the forward routes; use
+            ``"reverse"`` if in doubt (it needs only second-order derivatives).
+        eps: step of ``mode="fd"`` (default 1e-4 in float64, 1e-2 in float32, 3e-2 when the
+            model runs in 16 bits: under ``torch.autocast`` to float16/bfloat16 or half inputs).
+        stochastic: whether the model draws random numbers in its forward pass (``None``:
+            detect dropout layers in training mode; see :class:`~liesoft.GSEAL`).
         reduction: over the ``n`` generators: ``"mean"`` (eq. 10 and the paper's toy code,
             the default) or ``"sum"`` (the paper's top-tagging code, which takes the squared
             norm of the vector of the n Lie derivatives per sample). ``"sum"`` is exactly
@@ -70,13 +82,19 @@ class DeltaSEAL(PenaltyBase):
     through ``scaled_dot_product_attention``. To reuse the forward pass for the task loss, use
     ``value, fx = penalty(f, x, return_output=True)``, or pass ``fx`` computed from an ``x``
     with ``requires_grad=True`` (and under :func:`liesoft.math_attention` for attention models).
+
+    Models with batch normalisation or dropout in training mode: the penalty's passes normalise
+    with the clean batch's statistics, held constant (each sample's output then depends on that
+    sample only, so the per-sample Jacobians are right, and running statistics are not
+    updated) and replay one random stream (``fd``'s ``f(x)`` and ``f(exp(eps A) x)`` share their
+    dropout masks). See ``docs/models.md``.
     """
 
     def __init__(self, group: LieGroup, in_rep: Representation,
                  out_rep: Representation | None = None, *, mode: str = "exact",
                  fraction: float = 1.0, generators=None, route: str = "auto",
                  eps: float | None = None, scheme: str = "forward",
-                 reduction: str = "mean"):
+                 reduction: str = "mean", stochastic: bool | None = None):
         super().__init__(group, in_rep, Scalar() if out_rep is None else out_rep, fraction)
         for name, value, allowed in (("mode", mode, MODES), ("route", route, ROUTES),
                                      ("scheme", scheme, SCHEMES),
@@ -88,6 +106,10 @@ class DeltaSEAL(PenaltyBase):
         self.mode, self.route, self.eps, self.scheme = mode, route, eps, scheme
         self.reduction = reduction
         self.register_buffer("algebra", select_generators(group, generators), persistent=False)
+        if stochastic is not None and not isinstance(stochastic, bool):
+            raise TypeError(f"stochastic must be None, True or False, got {stochastic!r}")
+        self.stochastic = stochastic
+        self._forward_shapes: set = set()  # input shapes whose auto route is "forward"
 
     @property
     def n(self) -> int:
@@ -101,6 +123,30 @@ class DeltaSEAL(PenaltyBase):
     # ------------------------------------------------------------------ entry point
     def forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, return_output: bool = False):
+        """Eq. 10 on the batch ``x`` (times ``n`` with ``reduction="sum"``).
+
+        Args:
+            f: the model, any callable ``f(x, *args)`` (a module, or a closure over one).
+            x: the batch ``(B, ..., *in_rep.shape)``.
+            *args: per-sample tensors passed to ``f`` after ``x`` (a padding mask), subset with
+                ``x``; they must be invariant under the group.
+            fx: ``f(x, *args)`` from the task pass, reused to save a forward pass. For
+                ``mode="exact"``/``"random"`` it must come from an ``x`` with
+                ``requires_grad=True``. It is recomputed (one more pass) when the route is
+                ``"forward"`` (its graph must compute layer norm by parts) and when the model
+                has batch normalisation or dropout in training mode.
+            generator: a ``torch.Generator`` for the subset, the random projections (``random``),
+                the directions (``fd``) and the dropout stream; with it, the global random
+                state is left untouched.
+            return_output: also return the model's output on ``x``, for the task loss. With
+                batch normalisation or dropout in training mode it is the task pass proper (batch
+                statistics, running-statistics update, the global dropout stream), run before
+                the penalty's own passes.
+
+        Returns:
+            A 0-dim tensor, differentiable with respect to the model's parameters (detached
+            under ``torch.no_grad()``), or ``(value, output)`` with ``return_output=True``.
+        """
         x = self._check_input(x)
         if return_output and self.fraction < 1:
             raise ValueError("return_output=True needs fraction=1 (with fraction < 1 the "
@@ -116,16 +162,33 @@ class DeltaSEAL(PenaltyBase):
                     raise ValueError(
                         f"mode={self.mode!r} differentiates fx with respect to x: compute fx "
                         "from an x with requires_grad=True (or omit fx)")
-        x, args, fx = self._subset(x, args, fx, generator)
-        if self.mode == "fd":
-            value, fx = self._finite_difference(f, x, args, fx, generator)
+        passes = PenaltyPasses(f, x.device, generator, self.stochastic)
+        if not passes.active:
+            x, args, fx = self._subset(x, args, fx, generator)
+            value, fx = self._evaluate(x, args, fx, generator, functools.partial(evaluate, f))
         else:
-            value, fx = self._autodiff(f, x, args, fx, generator)
+            # the task pass's output, as the task pass alone computes it (batch statistics,
+            # running-statistics update, global dropout stream); the penalty runs its own passes
+            if return_output and fx is None:
+                fx = self._check_output(evaluate(f, x, args), x.shape[0])
+            task_fx = fx
+            with passes:
+                if self.fraction < 1:  # statistics of the whole batch, as in the task pass
+                    self._check_args(args, x.shape[0])
+                    passes.capture(x, args)
+                x, args, _ = self._subset(x, args, None, generator)
+                value, _ = self._evaluate(x, args, None, generator, passes.run)
+            fx = task_fx
         if self.reduction == "sum":  # sum over generators = n x their mean (eq. 10)
             value = value * self.n
         return (value, fx) if return_output else value
 
     # ------------------------------------------------------------------ pieces
+    def _evaluate(self, x, args, fx, generator, run):
+        if self.mode == "fd":
+            return self._finite_difference(x, args, fx, generator, run)
+        return self._autodiff(x, args, fx, generator, run)
+
     def _xi(self, x: torch.Tensor) -> torch.Tensor:
         """``(n, B, ..., *in_shape)``: the infinitesimal transformations of the input."""
         return self.in_rep.infinitesimal_all(self.algebra, x)
@@ -134,13 +197,22 @@ class DeltaSEAL(PenaltyBase):
         """``(n, B, ..., *out_shape)``: ``drho_out(L_a) f(x)`` (zero for invariant outputs)."""
         return self.out_rep.infinitesimal_all(self.algebra, fx)
 
-    def _autodiff(self, f, x, args, fx, generator):
+    def _autodiff(self, x, args, fx, generator, run):
         create_graph = torch.is_grad_enabled()
+        shape = tuple(x.shape[1:])
         with torch.enable_grad():
+            if fx is not None and self.mode == "exact" and self._route(fx) == "forward":
+                fx = None  # the user's graph has native layer norms: recompute (see norms.py)
             if fx is None:
                 leaf = x.detach().requires_grad_(True)
-                with math_attention():
-                    fx = self._check_output(evaluate(f, leaf, args), x.shape[0])
+                by_parts = self.mode == "exact" and (
+                    self.route == "forward"
+                    or (self.route == "auto" and shape in self._forward_shapes))
+                fx = self._clean_pass(run, leaf, args, by_parts)
+                if self.mode == "exact" and self._route(fx) == "forward":
+                    self._forward_shapes.add(shape)
+                    if not by_parts:
+                        fx = self._clean_pass(run, leaf, args, True)
             else:
                 leaf = x
             xi = self._xi(leaf.detach())
@@ -149,9 +221,13 @@ class DeltaSEAL(PenaltyBase):
             if self.mode == "random":
                 value = self._random_projection(fx, leaf, xi, target, create_graph, generator)
             else:
-                j_xi = jacobian_times(f, leaf, args, fx, xi, self._route(fx), create_graph)
+                j_xi = jacobian_times(run, leaf, args, fx, xi, self._route(fx), create_graph)
                 value = delta_seal_value(as_residual_dtype(j_xi), target)
         return (value if create_graph else value.detach()), fx
+
+    def _clean_pass(self, run, leaf, args, by_parts):
+        with math_attention(), (composite_layer_norm() if by_parts else contextlib.nullcontext()):
+            return self._check_output(run(leaf, args), leaf.shape[0])
 
     def _route(self, fx):
         if self.route != "auto":
@@ -171,10 +247,10 @@ class DeltaSEAL(PenaltyBase):
                                         target.reshape(self.n, batch, -1))
         return delta_seal_value(as_residual_dtype(projected), projected_target)
 
-    def _finite_difference(self, f, x, args, fx, generator):
+    def _finite_difference(self, x, args, fx, generator, run):
         if fx is None:
-            fx = self._check_output(evaluate(f, x, args), x.shape[0])
-        eps = self.eps if self.eps is not None else (1e-4 if x.dtype == torch.float64 else 1e-2)
+            fx = self._check_output(run(x, args), x.shape[0])
+        eps = self.eps if self.eps is not None else default_eps(x)
         dev = _device_of(generator, x.device)
         c = torch.randn(x.shape[0], self.n, generator=generator, dtype=torch.float64,
                         device=dev).to(x.device)
@@ -183,7 +259,7 @@ class DeltaSEAL(PenaltyBase):
 
         def difference(step):
             g = exp_near_identity(step * A)
-            f_gx = self._check_output(evaluate(f, self.in_rep.act(g, x), args), x.shape[0])
+            f_gx = self._check_output(run(self.in_rep.act(g, x), args), x.shape[0])
             return as_residual_dtype(f_gx) - self.out_rep.act(g, fx_r)
 
         if self.scheme == "central":
@@ -191,6 +267,24 @@ class DeltaSEAL(PenaltyBase):
         else:
             d = difference(eps) / eps
         return squared_norm(d).mean() / self.n, fx
+
+
+HALF = (torch.float16, torch.bfloat16)
+
+
+def default_eps(x: torch.Tensor) -> float:
+    """fd's step: 1e-4 in float64, 1e-2 in float32, 3e-2 when the model runs in 16 bits
+    (``x`` half, or ``torch.autocast`` to a half type on ``x``'s device). A forward difference
+    has truncation error O(eps) and rounding error O(u / eps) (unit roundoff ``u``: 2^-8 for
+    bfloat16, 2^-11 for float16); the best step is ~sqrt(u) = 0.06 / 0.02. At 1e-2 the bfloat16
+    rounding noise inflated the penalty by 9-14 % (tests/test_autocast.py), at 3e-2 by <= 2 %."""
+    if x.dtype == torch.float64:  # autocast leaves float64 alone
+        return 1e-4
+    dev = x.device.type
+    autocast_half = torch.is_autocast_enabled(dev) and torch.get_autocast_dtype(dev) in HALF
+    if x.dtype in HALF or autocast_half:
+        return 3e-2
+    return 1e-2
 
 
 def exp_near_identity(M: torch.Tensor) -> torch.Tensor:
@@ -217,11 +311,13 @@ def vector_jacobian(fx, leaf, u, create_graph) -> torch.Tensor:
     return torch.zeros_like(leaf) if g is None else g
 
 
-def jacobian_times(f, leaf, args, fx, xi, route, create_graph) -> torch.Tensor:
+def jacobian_times(run, leaf, args, fx, xi, route, create_graph) -> torch.Tensor:
     """``J_f(x) xi_a`` for every ``a``: ``(n, B, *fx.shape[1:])``, by the given route.
 
-    Per-sample Jacobians come from gradients of batch sums, so ``f`` must treat samples
-    independently (no batch normalisation in training mode).
+    ``run(x, args)`` evaluates the model (route ``"forward_ad"``). Per-sample Jacobians come
+    from gradients of batch sums, so the passes must treat samples independently (the
+    penalties run batch normalisation with fixed statistics, see ``model_state.py``). Route
+    ``"forward"`` needs ``fx`` computed under :func:`composite_layer_norm`.
     """
     n, batch = xi.shape[0], fx.shape[0]
     if route == "reverse":
@@ -250,9 +346,9 @@ def jacobian_times(f, leaf, args, fx, xi, route, create_graph) -> torch.Tensor:
         return torch.stack(outs)
     if route == "forward_ad":
         outs = []
-        with math_attention(), fwAD.dual_level():
+        with math_attention(), composite_layer_norm(softmax=True), fwAD.dual_level():
             for a in range(n):
-                y = evaluate(f, fwAD.make_dual(leaf, xi[a]), args)
+                y = run(fwAD.make_dual(leaf, xi[a]), args)
                 tangent = fwAD.unpack_dual(y).tangent
                 outs.append(torch.zeros_like(fx) if tangent is None else tangent)
         return torch.stack(outs)

@@ -9,6 +9,7 @@ import torch
 from ..groups.base import LieGroup
 from ..reps import Representation, Scalar
 from .common import PenaltyBase, as_residual_dtype, evaluate, gseal_value
+from .model_state import PenaltyPasses
 
 __all__ = ["GSEAL"]
 
@@ -26,6 +27,10 @@ class GSEAL(PenaltyBase):
             fraction of the cost.
         discrete: also compose each ``g_i`` with a random product of the group's discrete
             generators (e.g. parity, time reversal for :class:`~liesoft.Lorentz`).
+        stochastic: whether the model draws random numbers in its forward pass. ``None``
+            (default) detects dropout layers in training mode; set ``True`` for custom noise
+            (random particle subsets, noise injection) so that ``f(x)`` and ``f(g . x)`` see the
+            same random stream; ``False`` never replays.
         **sampler_options: passed to ``group.sample``, e.g. ``beta_max=0.5`` or
             ``rotations=True`` for :class:`~liesoft.Lorentz`.
 
@@ -41,13 +46,21 @@ class GSEAL(PenaltyBase):
 
     Returns a 0-dim differentiable tensor (in ``x``'s dtype, float32 for half-precision
     outputs).
+
+    Models with batch normalisation or dropout in training mode: the penalty's passes normalise
+    with the clean batch's statistics (no running-statistics update) and share one random stream
+    between ``f(x)`` and ``f(g . x)``; a reused ``fx`` is then recomputed under that rule (one
+    more forward pass). See ``docs/models.md``.
     """
 
     def __init__(self, group: LieGroup, in_rep: Representation,
                  out_rep: Representation | None = None, *, fraction: float = 1.0,
-                 discrete: bool = False, **sampler_options):
+                 discrete: bool = False, stochastic: bool | None = None, **sampler_options):
         super().__init__(group, in_rep, Scalar() if out_rep is None else out_rep, fraction)
         self.discrete = bool(discrete)
+        if stochastic is not None and not isinstance(stochastic, bool):
+            raise TypeError(f"stochastic must be None, True or False, got {stochastic!r}")
+        self.stochastic = stochastic
         if self.discrete and group.discrete_generators.shape[0] == 0:
             raise ValueError(f"discrete=True but {group.name} has no discrete generators")
         self.sampler_options = dict(sampler_options)
@@ -66,13 +79,40 @@ class GSEAL(PenaltyBase):
 
     def forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Eq. 6 on the batch ``x``: ``mean_i |f(g_i . x_i) - rho_out(g_i) f(x_i)|^2``.
+
+        Args:
+            f: the model, any callable ``f(x, *args)`` (a module, or a closure over one).
+            x: the clean batch ``(B, ..., *in_rep.shape)``.
+            *args: per-sample tensors passed to ``f`` after ``x`` (a padding mask), subset with
+                ``x``; they must be invariant under the group.
+            fx: ``f(x, *args)`` from the task pass, reused to save a forward pass (ignored and
+                recomputed when the model has batch normalisation or dropout in training mode:
+                the task pass's batch coupling and dropout mask are not the penalty's).
+            generator: a ``torch.Generator`` for the group elements, the subset and the dropout
+                stream; with it, the global random state is left untouched.
+
+        Returns:
+            A 0-dim tensor, differentiable with respect to the model's parameters.
+        """
         x = self._check_input(x)
         if fx is not None:
             self._check_output(fx, x.shape[0], "fx")
-        x, args, fx = self._subset(x, args, fx, generator)
-        if fx is None:
-            fx = self._check_output(evaluate(f, x, args), x.shape[0])
-        g = self.sample(x.shape[0], x.device, generator)
-        f_gx = self._check_output(evaluate(f, self.in_rep.act(g, x), args), x.shape[0])
+        passes = PenaltyPasses(f, x.device, generator, self.stochastic)
+        if not passes.active:
+            x, args, fx = self._subset(x, args, fx, generator)
+            if fx is None:
+                fx = self._check_output(evaluate(f, x, args), x.shape[0])
+            g = self.sample(x.shape[0], x.device, generator)
+            f_gx = self._check_output(evaluate(f, self.in_rep.act(g, x), args), x.shape[0])
+        else:
+            with passes:
+                if self.fraction < 1:  # statistics of the whole batch, as in the task pass
+                    self._check_args(args, x.shape[0])
+                    passes.capture(x, args)
+                x, args, _ = self._subset(x, args, None, generator)
+                fx = self._check_output(passes.run(x, args), x.shape[0])
+                g = self.sample(x.shape[0], x.device, generator)
+                f_gx = self._check_output(passes.run(self.in_rep.act(g, x), args), x.shape[0])
         fx = as_residual_dtype(fx)
         return gseal_value(as_residual_dtype(f_gx), self.out_rep.act(g, fx))
