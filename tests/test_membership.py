@@ -215,3 +215,25 @@ def test_first_contains_of_sp10_is_fast():
     elapsed = time.perf_counter() - t0
     assert ok.all()
     assert elapsed < 1.0, f"first contains of Sp(10) took {elapsed:.2f} s"
+
+
+# ---------------------------------------------------------------------------- item 5
+def test_discrete_generators_are_named_and_e3_sample_documents_its_options():
+    from liesoft import E3, SO, SO3
+    assert SO3().discrete_names == ("P",)
+    assert E3().discrete_names == ("P",)
+    assert SO(5).discrete_names == ("P",) and SO(4).discrete_names == ("R_0",)
+    assert Lorentz().discrete_names == ("P", "T")
+    assert torch.equal(SO3().discrete_generators[0], -torch.eye(3, dtype=F64))
+    G = MatrixLieGroup(SO3().generators, discrete_generators=-torch.eye(3)[None],
+                       discrete_names=("parity",))
+    assert G.discrete_names == ("parity",)
+    assert MatrixLieGroup(SO3().generators, discrete_generators=-torch.eye(3)[None]
+                          ).discrete_names == ("D0",)
+    with pytest.raises(ValueError, match="discrete_names must have 1 entries"):
+        MatrixLieGroup(SO3().generators, discrete_generators=-torch.eye(3)[None],
+                       discrete_names=("P", "T"))
+    doc = E3.sample.__doc__
+    assert "translation_scale" in doc and "scale=" not in doc
+    with pytest.raises(TypeError):
+        E3().sample(2, scale=1.0)
