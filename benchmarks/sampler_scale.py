@@ -2,7 +2,7 @@
 Sp(4, R) and SO(2, 1)+ at scale 1 and at the default scale, the Lorentz paper sampler, and GSEAL
 of x.y under Sp(4, R) over five seeds.
 
-    OMP_NUM_THREADS=1 python benchmarks/sampler_scale.py
+    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/sampler_scale.py
 """
 
 import torch
