@@ -237,3 +237,27 @@ def test_discrete_generators_are_named_and_e3_sample_documents_its_options():
     assert "translation_scale" in doc and "scale=" not in doc
     with pytest.raises(TypeError):
         E3().sample(2, scale=1.0)
+
+
+def test_structure_constants_of_a_custom_lie_group_name_the_bracket():
+    from liesoft import LieGroup
+
+    class NotClosed(LieGroup):
+        name = "bad"
+
+        @property
+        def generators(self):
+            return torch.tensor([[[0.0, 1], [0, 0]], [[0.0, 0], [1, 0]]], dtype=F64)
+
+        @property
+        def generator_names(self):
+            return ("E", "F")
+
+        def sample(self, n, **kw):
+            raise NotImplementedError
+
+        def contains(self, g, atol=None):
+            raise NotImplementedError
+
+    with pytest.raises(ValueError, match=r"bad: .*\[E, F\] is not in their span"):
+        NotClosed().structure_constants()

@@ -152,7 +152,10 @@ class LieGroup(abc.ABC):
         coeffs, residual = project_onto_span(L.reshape(n, d * d), brackets)
         scale = max(1.0, float(brackets.abs().max()))
         if float(residual.max()) > 1e-9 * scale:
-            raise ValueError(f"{self.name}: the generators are not closed under the bracket")
+            a, b = divmod(int(residual.argmax()), n)
+            names = self.generator_names
+            raise ValueError(f"{self.name}: the generators are not closed under the bracket: "
+                             f"[{names[a]}, {names[b]}] is not in their span")
         f = coeffs.reshape(n, n, n)
         f = torch.where(f.abs() < 1e-13, torch.zeros_like(f), f)
         self._structure_constants = f
