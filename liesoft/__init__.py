@@ -4,7 +4,19 @@ from .audit import InvarianceProfile, invariance_profile
 from .budget import ViolationBudget
 from .groups import E3, SO, SO3, LieGroup, Lorentz, MatrixLieGroup
 from .penalties import GSEAL, DeltaSEAL, math_attention
-from .reps import Dual, Point, Product, Representation, Scalar, Sum, Tensor, Vector, Vector4
+from .reps import (
+    AxialVector,
+    Dual,
+    Point,
+    Product,
+    Pseudoscalar,
+    Representation,
+    Scalar,
+    Sum,
+    Tensor,
+    Vector,
+    Vector4,
+)
 from .testing import (
     assert_batch_independent,
     assert_equivariant,
@@ -17,6 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LieGroup", "MatrixLieGroup", "Lorentz", "SO3", "SO", "E3",
     "Representation", "Scalar", "Vector", "Vector4", "Tensor", "Point", "Dual", "Sum", "Product",
+    "Pseudoscalar", "AxialVector",
     "GSEAL", "DeltaSEAL", "math_attention", "ViolationBudget",
     "assert_equivariant", "equivariance_error", "assert_batch_independent",
     "batch_dependence", "invariance_profile", "InvarianceProfile",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["check_tensor", "check_floating", "check_square_batch", "resolve_dtype", "default_atol"]
+__all__ = ["check_tensor", "check_floating", "check_square_batch", "resolve_dtype", "default_atol",
+           "module_dtypes", "check_module_dtype", "is_dtype_error"]
 
 
 def check_tensor(x, name: str) -> torch.Tensor:
@@ -47,3 +48,30 @@ def resolve_dtype(dtype) -> torch.dtype:
 def default_atol(dtype: torch.dtype) -> float:
     """Membership tolerance used by ``contains``: 1000 ulps of the dtype (relative)."""
     return 1e3 * torch.finfo(dtype).eps
+
+
+def module_dtypes(f) -> set[torch.dtype]:
+    """Floating dtypes of the parameters and buffers of ``f`` if it is a ``torch.nn.Module``
+    (empty for any other callable, whose dtype cannot be known before calling it)."""
+    if not isinstance(f, torch.nn.Module):
+        return set()
+    return {t.dtype for t in (*f.parameters(), *f.buffers()) if t.is_floating_point()}
+
+
+def check_module_dtype(f, dtype: torch.dtype, what: str, hint: str = "") -> None:
+    """``TypeError`` naming both dtypes if the module ``f`` holds floating parameters or buffers
+    of a dtype other than ``dtype`` (the dtype ``what`` will feed it). Never changes ``f``."""
+    found = module_dtypes(f)
+    if found and found != {dtype}:
+        names = ", ".join(sorted(str(d) for d in found))
+        raise TypeError(f"{what} evaluates the model on {dtype} inputs, but its parameters/"
+                        f"buffers are {names}{hint}")
+
+
+def is_dtype_error(exc: BaseException) -> bool:
+    """Whether a ``RuntimeError`` raised inside a model is PyTorch's dtype mismatch (e.g.
+    ``mat1 and mat2 must have the same dtype``)."""
+    msg = str(exc)
+    return isinstance(exc, RuntimeError) and (
+        "dtype" in msg or ("Double" in msg and "Float" in msg)
+        or "expected scalar type" in msg)

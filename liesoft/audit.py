@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ._checks import check_floating
-from .groups.base import LieGroup, _device_of
+from .groups.base import LieGroup, _device_of, _index_families
 from .penalties.common import as_residual_dtype, squared_norm
 from .reps import Representation, Scalar
 
@@ -133,7 +133,8 @@ class InvarianceProfile:
 def invariance_profile(f: Callable, x: torch.Tensor, group: LieGroup, in_rep: Representation,
                        out_rep: Representation | None = None, *, args: Sequence = (),
                        magnitudes: Sequence[float] | torch.Tensor = (0.1, 0.3, 0.5, 0.7, 0.9),
-                       families: Sequence[str] | None = None, per_generator: bool = False,
+                       families: Sequence[str] | dict | None = None,
+                       per_generator: bool = False,
                        batch_size: int | None = None,
                        generator: torch.Generator | None = None) -> InvarianceProfile:
     """Violation of ``f(g . x) = rho_out(g) f(x)`` versus the size of ``g``, per family.
@@ -143,7 +144,14 @@ def invariance_profile(f: Callable, x: torch.Tensor, group: LieGroup, in_rep: Re
         x: inputs ``(B, ..., *in_rep.shape)``; ``args``: per-sample tensors passed along
             (e.g. a padding mask).
         magnitudes: transformation sizes (``|beta|`` for boosts, radians for rotations).
-        families: names from ``group.families()`` (default: all of them).
+        families: names from ``group.families()`` (default: all of them), or a dict
+            ``{"name": generators}`` defining the curves for any group: ``generators`` is a list
+            of generator names or indices (``{"boost": ["K_x", "K_y"], "rotation": ["J_z"]}``)
+            or a tensor ``(k, d, d)`` of algebra elements (a curve along their random unit
+            combinations). A name that is also one of ``group.families()`` keeps that
+            family's magnitude convention (``|beta|`` for a Lorentz boost); any other family
+            uses ``theta = magnitude``. A group can declare its families once with
+            ``MatrixLieGroup(..., families=...)``.
         per_generator: one curve per generator of the selected families (named by
             ``group.generator_names``, e.g. ``K_x ... J_z``), from ``g = exp(+-theta L_a)``
             with a random sign per sample and ``theta`` the family's parameter of the magnitude
@@ -155,38 +163,24 @@ def invariance_profile(f: Callable, x: torch.Tensor, group: LieGroup, in_rep: Re
     check_floating(x, "x")
     out_rep = (Scalar() if out_rep is None else out_rep).bind(group)
     in_rep = in_rep.bind(group)
-    fams = group.families()
-    families = list(fams) if families is None else list(families)
-    for fam in families:
-        if fam not in fams:
-            raise ValueError(f"unknown family {fam!r} for {group.name}: expected one of "
-                             f"{sorted(fams)}")
+    curves, family_of = _curves(group, families, per_generator)
     mags = torch.as_tensor(magnitudes, dtype=torch.float64).reshape(-1)
     chunk = batch_size or x.shape[0]
     outputs = [f(x[i:i + chunk], *[a[i:i + chunk] for a in args])
                for i in range(0, x.shape[0], chunk)]
     fx = as_residual_dtype(torch.cat(outputs))
-    L = group.generators.to(x.device)
-    if per_generator:
-        names = group.generator_names
-        family_of = {}   # a generator in two selected families follows the first
-        for fam in families:
-            for a in fams[fam]:
-                family_of.setdefault(names[a], fam)
-        curves = [(name, fam, [names.index(name)]) for name, fam in family_of.items()]
-    else:
-        curves = [(fam, fam, fams[fam]) for fam in families]
-        family_of = {}
     mean, sem = {}, {}
-    for name, fam, idx in curves:
+    known = group.families()
+    for name, fam, mats in curves:
+        mats = mats.to(x.device)
         m_list, e_list = [], []
         for m in mags.tolist():
-            theta = group.family_parameter(fam, m)
+            theta = group.family_parameter(fam, m) if fam in known else float(m)
             dev = _device_of(generator, "cpu")
-            c = torch.randn(x.shape[0], len(idx), generator=generator, dtype=torch.float64,
-                            device=dev).to(x.device)
+            c = torch.randn(x.shape[0], mats.shape[0], generator=generator,
+                            dtype=torch.float64, device=dev).to(x.device)
             c = theta * c / c.norm(dim=-1, keepdim=True)   # one generator: c = +-theta
-            g = torch.linalg.matrix_exp(torch.einsum("bk,kij->bij", c, L[idx]))
+            g = torch.linalg.matrix_exp(torch.einsum("bk,kij->bij", c, mats))
             viol = []
             for i in range(0, x.shape[0], chunk):
                 sl = slice(i, i + chunk)
@@ -198,3 +192,45 @@ def invariance_profile(f: Callable, x: torch.Tensor, group: LieGroup, in_rep: Re
                           else torch.zeros((), dtype=torch.float64))
         mean[name], sem[name] = torch.stack(m_list).cpu(), torch.stack(e_list).cpu()
     return InvarianceProfile(mags, mean, sem, family_of)
+
+
+def _curves(group: LieGroup, families, per_generator: bool):
+    """``[(curve name, family, algebra elements (k, d, d))]`` and the generator -> family map
+    of a per-generator profile."""
+    L, names = group.generators, group.generator_names
+    fams = group.families()
+    if isinstance(families, dict):
+        if not families:
+            raise ValueError("families must not be empty")
+        spec = {}
+        for fam, members in families.items():
+            if isinstance(members, torch.Tensor):
+                check_floating(members, f"families[{fam!r}]")
+                if members.ndim != 3 or tuple(members.shape[1:]) != (group.dim, group.dim) or (
+                        members.shape[0] == 0):
+                    raise ValueError(
+                        f"families[{fam!r}] must be generator names or indices or a "
+                        f"(k, {group.dim}, {group.dim}) tensor of algebra elements, got shape "
+                        f"{tuple(members.shape)}")
+                mats = members.detach().to("cpu", torch.float64)
+                spec[fam] = (mats, [f"{fam}[{i}]" for i in range(mats.shape[0])])
+            else:
+                idx = _index_families({fam: members}, names, "families")[fam]
+                spec[fam] = (L[idx], [names[a] for a in idx])
+    else:
+        selected = list(fams) if families is None else list(families)
+        for fam in selected:
+            if fam not in fams:
+                raise ValueError(f"unknown family {fam!r} for {group.name}: expected one of "
+                                 f"{sorted(fams)}; pass families={{name: generators}} to "
+                                 "define your own")
+        spec = {fam: (L[fams[fam]], [names[a] for a in fams[fam]]) for fam in selected}
+    if not per_generator:
+        return [(fam, fam, mats) for fam, (mats, _) in spec.items()], {}
+    family_of, curves = {}, []   # a generator in two selected families follows the first
+    for fam, (mats, gen_names) in spec.items():
+        for mat, gname in zip(mats, gen_names, strict=True):
+            if gname not in family_of:
+                family_of[gname] = fam
+                curves.append((gname, fam, mat[None]))
+    return curves, family_of

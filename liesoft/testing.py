@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import torch
 
+from ._checks import check_floating, check_module_dtype, is_dtype_error, resolve_dtype
 from .groups.base import LieGroup
 from .reps import Representation, Scalar
 
@@ -13,34 +14,66 @@ __all__ = ["equivariance_error", "assert_equivariant", "batch_dependence",
            "assert_batch_independent"]
 
 
+def _evaluate(f: Callable, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``f(x)``, turning PyTorch's raw dtype mismatch into a message that names both dtypes."""
+    try:
+        return f(x)
+    except RuntimeError as exc:
+        if is_dtype_error(exc):
+            raise TypeError(
+                f"the equivariance check evaluates f on {dtype} inputs and f raised a dtype "
+                f"error ({exc}): pass dtype= matching the model's parameters (e.g. "
+                "dtype=torch.float32), or check a float64 copy, copy.deepcopy(model).double()"
+            ) from exc
+        raise
+
+
 def equivariance_error(f: Callable, group: LieGroup, in_rep: Representation,
                        out_rep: Representation | None = None, x: torch.Tensor | None = None, *,
                        batch: int = 16, generator: torch.Generator | None = None,
+                       dtype: torch.dtype | None = None,
                        **sample_options) -> tuple[float, float]:
-    """Worst violation of ``f(g . x) = g . f(x)`` over one random ``g`` per sample, in float64.
+    """Worst violation of ``f(g . x) = g . f(x)`` over one random ``g`` per sample.
 
     Args:
-        f: the function (cast a module with ``.double()`` first).
+        f: the function or module. It is evaluated as given: liesoft never casts or otherwise
+            changes your module.
         group, in_rep, out_rep: the symmetry; ``out_rep`` defaults to :class:`Scalar`.
-        x: inputs ``(B, ..., *in_rep.shape)``; default ``batch`` standard-normal samples.
+        x: inputs ``(B, ..., *in_rep.shape)``; default ``batch`` standard-normal samples. They
+            are cast to ``dtype`` (a copy; your tensor is unchanged).
         generator: a ``torch.Generator`` for reproducible draws.
+        dtype: the precision of the check, default float64. A module whose parameters or
+            buffers have another dtype (a float32 model) raises ``TypeError`` naming both
+            dtypes: pass ``dtype=torch.float32`` to check it in float32 (with a float32
+            tolerance in :func:`assert_equivariant`), or a float64 copy
+            ``copy.deepcopy(model).double()``.
         **sample_options: passed to ``group.sample`` (e.g. ``beta_max=0.5``).
+
+    Group elements are drawn in float64; the actions on float32 data are computed in float64
+    and rounded once. The violation is computed in float64 from the two outputs.
 
     Returns:
         ``(absolute, relative)``: the largest ``|f(g.x) - g.f(x)|`` over samples and components,
         and the same divided by ``max(1, |g.f(x)|)`` of that sample.
     """
+    dtype = torch.float64 if dtype is None else resolve_dtype(dtype)
+    check_module_dtype(f, dtype, "the equivariance check",
+                       ": pass dtype= matching them (e.g. dtype=torch.float32) or check a "
+                       "float64 copy, copy.deepcopy(model).double() (liesoft never casts your "
+                       "module)")
     out_rep = Scalar() if out_rep is None else out_rep
     in_rep, out_rep = in_rep.bind(group), out_rep.bind(group)
     if x is None:
         x = torch.randn(batch, *in_rep.shape(), generator=generator, dtype=torch.float64)
     else:
-        x = x.detach().to(torch.float64)
+        check_floating(x, "x")
+    x = x.detach().to(dtype)
     g = group.sample(x.shape[0], generator=generator, dtype=torch.float64, device=x.device,
                      **sample_options)
     with torch.no_grad():
-        lhs = f(in_rep.act(g, x))
-        rhs = out_rep.act(g, f(x))
+        lhs = _evaluate(f, in_rep.act(g, x), dtype)
+        rhs = out_rep.act(g, _evaluate(f, x, dtype))
+    lhs, rhs = lhs.to(torch.float64), rhs.to(torch.float64)
     diff = (lhs - rhs).abs().reshape(x.shape[0], -1).amax(-1)
     scale = rhs.abs().reshape(x.shape[0], -1).amax(-1).clamp(min=1.0)
     return float(diff.max()), float((diff / scale).max())
@@ -48,23 +81,30 @@ def equivariance_error(f: Callable, group: LieGroup, in_rep: Representation,
 
 def assert_equivariant(f: Callable, group: LieGroup, in_rep: Representation,
                        out_rep: Representation | None = None, x: torch.Tensor | None = None, *,
-                       rtol: float = 1e-8, batch: int = 16,
-                       generator: torch.Generator | None = None, **sample_options) -> float:
+                       rtol: float | None = None, batch: int = 16,
+                       generator: torch.Generator | None = None,
+                       dtype: torch.dtype | None = None, **sample_options) -> float:
     """Raise ``AssertionError`` if ``f`` is not equivariant to relative tolerance ``rtol``.
 
-    Samples group elements in float64 (see :func:`equivariance_error`) and returns the worst
-    relative violation, so it can also be logged::
+    Evaluates ``f`` in ``dtype`` (default float64; see :func:`equivariance_error`, which also
+    says what happens with a float32 module) and returns the worst relative violation, so it
+    can also be logged. ``rtol`` defaults to ``1e-8`` in float64 and to 1000 roundings of
+    ``dtype`` otherwise (``1.2e-4`` in float32)::
 
         assert_equivariant(lambda p: p[..., 0]**2 - (p[..., 1:]**2).sum(-1),
                            Lorentz(), Vector4())
+        assert_equivariant(float32_model, SO3(), Vector(), Vector(), dtype=torch.float32)
     """
+    work = torch.float64 if dtype is None else resolve_dtype(dtype)
+    if rtol is None:
+        rtol = 1e-8 if work == torch.float64 else 1e3 * torch.finfo(work).eps
     absolute, relative = equivariance_error(f, group, in_rep, out_rep, x, batch=batch,
-                                            generator=generator, **sample_options)
+                                            generator=generator, dtype=work, **sample_options)
     if not relative <= rtol:
         raise AssertionError(
             f"f is not equivariant under {group.name} ({in_rep!r} -> "
             f"{out_rep if out_rep is not None else Scalar()!r}): worst |f(g.x) - g.f(x)| = "
-            f"{absolute:.3e} (relative {relative:.3e} > rtol {rtol:.1e})")
+            f"{absolute:.3e} (relative {relative:.3e} > rtol {rtol:.1e}, {work})")
     return relative
 
 

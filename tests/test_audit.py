@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from liesoft import E3, Lorentz, Point, Scalar, Vector4, invariance_profile
+from liesoft import E3, Lorentz, MatrixLieGroup, Point, Scalar, Vector4, invariance_profile
 
 F64 = torch.float64
 
@@ -245,3 +245,61 @@ def test_out_rep_is_honoured_for_covariant_outputs():
     per_unit = math.sqrt((gamma - 1) ** 2 + (gamma * beta) ** 2)
     expected = per_unit * sum(mm**3 for mm in masses) / len(masses)
     assert float(as_invariant.mean["boost"][0]) == pytest.approx(expected, rel=1e-12)
+
+
+def _energy(p):
+    return p[..., 0]
+
+
+def test_families_dict_for_a_user_group_and_declared_families():
+    """Issue 24 item 6: curves for any group. The energy of momenta with p_z = 0 changes by
+    exactly E (cosh(theta) - 1) under a boost exp(+-theta K_z) and not at all under rotations
+    about z; a user group (Lorentz generators, no families of its own) gets them from
+    ``families={...}`` (names, indices or matrices) or from its constructor."""
+    L = Lorentz()
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(0), dtype=F64)
+    x[:, 3] = 0
+    x[:, 0] = x[:, 1:].norm(dim=-1) + 1
+    mags = (0.2, 0.7)
+    expected = torch.tensor([x[:, 0].mean() * (math.cosh(m) - 1) for m in mags], dtype=F64)
+    user = MatrixLieGroup(L.generators, names=L.generator_names)
+    assert user.families() == {"all": list(range(6))}
+    for fams in ({"kz": ["K_z"], "jz": ["J_z"]}, {"kz": [2], "jz": [5]},
+                 {"kz": L.generators[2:3], "jz": L.generators[5:6]}):
+        prof = invariance_profile(_energy, x, user, Vector4(), magnitudes=mags, families=fams)
+        assert list(prof.mean) == ["kz", "jz"]
+        assert torch.allclose(prof.mean["kz"], expected, rtol=1e-12)
+        assert prof.mean["jz"].abs().max() < 1e-12
+    declared = MatrixLieGroup(L.generators, names=L.generator_names,
+                              families={"kz": ["K_z"], "rot": ["J_x", "J_y", "J_z"]})
+    prof = invariance_profile(_energy, x, declared, Vector4(), magnitudes=mags)
+    assert list(prof.mean) == ["kz", "rot"]
+    assert torch.allclose(prof.mean["kz"], expected, rtol=1e-12)
+    assert prof.mean["rot"].abs().max() < 1e-12
+    # a family given as matrices is the same curve as that matrix named in a basis holding it
+    A = L.generators[2] + L.generators[3]          # K_z + J_x, neither symmetric nor antisym.
+    basis = L.generators.clone()
+    basis[3] = A
+    p_direct = invariance_profile(_energy, x, L, Vector4(), magnitudes=mags,
+                                  families={"m": A[None]},
+                                  generator=torch.Generator().manual_seed(5))
+    p_named = invariance_profile(_energy, x, MatrixLieGroup(basis), Vector4(), magnitudes=mags,
+                                 families={"m": [3]}, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(p_direct.mean["m"], p_named.mean["m"])
+    assert p_direct.mean["m"].min() > 0.01
+    # a family named like one of the group's keeps its convention: |beta| for Lorentz boosts
+    prof = invariance_profile(_energy, x, L, Vector4(), magnitudes=(0.6,),
+                              families={"boost": ["K_z"]})
+    gamma = 1 / math.sqrt(1 - 0.36)
+    assert torch.allclose(prof.mean["boost"], x[:, 0].mean() * (gamma - 1), rtol=1e-12)
+    # per generator: one curve per listed generator, mapped to its family
+    prof = invariance_profile(_energy, x, user, Vector4(), magnitudes=mags, per_generator=True,
+                              families={"b": ["K_z", "K_x"], "r": ["J_z"]})
+    assert prof.family_of == {"K_z": "b", "K_x": "b", "J_z": "r"}
+    assert torch.allclose(prof.mean["K_z"], expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="unknown generator 'K_w'"):
+        invariance_profile(_energy, x, user, Vector4(), families={"b": ["K_w"]})
+    with pytest.raises(ValueError, match=r"\(k, 4, 4\) tensor"):
+        invariance_profile(_energy, x, user, Vector4(), families={"b": torch.zeros(2, 3, 3)})
+    with pytest.raises(ValueError, match="families=\\{name: generators\\}"):
+        invariance_profile(_energy, x, user, Vector4(), families=["boost"])

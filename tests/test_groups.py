@@ -121,9 +121,9 @@ def test_discrete_generators_and_their_sampler(name):
 
 def test_contains_needs_the_normaliser_condition_for_a_torus():
     """The positive diagonal matrices, exp(span{E_11, E_22}): the algebra has no invariant
-    vector, covector or bilinear form, so det g > 0 and "g normalises the algebra" are all that
-    contains checks. A rotation has det 1 and is rejected only by the normaliser condition
-    (g diag(a, b) g^-1 is not diagonal)."""
+    vector, covector or bilinear form, so of the invariant-based tests only det g > 0 and "g
+    normalises the algebra" apply (the logarithm test comes on top). A rotation has det 1 and
+    is rejected by the normaliser condition (g diag(a, b) g^-1 is not diagonal)."""
     T = MatrixLieGroup(torch.stack([torch.diag(torch.tensor([1.0, 0.0])),
                                     torch.diag(torch.tensor([0.0, 1.0]))]), name="torus")
     vecs, covecs, forms = T._algebra_invariants()

@@ -97,3 +97,75 @@ def test_sample_options_reach_the_sampler():
     large = equivariance_error(slightly_broken, Lorentz(), Vector4(), beta_max=0.95,
                                generator=gen())
     assert small[0] < large[0] / 10
+
+
+class _RotInvariantNet(torch.nn.Module):
+    """Vector -> Vector, equivariant: an MLP of |v| times v."""
+
+    def __init__(self):
+        super().__init__()
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(1, 8), torch.nn.Tanh(),
+                                       torch.nn.Linear(8, 1))
+
+    def forward(self, v):
+        return self.mlp(v.norm(dim=-1, keepdim=True)) * v
+
+
+def _snapshot(m):
+    return {k: (t.dtype, t.clone()) for k, t in m.state_dict().items()}
+
+
+def test_float32_module_gets_a_message_naming_both_dtypes_and_is_not_changed():
+    """Issue 24 items 4 and 10: a float32 model under the float64 check (default x, or a
+    float64 x) raises liesoft's TypeError naming float32 and float64; the module is left as it
+    was; dtype=torch.float32 checks it in float32 with a float32 tolerance."""
+    torch.manual_seed(0)
+    net = _RotInvariantNet()
+    before = _snapshot(net)
+    x64 = torch.randn(8, 3, dtype=F64)
+    for x in (None, x64):
+        with pytest.raises(TypeError, match=r"torch\.float64 inputs, but its parameters/buffers are torch\.float32"):
+            assert_equivariant(net, SO3(), Vector(), Vector(), x)
+    after = _snapshot(net)
+    assert all(before[k][0] == after[k][0] == torch.float32 and torch.equal(before[k][1],
+               after[k][1]) for k in before)
+    rel = assert_equivariant(net, SO3(), Vector(), Vector(), x64, dtype=torch.float32)
+    assert 0 <= rel < 1e-4
+    assert x64.dtype == F64
+    # a float32 model that is not equivariant still fails in float32
+    broken = torch.nn.Linear(3, 3)
+    with pytest.raises(AssertionError, match="torch.float32"):
+        assert_equivariant(broken, SO3(), Vector(), Vector(), dtype=torch.float32)
+    # and the float64 copy passes at the float64 tolerance
+    import copy
+    assert assert_equivariant(copy.deepcopy(net).double(), SO3(), Vector(), Vector()) < 1e-12
+    assert next(net.parameters()).dtype == torch.float32
+
+
+def test_dtype_error_inside_a_plain_callable_is_liesofts_message():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(3, 3)
+    wrapped = lambda v: lin(v)  # noqa: E731  (the dtype cannot be read off a lambda)
+    with pytest.raises(TypeError, match=r"torch\.float64 inputs and f raised a dtype error"):
+        assert_equivariant(wrapped, SO3(), Vector(), Vector())
+    # other errors pass through untouched
+    def boom(v):
+        raise RuntimeError("something else")
+    with pytest.raises(RuntimeError, match="something else"):
+        assert_equivariant(boom, SO3(), Vector(), Vector())
+
+
+def test_default_rtol_follows_the_dtype():
+    """1e-8 in float64, 1000 float32 roundings in float32: a 1e-6 relative breaking fails in
+    float64 and passes in float32; a 1e-3 one fails in both."""
+    def f(eps):
+        return lambda v: v.norm(dim=-1) * (1 + eps * v[..., 0] / v.norm(dim=-1))
+    x = torch.randn(16, 3, generator=torch.Generator().manual_seed(0), dtype=F64)
+    with pytest.raises(AssertionError):
+        assert_equivariant(f(1e-6), SO3(), Vector(), x=x)
+    assert assert_equivariant(f(1e-6), SO3(), Vector(), x=x, dtype=torch.float32) < 1.2e-4
+    for dt in (F64, torch.float32):
+        with pytest.raises(AssertionError):
+            assert_equivariant(f(1e-3), SO3(), Vector(), x=x, dtype=dt)
+    with pytest.raises(TypeError, match="floating-point"):
+        assert_equivariant(f(0.0), SO3(), Vector(), x=torch.ones(4, 3, dtype=torch.int64))

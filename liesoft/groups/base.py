@@ -21,6 +21,7 @@ import torch
 
 from .._checks import check_floating, check_square_batch, default_atol, resolve_dtype
 from .exact import nullspace, numerical_nullspace, project_onto_span
+from .logm import principal_log
 
 __all__ = ["LieGroup", "MatrixLieGroup"]
 
@@ -85,6 +86,7 @@ class LieGroup(abc.ABC):
 
     @property
     def discrete_names(self) -> tuple[str, ...]:
+        """One name per discrete generator (default ``D0, D1, ...``; parity is ``P``)."""
         return tuple(f"D{i}" for i in range(self.discrete_generators.shape[0]))
 
     @property
@@ -150,7 +152,10 @@ class LieGroup(abc.ABC):
         coeffs, residual = project_onto_span(L.reshape(n, d * d), brackets)
         scale = max(1.0, float(brackets.abs().max()))
         if float(residual.max()) > 1e-9 * scale:
-            raise ValueError(f"{self.name}: the generators are not closed under the bracket")
+            a, b = divmod(int(residual.argmax()), n)
+            names = self.generator_names
+            raise ValueError(f"{self.name}: the generators are not closed under the bracket: "
+                             f"[{names[a]}, {names[b]}] is not in their span")
         f = coeffs.reshape(n, n, n)
         f = torch.where(f.abs() < 1e-13, torch.zeros_like(f), f)
         self._structure_constants = f
@@ -282,10 +287,16 @@ class MatrixLieGroup(LieGroup):
         generators: ``(n, d, d)`` matrices. They must be linearly independent and closed under
             the bracket ``[A, B] = AB - BA``, else ``ValueError``.
         discrete_generators: optional ``(k, d, d)`` discrete symmetries (e.g. a parity).
-        names: one name per generator.
+        names: one name per generator (default ``L0, L1, ...``); error messages use them.
         name: the group's name.
         scale: standard deviation of the algebra coefficients of the default sampler,
-            ``g = exp(sum_a c_a L_a)`` with ``c_a ~ N(0, scale^2)``.
+            ``g = exp(sum_a c_a L_a)`` with ``c_a ~ N(0, scale^2)``. ``None`` (the default)
+            picks it from the generators: the largest ``scale <= 1`` whose samples have a
+            median operator norm ``|g|_2 <= 2`` (see :meth:`default_scale`), so compact groups
+            get 1 and non-compact ones (Sp(4, R), SO(2, 1)) moderate elements.
+        families: named groups of generators for the audit, ``{"boost": ["K_x", "K_y"],
+            "rotation": ["J_z"]}`` (names or indices); default one family ``"all"``.
+        discrete_names: one name per discrete generator (default ``D0, D1, ...``).
         affine: ``True`` if the matrices are homogeneous affine maps (last row zero in every
             generator).
         parent: the group this one is a subgroup of (set by ``subgroup``); ``contains`` then
@@ -294,17 +305,26 @@ class MatrixLieGroup(LieGroup):
     ``contains`` checks necessary conditions computed from the algebra: ``det g > 0``, ``g``
     preserves every algebra-invariant vector, covector and bilinear form, and ``g`` normalises
     the algebra (``g L_a g^-1`` stays in its span). For a group built by :meth:`preserving`
-    from a symmetric form it also checks the identity component (e.g. orthochronous for
-    SO(1,2)+). These conditions characterise all groups shipped here; for an arbitrary
-    user-defined algebra they may accept a few elements of a larger group with the same
-    invariants.
+    from a non-degenerate symmetric form these conditions and the identity-component test
+    (e.g. orthochronous for SO(1,2)+) characterise the group. For any other group (given by
+    generators, or a subgroup) ``g`` must also be a product ``exp(A) h^-1`` with ``A`` in the
+    span of the generators and ``h`` one of a fixed set of elements of the group (the identity
+    first), found from the principal logarithm of ``g h``: an accepted element is in the
+    group, up to the tolerance. Tolerances scale with the size ``max|g|`` and the condition
+    number of ``g`` and with the dtype's rounding (see :meth:`contains`).
     """
 
     def __init__(self, generators, *, discrete_generators=None, names: Sequence[str] | None = None,
-                 name: str | None = None, scale: float = 1.0, affine: bool = False,
-                 parent: LieGroup | None = None):
+                 name: str | None = None, scale: float | None = None, affine: bool = False,
+                 parent: LieGroup | None = None, families=None,
+                 discrete_names: Sequence[str] | None = None):
         gens = _as_float64_matrices(generators, "generators")
         n, d = gens.shape[0], gens.shape[-1]
+        if names is not None:
+            names = tuple(names)
+            if len(names) != n:
+                raise ValueError(f"names must have {n} entries, got {len(names)}")
+        shown = names if names is not None else tuple(f"L{a}" for a in range(n))
         flat = gens.reshape(n, d * d)
         rank = int(torch.linalg.matrix_rank(flat, rtol=1e-10))
         if rank < n:
@@ -319,8 +339,8 @@ class MatrixLieGroup(LieGroup):
         if float(residual[worst]) > 1e-9 * scale_b:
             a, b = divmod(worst, n)
             raise ValueError(
-                f"generators are not closed under the bracket: [L_{a}, L_{b}] is not in their "
-                f"span (residual {float(residual[worst]):.3g})"
+                f"generators are not closed under the bracket: [{shown[a]}, {shown[b]}] is not "
+                f"in their span (residual {float(residual[worst]):.3g})"
             )
         if affine and not torch.all(gens[:, -1, :] == 0):
             raise ValueError("affine=True requires every generator to have a zero last row")
@@ -334,19 +354,25 @@ class MatrixLieGroup(LieGroup):
                     f"discrete_generators must be ({d}, {d}) matrices like the generators, "
                     f"got {tuple(self._discrete.shape)}"
                 )
-        if names is not None:
-            names = tuple(names)
-            if len(names) != n:
-                raise ValueError(f"names must have {n} entries, got {len(names)}")
         self._names = names
         self.name = name or f"MatrixLieGroup(n={n}, d={d})"
-        if not (isinstance(scale, (int, float)) and scale > 0):
-            raise ValueError(f"scale must be a positive number, got {scale!r}")
-        self.scale = float(scale)
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                                  or not math.isfinite(scale) or scale <= 0):
+            raise ValueError(f"scale must be a positive finite number or None, got {scale!r}")
+        self._scale = None if scale is None else float(scale)
         self.affine = bool(affine)
         self.parent = parent
         self._component_form: torch.Tensor | None = None
         self._invariants = None
+        self._log_shifts = None
+        self._families = None if families is None else _index_families(families, shown,
+                                                                        "families")
+        if discrete_names is not None:
+            discrete_names = tuple(discrete_names)
+            if len(discrete_names) != self._discrete.shape[0]:
+                raise ValueError(f"discrete_names must have {self._discrete.shape[0]} entries "
+                                 f"(one per discrete generator), got {len(discrete_names)}")
+        self._discrete_names = discrete_names
 
     @property
     def generators(self) -> torch.Tensor:
@@ -359,6 +385,55 @@ class MatrixLieGroup(LieGroup):
     @property
     def generator_names(self) -> tuple[str, ...]:
         return self._names if self._names is not None else super().generator_names
+
+    @property
+    def discrete_names(self) -> tuple[str, ...]:
+        names = getattr(self, "_discrete_names", None)
+        return names if names is not None else super().discrete_names
+
+    def families(self) -> dict[str, list[int]]:
+        """The families given to the constructor, else one family ``"all"``."""
+        fams = getattr(self, "_families", None)
+        return {k: list(v) for k, v in fams.items()} if fams else super().families()
+
+    @property
+    def scale(self) -> float:
+        """Standard deviation of the default sampler's algebra coefficients (the
+        constructor's ``scale``, else :meth:`default_scale`)."""
+        if self._scale is None:
+            self._scale = self.default_scale()
+        return self._scale
+
+    @scale.setter
+    def scale(self, value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and value > 0):
+            raise ValueError(f"scale must be a positive finite number, got {value!r}")
+        self._scale = float(value)
+
+    def default_scale(self, *, target_norm: float = 2.0, draws: int = 512) -> float:
+        """The largest ``scale <= 1`` whose samples ``exp(sum_a c_a L_a)``,
+        ``c_a ~ N(0, scale^2)``, have a median operator norm ``|g|_2 <= target_norm``.
+
+        Computed by bisection on ``draws`` fixed-seed standard-normal coefficient vectors
+        (deterministic, independent of the global RNG). A compact group (every element of
+        norm 1) gets 1; so does a group whose elements at ``scale = 1`` are moderate.
+        """
+        gen = torch.Generator().manual_seed(0)
+        z = torch.randn(draws, self.n_generators, generator=gen, dtype=torch.float64)
+        L = self.generators
+
+        def median_norm(s: float) -> float:
+            g = torch.linalg.matrix_exp(torch.einsum("na,aij->nij", s * z, L))
+            return float(torch.linalg.matrix_norm(g, ord=2).median())
+
+        if median_norm(1.0) <= target_norm:
+            return 1.0
+        lo, hi = 0.0, 1.0
+        for _ in range(16):     # 2^-16: far finer than the median's sampling noise
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if median_norm(mid) <= target_norm else (lo, mid)
+        return lo
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -387,7 +462,7 @@ class MatrixLieGroup(LieGroup):
     def sample(self, n: int, *, generator=None, dtype=None, device=None, scale=None,
                **options) -> torch.Tensor:
         """``exp(sum_a c_a L_a)`` with ``c_a ~ N(0, scale^2)`` (``scale`` defaults to
-        ``self.scale``). Returns ``(n, d, d)``."""
+        ``self.scale``, see the class docstring). Returns ``(n, d, d)``."""
         if options:
             raise TypeError(f"unknown sampler options for {self.name}: {sorted(options)}")
         return self._sample_gaussian_algebra(n, self.scale if scale is None else scale,
@@ -395,6 +470,13 @@ class MatrixLieGroup(LieGroup):
 
     # ------------------------------------------------------------------ membership
     def contains(self, g: torch.Tensor, atol: float | None = None) -> torch.Tensor:
+        """Whether each matrix of ``g`` (``(d, d)`` or ``(B, d, d)``) lies in the group.
+
+        ``atol`` is a relative tolerance (default 1000 roundings of ``g.dtype``); each test is
+        scaled by what limits its precision: invariants by powers of ``max|g|``, the normaliser
+        and logarithm tests by the condition number ``max|g| * max|g^-1| * d`` (a boost of
+        size 1e3 is only known to ~1e6 roundings). See the class docstring for the tests.
+        """
         check_square_batch(g, self.dim, "g")
         atol = default_atol(g.dtype) if atol is None else float(atol)
         g64 = g.detach().to(torch.float64)
@@ -421,7 +503,50 @@ class MatrixLieGroup(LieGroup):
         ok = ok & self._normalises_algebra(g64, atol)
         if self._component_form is not None:
             ok = ok & _in_identity_component(g64, self._component_form.to(g64.device))
+        elif bool(ok.any()):
+            flat = g64.reshape(-1, self.dim, self.dim)
+            mask = ok.reshape(-1)
+            found = torch.zeros_like(mask)
+            found[mask] = self._exp_of_span(flat[mask], atol)
+            ok = found.reshape(ok.shape)
         return ok
+
+    def _shifts(self) -> torch.Tensor:
+        """Fixed elements ``h`` of the group tried by the logarithm test: the identity, then
+        ``exp(+-L_a)`` and a few fixed-seed samples (float64)."""
+        if self._log_shifts is None:
+            L = self.generators
+            eye = torch.eye(self.dim, dtype=torch.float64)[None]
+            gen = torch.Generator().manual_seed(1)
+            c = torch.randn(8, self.n_generators, generator=gen, dtype=torch.float64)
+            algebra = torch.cat([L, -L, 1.5 * torch.einsum("na,aij->nij", c, L)])
+            self._log_shifts = torch.cat([eye, torch.linalg.matrix_exp(algebra)])
+        return self._log_shifts
+
+    def _exp_of_span(self, g64: torch.Tensor, atol: float) -> torch.Tensor:
+        """``g h = exp(A)`` with ``A`` in the span of the generators for one of the fixed
+        ``h`` in the group (so ``g`` is in the group): the principal log of ``g h`` is real and
+        its part outside the span is within ``atol`` times the condition number of ``g``."""
+        L = self.generators.to(g64.device)
+        n, d = L.shape[0], L.shape[-1]
+        flat = L.reshape(n, d * d)
+        proj = torch.linalg.pinv(flat) @ flat
+        found = torch.zeros(g64.shape[0], dtype=torch.bool, device=g64.device)
+        for h in self._shifts().to(g64.device):
+            todo = ~found
+            if not bool(todo.any()):
+                break
+            gh = g64[todo] @ h
+            A, real = principal_log(gh)
+            cond = gh.abs().amax((-1, -2)) * torch.linalg.inv(
+                torch.where(real[:, None, None], gh, torch.eye(d, dtype=gh.dtype,
+                                                               device=gh.device))
+            ).abs().amax((-1, -2)) * d
+            a = A.reshape(-1, d * d)
+            resid = (a - a @ proj.T).abs().amax(-1)
+            size = a.abs().amax(-1).clamp(min=1.0)
+            found[todo] = real & (resid <= atol * cond * size)
+        return found
 
     def _algebra_invariants(self):
         """Invariant vectors, covectors and bilinear forms of the algebra (numerical bases)."""
@@ -442,11 +567,14 @@ class MatrixLieGroup(LieGroup):
         n, d = L.shape[0], L.shape[-1]
         flat = L.reshape(n, d * d)
         proj = torch.linalg.pinv(flat) @ flat  # projector onto span(L), (d*d, d*d)
-        conj = g64.unsqueeze(-3) @ L @ torch.linalg.inv(g64).unsqueeze(-3)
+        g_inv = torch.linalg.inv(g64)
+        conj = g64.unsqueeze(-3) @ L @ g_inv.unsqueeze(-3)
         conj = conj.reshape(*g64.shape[:-2], n, d * d)
         resid = (conj - conj @ proj.T).abs().amax((-1, -2))
         size = conj.abs().amax((-1, -2)).clamp(min=1.0)
-        return resid <= atol * size * 10
+        # g^-1 carries cond(g) roundings of g: the conjugate is only that precise
+        cond = g64.abs().amax((-1, -2)) * g_inv.abs().amax((-1, -2)) * d
+        return resid <= atol * size * cond.clamp(min=10.0)
 
 
 def _finite_positive_det(g64: torch.Tensor, atol: float) -> torch.Tensor:
@@ -470,6 +598,35 @@ def _in_identity_component(g64: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
     g_on = W_inv @ g64 @ W
     block = g_on[..., pos, :][..., :, pos]
     return torch.linalg.det(block) > 0
+
+
+def _index_families(families, names: Sequence[str], what: str) -> dict[str, list[int]]:
+    """``{"family": [names or indices]}`` -> ``{"family": [indices]}`` (checked)."""
+    if not isinstance(families, dict) or not families:
+        raise TypeError(f"{what} must be a non-empty dict {{name: [generator names or "
+                        f"indices]}}, got {families!r}")
+    out = {}
+    for fam, members in families.items():
+        if not isinstance(fam, str):
+            raise TypeError(f"{what}: family names must be strings, got {fam!r}")
+        if isinstance(members, (str, int)):
+            members = [members]
+        idx = []
+        for m in members:
+            if isinstance(m, str):
+                if m not in names:
+                    raise ValueError(f"{what}[{fam!r}]: unknown generator {m!r}, expected one "
+                                     f"of {list(names)}")
+                idx.append(list(names).index(m))
+            elif isinstance(m, int) and not isinstance(m, bool) and 0 <= m < len(names):
+                idx.append(m)
+            else:
+                raise ValueError(f"{what}[{fam!r}]: generators are given by name or by index "
+                                 f"0..{len(names) - 1}, got {m!r}")
+        if not idx:
+            raise ValueError(f"{what}[{fam!r}] is empty")
+        out[fam] = idx
+    return out
 
 
 def _fmt_form(M: torch.Tensor) -> str:

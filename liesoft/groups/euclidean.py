@@ -27,7 +27,7 @@ class E3(MatrixLieGroup):
     Generators ``J_x, J_y, J_z`` (rotations, as in :class:`SO3`) then ``T_x, T_y, T_z``
     (translations). Positions transform with :class:`~liesoft.Point` (``x -> R x + t``), free
     vectors such as forces with :class:`~liesoft.Vector` (``v -> R v``). Parity
-    ``diag(-1, -1, -1, 1)`` is the discrete generator.
+    ``P = diag(-1, -1, -1, 1)`` is the discrete generator.
 
     ``sample(n, translation_scale=1.0)``: a Haar rotation and a Gaussian translation with
     standard deviation ``translation_scale`` per axis.
@@ -39,13 +39,17 @@ class E3(MatrixLieGroup):
         super().__init__(_e3_generators(), names=("J_x", "J_y", "J_z", "T_x", "T_y", "T_z"),
                          name="E(3)", affine=True,
                          discrete_generators=torch.diag(torch.tensor(
-                             [-1.0, -1.0, -1.0, 1.0], dtype=torch.float64))[None])
+                             [-1.0, -1.0, -1.0, 1.0], dtype=torch.float64))[None],
+                         discrete_names=("P",))
 
     def families(self):
         return {"rotation": [0, 1, 2], "translation": [3, 4, 5]}
 
     def sample(self, n: int, *, generator=None, dtype=None, device=None,
                translation_scale: float = 1.0) -> torch.Tensor:
+        """``n`` elements ``[[R, t], [0, 1]]`` ``(n, 4, 4)``: ``R`` Haar-random in SO(3) and
+        ``t ~ N(0, translation_scale^2)`` per axis (``translation_scale >= 0``; 0 gives pure
+        rotations). There is no ``scale`` option: the rotation part is always Haar."""
         _check_n(n)
         if not (isinstance(translation_scale, (int, float)) and math.isfinite(translation_scale)
                 and translation_scale >= 0):

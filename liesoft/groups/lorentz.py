@@ -138,14 +138,22 @@ class Lorentz(MatrixLieGroup):
 
     # ------------------------------------------------------------------ membership
     def contains(self, g: torch.Tensor, atol: float | None = None) -> torch.Tensor:
-        """``g^T eta g = eta``, ``det g = 1`` and ``g[0, 0] >= 1`` (orthochronous), within
-        ``atol`` relative to ``max|g|^2``."""
+        """``g^T eta g = eta`` within ``atol * max|g|^2`` (``atol``: default 1000 roundings of
+        ``g.dtype``), ``det g = +1`` and ``g[0, 0] >= 1`` (orthochronous).
+
+        Where the metric holds, ``det g`` is ``+1`` or ``-1`` (parity, time reversal): the
+        determinant, computed in float64 from ``g``, must be nearer ``+1`` than its rounding
+        error ``atol * max|g|^2 * 16`` allows it to drift, and never further than ``1/2``, so
+        ``det = -1`` is rejected however large the boost (parity x a ``|beta| = 0.999`` boost
+        in float32 included)."""
         check_square_batch(g, 4, "g")
         atol = default_atol(g.dtype) if atol is None else float(atol)
         g64 = g.detach().to(torch.float64)
         eta = MINKOWSKI.to(g.device)
         size = g64.abs().amax((-1, -2)).clamp(min=1.0)
         metric_ok = (g64.transpose(-1, -2) @ eta @ g64 - eta).abs().amax((-1, -2)) <= atol * size**2
-        det_ok = (torch.linalg.det(g64) - 1).abs() <= atol * size**4
+        # d det = det * tr(g^-1 dg) with |g^-1| = |eta g^T eta| = |g|: at most 16 |g|^2 |dg|/|g|
+        det_tol = (16 * atol * size**2).clamp(max=0.5)
+        det_ok = (torch.linalg.det(g64) - 1).abs() <= det_tol
         return metric_ok & det_ok & (g64[..., 0, 0] >= 1 - atol * size) & torch.isfinite(
             g64).all(-1).all(-1)

@@ -80,7 +80,8 @@ class SO(MatrixLieGroup):
                 gens.append(L)
                 names.append(f"L_{i}{j}")
         super().__init__(torch.stack(gens), names=names, name=f"SO({n})",
-                         discrete_generators=_reflection(n))
+                         discrete_generators=_reflection(n),
+                         discrete_names=("P",) if n % 2 else ("R_0",))
 
     def families(self):
         return {"rotation": list(range(self.n_generators))}
@@ -103,7 +104,8 @@ class SO(MatrixLieGroup):
 
 
 def _reflection(n: int) -> torch.Tensor:
-    """Parity ``x -> -x`` when it is not a rotation (odd n), else the reflection of axis 0."""
+    """Parity ``x -> -x`` when it is not a rotation (odd n, named ``P``), else the reflection
+    of axis 0 (named ``R_0``)."""
     P = -torch.eye(n, dtype=torch.float64) if n % 2 else torch.diag(
         torch.tensor([-1.0] + [1.0] * (n - 1), dtype=torch.float64))
     return P.unsqueeze(0)
@@ -112,14 +114,17 @@ def _reflection(n: int) -> torch.Tensor:
 class SO3(SO):
     """Rotations of R^3 with generators ``J_x, J_y, J_z`` (``(J_i)_{jk} = -eps_{ijk}``).
 
-    ``sample`` is Haar-uniform from uniform unit quaternions; the discrete generator is parity.
+    ``sample`` is Haar-uniform from uniform unit quaternions; the discrete generator is parity
+    ``P = -1`` (named ``"P"``, as in :class:`~liesoft.Lorentz`).
     """
 
     def __init__(self):
         MatrixLieGroup.__init__(self, so3_generators(), names=("J_x", "J_y", "J_z"), name="SO(3)",
-                                discrete_generators=-torch.eye(3, dtype=torch.float64)[None])
+                                discrete_generators=-torch.eye(3, dtype=torch.float64)[None],
+                                discrete_names=("P",))
 
     def sample(self, n: int, *, generator=None, dtype=None, device=None) -> torch.Tensor:
+        """``n`` Haar-random rotations ``(n, 3, 3)`` (uniform unit quaternions); no options."""
         _check_n(n)
         dtype = resolve_dtype(dtype)
         dev = _device_of(generator, device)

@@ -23,6 +23,7 @@ free vectors with the rotation block only. Unbound reps read the dimension off t
 from __future__ import annotations
 
 import copy
+import functools
 import math
 
 import torch
@@ -35,14 +36,62 @@ __all__ = ["Representation"]
 class Representation:
     """Base class of all representations (see the module docstring for the conventions).
 
-    Subclasses implement ``_shape(d)`` and either ``_rho``/``_drho`` (linear reps) or
-    ``act``/``infinitesimal`` (non-linear reps, with ``linear = False``).
+    **Writing your own.** Subclass ``Representation`` and implement
+
+    * ``shape(self, d)``: the trailing shape of one datum for a group of ``d x d`` matrices
+      (``()`` for a scalar, ``(d,)`` for a vector); raise ``ValueError`` for a ``d`` it does
+      not support;
+    * ``rho(self, g)``: group elements ``(..., d, d)`` -> matrices ``(..., s, s)`` acting on
+      the ``s = prod(shape(d))`` flattened components, a homomorphism
+      ``rho(g h) = rho(g) rho(h)``;
+    * ``drho(self, A)``: algebra elements ``(..., d, d)`` -> ``(..., s, s)``, the derivative
+      ``d/dt rho(exp(t A))`` at ``t = 0`` (linear in ``A``).
+
+    ``act``, ``infinitesimal``, ``infinitesimal_all``, ``size``, binding, dtype handling and
+    input checks then come for free, and the rep composes with ``+`` (direct sum), ``*``
+    (tensor product), ``k *`` and ``**``. The base class wraps your three methods: callers use
+    ``rep.shape()`` (``d`` from the bound group), ``rep.rho(g)``, ``rep.drho(A)``, and your
+    ``rho``/``drho`` receive elements already checked to be floating ``(..., d, d)`` matrices
+    (in float64 when the data are low precision). A rep whose action is not linear (an affine
+    map, like :class:`~liesoft.Point`) sets ``linear = False`` and overrides ``act(g, x)`` and
+    ``infinitesimal(A, x)`` as well. :meth:`verify` checks a rep against a group.
+    Example, the weight-``k`` representation of dilations, ``rho(g) = det(g)^(k/d)``::
+
+        class Weight(Representation):
+            def __init__(self, k):
+                super().__init__()
+                self.k = k
+            def shape(self, d):
+                return ()
+            def rho(self, g):
+                return torch.linalg.det(g).pow(self.k / g.shape[-1])[..., None, None]
+            def drho(self, A):
+                return (self.k / A.shape[-1]) * torch.diagonal(A, dim1=-2, dim2=-1).sum(-1)[
+                    ..., None, None]
+            def _key(self):            # equality and hashing (optional)
+                return (self.k,)
+
+    (The private ``_shape``/``_rho``/``_drho`` of earlier versions still work.)
     """
 
     linear: bool = True
 
     def __init__(self):
         self.group = None
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's public ``shape``/``rho``/``drho`` become the implementation behind the
+        checked public methods (see the class docstring)."""
+        super().__init_subclass__(**kwargs)
+        for public, private, checked in (("shape", "_shape", _checked_shape),
+                                         ("rho", "_rho", _checked_matrices("g")),
+                                         ("drho", "_drho", _checked_matrices("A"))):
+            impl = cls.__dict__.get(public)
+            if impl is not None and private not in cls.__dict__:
+                setattr(cls, private, impl)
+                # the public name checks its input, then runs this class's own code (so that
+                # super().rho(g) in a further subclass reaches it without recursion)
+                setattr(cls, public, functools.wraps(impl)(checked(impl)))
 
     # ------------------------------------------------------------------ binding
     def bind(self, group) -> Representation:
@@ -78,7 +127,7 @@ class Representation:
     def shape(self, d: int | None = None) -> tuple[int, ...]:
         """Trailing shape of the data for a group of ``d x d`` matrices (default: the bound
         group's)."""
-        return self._shape(self._dim(d))
+        return _valid_shape(self, self._shape(self._dim(d)))
 
     def size(self, d: int | None = None) -> int:
         """Number of components, ``prod(shape(d))``."""
@@ -162,6 +211,53 @@ class Representation:
         work = _working_dtype(x)
         return g.to(device=x.device, dtype=work), x.to(work)
 
+    # ------------------------------------------------------------------ self-check
+    def verify(self, group, *, n: int = 8, generator: torch.Generator | None = None,
+               rtol: float = 1e-7) -> dict[str, float]:
+        """Check this rep against ``group`` in float64 and return the worst relative errors.
+
+        * ``"homomorphism"``: ``rho(g h) = rho(g) rho(h)`` for sampled ``g, h`` (each composed
+          with a random product of the group's discrete generators);
+        * ``"derivative"``: ``drho(L_a) = d/dt rho(exp(t L_a))`` at 0 (central difference);
+        * ``"linearity"``: ``drho`` is linear in ``A``;
+        * ``"action"``: ``act(g, x) = rho(g) x`` and ``infinitesimal(L_a, x) = drho(L_a) x``
+          (linear reps only).
+
+        Raises ``AssertionError`` naming the failed property if one exceeds ``rtol``.
+        """
+        rep = self.bind(group)
+        gen = generator if generator is not None else torch.Generator().manual_seed(0)
+        f64 = torch.float64
+        g = group.sample(n, generator=gen, dtype=f64) @ group.sample_discrete(
+            n, generator=gen, dtype=f64)
+        h = group.sample(n, generator=gen, dtype=f64) @ group.sample_discrete(
+            n, generator=gen, dtype=f64)
+        L = group.generators
+
+        def rel(a, b):
+            return float((a - b).abs().max() / b.abs().max().clamp(min=1.0))
+
+        errors = {"homomorphism": rel(rep.rho(g @ h), rep.rho(g) @ rep.rho(h))}
+        t = 1e-5
+        fd = (rep.rho(torch.linalg.matrix_exp(t * L)) - rep.rho(torch.linalg.matrix_exp(-t * L))
+              ) / (2 * t)
+        errors["derivative"] = rel(rep.drho(L), fd)
+        c = torch.randn(2, generator=gen, dtype=f64)
+        errors["linearity"] = rel(rep.drho(c[0] * L[0] + c[1] * L[-1]),
+                                  c[0] * rep.drho(L[0]) + c[1] * rep.drho(L[-1]))
+        if rep.linear:
+            x = torch.randn(n, *rep.shape(), generator=gen, dtype=f64)
+            flat = x.reshape(n, -1)
+            errors["action"] = max(
+                rel(rep.act(g, x).reshape(n, -1), torch.einsum("bij,bj->bi", rep.rho(g), flat)),
+                rel(rep.infinitesimal(L[0], x).reshape(n, -1), flat @ rep.drho(L[0]).T))
+        bad = {k: v for k, v in errors.items() if not v <= rtol}
+        if bad:
+            raise AssertionError(f"{self!r} is not a representation of {group.name}: "
+                                 + ", ".join(f"{k} error {v:.3g}" for k, v in bad.items())
+                                 + f" > rtol {rtol:g}")
+        return errors
+
     # ------------------------------------------------------------------ algebra of reps
     def __add__(self, other: Representation) -> Representation:
         from .linear import Sum
@@ -183,7 +279,10 @@ class Representation:
             return self
         if isinstance(self, Scalar):
             return other
-        return Product(self, other)
+        from .parity import parity_product
+
+        simplified = parity_product(self, other)
+        return simplified if simplified is not None else Product(self, other)
 
     def __rmul__(self, other):
         if isinstance(other, bool) or not isinstance(other, int):
@@ -208,6 +307,28 @@ class Representation:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _valid_shape(rep, shape):
+    if not isinstance(shape, tuple) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
+        raise TypeError(f"{type(rep).__name__}.shape(d) must return a tuple of positive ints, "
+                        f"got {shape!r}")
+    return shape
+
+
+def _checked_shape(impl):
+    def shape(self, d: int | None = None) -> tuple[int, ...]:
+        return _valid_shape(self, impl(self, self._dim(d)))
+    return shape
+
+
+def _checked_matrices(name: str):
+    def wrap(impl):
+        def method(self, m):
+            return impl(self, self._check_elements(m, name))
+        return method
+    return wrap
 
 
 def _working_dtype(x: torch.Tensor) -> torch.dtype:

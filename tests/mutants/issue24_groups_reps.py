@@ -1,0 +1,55 @@
+"""Planted bugs for issue 24 (groups, reps, audit, assert_equivariant) and the test file that
+must catch each. Replay from the repository root:
+
+    OMP_NUM_THREADS=1 python tests/mutants/replay.py tests/mutants/issue24_groups_reps.py
+
+Each entry: (id, file, exact original text, mutated text, test files). Every one was KILLED when
+written (branch i24)."""
+
+MUTANTS = [
+    ('no-log-test', 'liesoft/groups/base.py', '        elif bool(ok.any()):', '        elif False:', ['tests/test_membership.py']),
+    ('identity-shift-only', 'liesoft/groups/base.py', '            algebra = torch.cat([L, -L, 1.5 * torch.einsum("na,aij->nij", c, L)])\n            self._log_shifts = torch.cat([eye, torch.linalg.matrix_exp(algebra)])', '            self._log_shifts = eye', ['tests/test_membership.py']),
+    ('log-resid-no-cond', 'liesoft/groups/base.py', 'found[todo] = real & (resid <= atol * cond * size)', 'found[todo] = real & (resid <= atol * size)', ['tests/test_membership.py']),
+    ('log-ignores-real', 'liesoft/groups/base.py', 'found[todo] = real & (resid', 'found[todo] = (resid', ['tests/test_membership.py']),
+    ('lorentz-det-size4', 'liesoft/groups/lorentz.py', 'det_tol = (16 * atol * size**2).clamp(max=0.5)', 'det_tol = atol * size**4', ['tests/test_membership.py']),
+    ('normaliser-no-cond', 'liesoft/groups/base.py', 'return resid <= atol * size * cond.clamp(min=10.0)', 'return resid <= atol * size * 10', ['tests/test_membership.py']),
+    ('scale-always-1', 'liesoft/groups/base.py', '        if median_norm(1.0) <= target_norm:\n            return 1.0', '        if True:\n            return 1.0', ['tests/test_membership.py']),
+    ('scale-mean-not-median', 'liesoft/groups/base.py', 'return float(torch.linalg.matrix_norm(g, ord=2).median())', 'return float(torch.linalg.matrix_norm(g, ord=2).mean())', ['tests/test_membership.py']),
+    ('scale-bisect-hi', 'liesoft/groups/base.py', '        return lo\n', '        return hi * 1.3\n', ['tests/test_membership.py']),
+    ('names-L_a', 'liesoft/groups/base.py', 'f"generators are not closed under the bracket: [{shown[a]}, {shown[b]}] is not "', 'f"generators are not closed under the bracket: [L_{a}, L_{b}] is not "', ['tests/test_membership.py']),
+    ('bracket-pair-swapped', 'liesoft/groups/base.py', '            a, b = divmod(worst, n)\n', '            b, a = divmod(worst, n)\n', ['tests/test_membership.py']),
+    ('families-index-off', 'liesoft/groups/base.py', 'idx.append(list(names).index(m))', 'idx.append(list(names).index(m) + 1)', ['tests/test_membership.py']),
+    ('svd-full', 'liesoft/groups/exact.py', 'full_matrices=c.shape[-2] < n)', 'full_matrices=True)', ['tests/test_membership.py']),
+    ('log-no-2k', 'liesoft/groups/logm.py', 'log = 2 * out * (2.0 ** k)[:, None, None]', 'log = 2 * out * (2.0 ** (k - 1))[:, None, None]', ['tests/test_membership.py']),
+    ('log-neg-axis-open', 'liesoft/groups/logm.py', 'on_negative_axis = (ev.real <= 0) & (ev.imag.abs() <= 1e-10 * size)', 'on_negative_axis = (ev.real < -1e300) & (ev.imag.abs() <= 1e-10 * size)', ['tests/test_membership.py']),
+    ('series-odd-wrong', 'liesoft/groups/logm.py', 'out = out + term / (2 * j + 1)', 'out = out + term / (2 * j)', ['tests/test_membership.py']),
+    ('family-param-always-magnitude', 'liesoft/audit.py', 'theta = group.family_parameter(fam, m) if fam in known else float(m)', 'theta = float(m)', ['tests/test_audit.py']),
+    ('family-param-always-known', 'liesoft/audit.py', 'theta = group.family_parameter(fam, m) if fam in known else float(m)', 'theta = group.family_parameter(fam, m) if fam in known else math.atanh(min(m, 0.99))', ['tests/test_audit.py']),
+    ('tensor-family-transposed', 'liesoft/audit.py', 'mats = members.detach().to("cpu", torch.float64)', 'mats = members.detach().to("cpu", torch.float64).transpose(-1, -2)', ['tests/test_audit.py']),
+    ('declared-families-ignored', 'liesoft/groups/base.py', 'return {k: list(v) for k, v in fams.items()} if fams else super().families()', 'return super().families()', ['tests/test_audit.py']),
+    ('per-gen-family-of-last', 'liesoft/audit.py', '            if gname not in family_of:\n                family_of[gname] = fam\n                curves.append((gname, fam, mat[None]))', "            family_of[gname] = 'x'\n            curves.append((gname, fam, mat[None]))", ['tests/test_audit.py']),
+    ('no-module-check', 'liesoft/testing.py', '    check_module_dtype(f, dtype, "the equivariance check",', '    if False: check_module_dtype(f, dtype, "the equivariance check",', ['tests/test_testing.py']),
+    ('cast-module-in-place', 'liesoft/testing.py', '    check_module_dtype(f, dtype, "the equivariance check",', '    if isinstance(f, torch.nn.Module): f.to(dtype)\n    if False: check_module_dtype(f, dtype, "the equivariance check",', ['tests/test_testing.py']),
+    ('pseudo-abs-det', 'liesoft/reps/parity.py', 'return torch.sign(torch.linalg.det(g))[..., None, None]', 'return torch.sign(torch.linalg.det(g)).abs()[..., None, None]', ['tests/test_user_reps.py']),
+    ('axial-no-sign', 'liesoft/reps/parity.py', 'return _det_sign(g) * super()._rho(g)', 'return super()._rho(g)', ['tests/test_user_reps.py']),
+    ('axial-det-full-affine-wrong', 'liesoft/reps/parity.py', 'return _det_sign(g) * super()._rho(g)', 'return -_det_sign(g) * super()._rho(g) * _det_sign(g) * _det_sign(g)', ['tests/test_user_reps.py']),
+    ('pp-is-pseudo', 'liesoft/reps/parity.py', '    if isinstance(a, Pseudoscalar):\n        return Scalar()', '    if isinstance(a, Pseudoscalar):\n        return Pseudoscalar()', ['tests/test_user_reps.py']),
+    ('axial-times-p-axial', 'liesoft/reps/parity.py', '    if type(a) is AxialVector:\n        return Vector()', '    if type(a) is AxialVector:\n        return AxialVector()', ['tests/test_user_reps.py']),
+    ('no-swap', 'liesoft/reps/parity.py', '        a, b = b, a\n', '        pass\n', ['tests/test_user_reps.py']),
+    ('subclass-hook-off', 'liesoft/reps/base.py', '            if impl is not None and private not in cls.__dict__:', '            if False:', ['tests/test_user_reps.py']),
+    ('verify-fd-one-sided', 'liesoft/reps/base.py', '        fd = (rep.rho(torch.linalg.matrix_exp(t * L)) - rep.rho(torch.linalg.matrix_exp(-t * L))\n              ) / (2 * t)', '        fd = (rep.rho(torch.linalg.matrix_exp(t * L)) - rep.rho(torch.linalg.matrix_exp(-t * L))\n              ) / (t)', ['tests/test_user_reps.py']),
+    ('shape-no-validation', 'liesoft/reps/base.py', '    if not isinstance(shape, tuple) or not all(\n            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):\n        raise', '    if False:\n        raise', ['tests/test_user_reps.py']),
+    ('checked-skips-validation', 'liesoft/reps/base.py', '            return impl(self, self._check_elements(m, name))', '            return impl(self, m)', ['tests/test_user_reps.py']),
+    ('verify-no-discrete-both', 'liesoft/reps/base.py', '        g = group.sample(n, generator=gen, dtype=f64) @ group.sample_discrete(\n            n, generator=gen, dtype=f64)\n        h = group.sample(n, generator=gen, dtype=f64) @ group.sample_discrete(\n            n, generator=gen, dtype=f64)', '        g = group.sample(n, generator=gen, dtype=f64)\n        h = group.sample(n, generator=gen, dtype=f64)', ['tests/test_user_reps.py']),
+    ('lorentz-det-no-clamp', 'liesoft/groups/lorentz.py', 'det_tol = (16 * atol * size**2).clamp(max=0.5)', 'det_tol = 16 * atol * size**2', ['tests/test_membership.py']),
+    ('lorentz-det-fixed-tiny', 'liesoft/groups/lorentz.py', 'det_tol = (16 * atol * size**2).clamp(max=0.5)', 'det_tol = 16 * atol', ['tests/test_membership.py']),
+    ('so3-discrete-name-default', 'liesoft/groups/rotations.py', '                                discrete_names=("P",))', '                                )', ['tests/test_membership.py']),
+    ('structure-names-indices', 'liesoft/groups/base.py', 'f"[{names[a]}, {names[b]}] is not in their span")', 'f"[L_{a}, L_{b}] is not in their span")', ['tests/test_membership.py']),
+    ('log-shift-only-random', 'liesoft/groups/base.py', 'algebra = torch.cat([L, -L, 1.5 * torch.einsum("na,aij->nij", c, L)])', 'algebra = torch.cat([L, -L])', ['tests/test_membership.py']),
+    ('x-not-cast', 'liesoft/testing.py', '    x = x.detach().to(dtype)\n', '    x = x.detach()\n', ['tests/test_testing.py']),
+    ('rtol-f64-for-all', 'liesoft/testing.py', 'rtol = 1e-8 if work == torch.float64 else 1e3 * torch.finfo(work).eps', 'rtol = 1e-8', ['tests/test_testing.py']),
+    ('rtol-f32-loose', 'liesoft/testing.py', 'rtol = 1e-8 if work == torch.float64 else 1e3 * torch.finfo(work).eps', 'rtol = 1e-8 if work == torch.float64 else 1e-2', ['tests/test_testing.py']),
+    ('dtype-error-not-wrapped', 'liesoft/testing.py', '        if is_dtype_error(exc):', '        if False:', ['tests/test_testing.py']),
+    ('all-errors-wrapped', 'liesoft/testing.py', '        if is_dtype_error(exc):', '        if True:', ['tests/test_testing.py']),
+    ('no-int-check', 'liesoft/testing.py', '    else:\n        check_floating(x, "x")\n', '    else:\n        pass\n', ['tests/test_testing.py']),
+]
