@@ -1,11 +1,12 @@
 """Golden numbers of the three --quick runs, recorded with the code *before* examples/hep was
 reorganised into a package (issue 19), so that the move is proven to change no number.
 
-``record(kind, out, threads)`` (``python -c "from tests.hep import golden; golden.record(...)"``) writes ``<kind>.json``: the run's numbers without its timings (see
-:func:`numbers`) and the environment that produced them (:func:`environment`). The tests
+``record(kind, out, threads)`` (``python -c "from tests.hep import golden; golden.record(...)"``)
+adds to ``<kind>.json`` the run's numbers without its timings (see :func:`numbers`) and the
+environment that produced them (:func:`environment`). The tests
 (``test_*_matches_the_golden_numbers_of_before_the_move`` in test_toptag.py,
 test_jet_regression.py and test_toy_regression.py) compare a fresh run with them: bit for bit
-where the environment is the recorded one, else at :data:`RTOL`.
+where the environment is a recorded one, else skipped (see the note at the top).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ import torch
 HERE = pathlib.Path(__file__).resolve().parent
 TIMING = {"train_step_s", "eval_step_s", "train_step_ratio", "timing", "train_seconds",
           "device", "wall_s", "train_s"}
-# Elsewhere (another CPU, torch build or thread count) float32 reductions run in another order.
-# Measured (tests/hep/golden/README.md): the same code at 2 threads instead of 1 moved the
-# quick runs' numbers by up to RTOL_MEASURED relative; the quick trainings are 2 epochs of a
-# tiny model, so a rounding difference grows through training but stays far below this bound.
-RTOL = 1e-2
+# Measured drift (the same old code at 2 threads instead of 1, README.md here): up to 2.9e-5
+# relative, in 40 of 325 numbers. That is rounding, but the metrics include counts (balanced
+# accuracy at 0.5, 1/eps_B, quantiles of responses) that jump by one jet when a score near a
+# threshold moves by that much, so no tolerance is safe in an environment not recorded here:
+# there the comparison is skipped (with the environments in the reason).
 
 
 def environment(threads: int | None = None) -> dict:
@@ -78,9 +79,12 @@ def numbers(kind: str, out: pathlib.Path, seed0_only: bool = False) -> dict:
 
 
 def record(kind: str, out: pathlib.Path, threads: int) -> pathlib.Path:
+    """Add (or replace) the golden run of this environment at ``threads`` threads."""
     path = HERE / f"{kind}.json"
-    path.write_text(json.dumps({"environment": environment(threads),
-                                "numbers": numbers(kind, out)}, indent=1))
+    env = environment(threads)
+    runs = [r for r in load(kind)["runs"] if r["environment"] != env] if path.exists() else []
+    runs.append({"environment": env, "numbers": numbers(kind, out)})
+    path.write_text(json.dumps({"runs": runs}, indent=1))
     return path
 
 
@@ -112,13 +116,18 @@ def differences(got, want, rtol: float, path: str = "") -> list[str]:
 
 
 def check(kind: str, out: pathlib.Path, threads: int | None = None, seed0_only=False) -> str:
-    """Compare the run in ``out`` with the golden numbers: bit for bit in the recorded
-    environment, else at :data:`RTOL`. Returns which comparison ran; raises AssertionError
-    listing the first differences."""
-    gold = load(kind)
-    exact = environment(threads) == gold["environment"]
-    rtol = 0.0 if exact else RTOL
-    diff = differences(numbers(kind, out, seed0_only), gold["numbers"], rtol)
-    assert not diff, (f"{kind}: {len(diff)} numbers differ from the golden ones "
-                      f"({'bit for bit' if exact else f'rtol {rtol:g}'}): " + "; ".join(diff[:8]))
-    return "exact" if exact else f"rtol {rtol:g}"
+    """Compare the run in ``out`` with the golden numbers recorded in the same environment, bit
+    for bit; skip (pytest.skip) where no golden run was recorded in this environment. Raises
+    AssertionError listing the first differences."""
+    env = environment(threads)
+    gold = [r for r in load(kind)["runs"] if r["environment"] == env]
+    if not gold:
+        import pytest
+
+        pytest.skip(f"{kind}: no golden run recorded in this environment ({env}; recorded: "
+                    f"{[r['environment'] for r in load(kind)['runs']]}): the numbers are "
+                    "compared bit for bit only where they were recorded (see the note at the top of tests/hep/golden/__init__.py)")
+    diff = differences(numbers(kind, out, seed0_only), gold[0]["numbers"], 0.0)
+    assert not diff, (f"{kind}: {len(diff)} numbers differ from the golden ones (bit for bit): "
+                      + "; ".join(diff[:8]))
+    return "exact"
