@@ -469,3 +469,17 @@ def test_resume_refuses_a_checkpoint_of_another_recipe_and_warns_on_an_unrecorde
     capsys.readouterr()
     train(dict(base, lr=1.0))  # unrecorded: cannot be checked, resumed with a warning
     assert "written before checkpoints recorded their configuration" in capsys.readouterr().out
+
+
+def test_train_one_refuses_anything_but_a_recipe(tmp_path):
+    """A model plugs into the training loop through a ``training.Recipe``; anything else (a
+    bare model, None) is refused by name before any training starts."""
+    data = {"x": np.zeros((4, 3, 4), np.float32), "y": np.zeros(4, np.float32)}
+    args = toptag.parse_args(["--quick", "--methods", "baseline", "--out", str(tmp_path)])
+    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    for bad in (None, JetTransformer(d=8, layers=1, heads=2, hidden=8, hidden_layers=1)):
+        with pytest.raises(TypeError, match=r"recipe= a training\.Recipe.*got "
+                                            + type(bad).__name__):
+            training.train_one("t", "baseline", 0, data, data, dict(top_tagging.PRESETS["quick"]),
+                               ctx, args, recipe=bad)
+    assert not (tmp_path / "checkpoints").exists()
