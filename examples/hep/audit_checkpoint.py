@@ -23,14 +23,17 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from examples.hep import toptag  # noqa: E402
+from examples.hep import training  # noqa: E402
+from examples.hep.models import lgatr_tagger  # noqa: E402
+from examples.hep.models.tagger_recipe import METHODS, build_model  # noqa: E402
+from examples.hep.studies.top_tagging import PRESETS  # noqa: E402
 from liesoft import Lorentz, Vector4, invariance_profile  # noqa: E402
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("checkpoint")
-    ap.add_argument("--preset", choices=sorted(toptag.PRESETS), default="cpu")
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
     ap.add_argument("--cache-dir", default=None)
     ap.add_argument("--jets", type=int, default=300)
     ap.add_argument("--magnitudes", default="0.5,0.9")
@@ -38,24 +41,25 @@ def main(argv=None):
     args = ap.parse_args(argv)
     path = pathlib.Path(args.checkpoint)
     match = re.fullmatch(r"(table1|extrapolation)_([a-z]+)_seed\d+\.pt", path.name)
-    if match is None or match.group(2) not in toptag.METHODS:
+    if match is None or match.group(2) not in METHODS:
         ap.error(f"expected a toptag checkpoint named {{table1|extrapolation}}_{{method}}_seed"
-                 f"{{n}}.pt with method in {sorted(toptag.METHODS)}, got {path.name!r}")
+                 f"{{n}}.pt with method in {sorted(METHODS)}, got {path.name!r}")
+    if match.group(2) == "lgatr" and not lgatr_tagger.available():
+        ap.error(lgatr_tagger.MISSING_MESSAGE)
     if not path.is_file():
         ap.error(f"no such checkpoint: {path}")
     if args.jets < 1:
         ap.error(f"--jets must be >= 1, got {args.jets}")
     study, method = match.groups()
     magnitudes = [float(m) for m in args.magnitudes.split(",")]
-    cfg = toptag.PRESETS[args.preset]
-    targs = toptag.parse_args(["--preset", args.preset, "--methods", method, "--device", "cpu",
-                               "--no-progress"] + (["--cache-dir", args.cache_dir]
-                                                   if args.cache_dir else [])
-                              + (["--lgatr-spurions"] if args.lgatr_spurions else []))
-    ctx = toptag.Context(0, 1, torch.device("cpu"), False, path.parent, False)
-    data = toptag.load_data(targs, cfg, ctx, wide=study == "extrapolation")
-    x = torch.from_numpy(toptag.split(data)[2]["x"][: args.jets])
-    model = toptag.build_model(cfg, method, targs)
+    cfg = PRESETS[args.preset]
+    # what load_data and build_model read of toptag.py's options
+    targs = argparse.Namespace(data="pythia", cache_dir=args.cache_dir, workers=None,
+                               device="cpu", lgatr_spurions=args.lgatr_spurions)
+    ctx = training.Context(0, 1, torch.device("cpu"), False, path.parent, False)
+    data = training.load_data(targs, cfg, ctx, wide=study == "extrapolation")
+    x = torch.from_numpy(training.split(data)[2]["x"][: args.jets])
+    model = build_model(cfg, method, targs)
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["best_model"])
     model.eval()
     print(f"{path.name}: mean |σ(f(Λx)) − σ(f(x))| on {len(x)} test jets, random boosts")

@@ -34,7 +34,8 @@ Methods (``--methods``):
   vector-Jacobian product of a Gaussian projection of the output serves all generators);
 * ``equivariant``: :class:`regressors.EquivariantRegressor`, ``Σ_i w_i p_i`` with weights from
   Lorentz invariants: exactly equivariant, no penalty.
-λ (``LAMBDA``) was chosen by the scan in docs/jet_regression.md (``--lam gseal=…,dseal=…``).
+λ (``LAMBDA`` in ``models/regressor_recipe.py``) was chosen by the scan in
+docs/jet_regression.md (``--lam gseal=…,dseal=…``).
 
 Metrics (test set): response (median of predicted / true) and resolution (IQR/2 of that
 ratio) of E, pT and m, in and above the training range, per particle-level pT bin, and on the
@@ -64,12 +65,8 @@ PRESETS = {
 # per cell (0.38 at 0.5 GeV, 0.75 at 10 GeV, 0.94 at 1 TeV): without it the measured jet's energy
 # is unbiased to 0.2 % and its 2.2 % spread is cell smearing no regression can undo (measured)
 DETECTOR = dict(response=0.5, response_power=0.3)  # DetectorConfig fields beyond the defaults
-METHODS = {"baseline": {}, "gseal": {"penalty": "gseal"}, "dseal": {"penalty": "dseal"},
-           "dseal_random": {"penalty": "dseal", "mode": "random"},
-           "equivariant": {"model": "equivariant"}}
-# from the λ scan of docs/jet_regression.md: the largest λ of {1, 10, 100} at which both penalties
-# keep the in-range energy resolution within 10 % of the baseline's (100: GSEAL 13 % worse)
-LAMBDA = {"gseal": 10.0, "dseal": 10.0}
+# METHODS (baseline, gseal, dseal, dseal_random, equivariant) and their λ (LAMBDA), the loss and
+# the networks: models/regressor_recipe.py
 BOOST_MAGNITUDES = (0.1, 0.3, 0.5, 0.7, 0.9)
 EXPECTATION_DRAWS = 300  # random-mode draws against one exact δSEAL value
 TIMING_STEPS = 20
@@ -89,13 +86,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from examples.hep import regression_eval as rev  # noqa: E402
-from examples.hep import toptag as T  # noqa: E402
-from examples.hep.detector import DetectorConfig  # noqa: E402
-from examples.hep.jetgen import WIDE_WINDOW  # noqa: E402
-from examples.hep.regressors import SCALE, EquivariantRegressor, JetRegressor  # noqa: E402
-from examples.hep.toptag_studies import interleaved_step_times  # noqa: E402
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4  # noqa: E402
+from examples.hep import training as T  # noqa: E402
+from examples.hep.data.detector import DetectorConfig  # noqa: E402
+from examples.hep.data.jetgen import WIDE_WINDOW  # noqa: E402
+from examples.hep.evaluation import regression as rev  # noqa: E402
+from examples.hep.models.regressor_recipe import LAMBDA, METHODS, RECIPE, predict  # noqa: E402
+from examples.hep.models.regressors import SCALE  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -141,93 +137,6 @@ def parse_lambdas(text: str) -> dict:
             raise ValueError(f"--lam value must be finite and >= 0, got {value!r}")
         out[name] = lam
     return out
-
-
-# ----------------------------------------------------------------------------- the task
-def method_spec(method: str, args=None) -> dict:
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: expected one of {list(METHODS)}")
-    return METHODS[method]
-
-
-def build_model(cfg, method="baseline", args=None) -> torch.nn.Module:
-    kw = dict(d=cfg["d"], layers=cfg["layers"], heads=cfg["heads"], hidden=cfg["hidden"],
-              hidden_layers=cfg["hidden_layers"])
-    if method_spec(method).get("model") == "equivariant":
-        return EquivariantRegressor(**kw)
-    return JetRegressor(**kw)
-
-
-def make_penalty(method: str, lam: float | None, args=None):
-    """``(penalty, λ)``; both penalties compare four-vectors: ``out_rep=Vector4()``."""
-    spec = method_spec(method)
-    if "penalty" not in spec:
-        return None, 0.0
-    kind = spec["penalty"]
-    if lam is None:
-        lam = getattr(args, "lams", {}).get(kind, LAMBDA[kind])
-    if kind == "gseal":
-        return GSEAL(Lorentz(), Vector4(), Vector4(), beta_max=T.BETA_MAX), lam
-    return DeltaSEAL(Lorentz(), Vector4(), Vector4(), mode=spec.get("mode", "exact")), lam
-
-
-def forward(net, x, method, penalty, args, generator, device):
-    """``(output, penalty value)`` sharing the forward pass (toptag's, on the raw output)."""
-    return T.penalised_forward(net, x, method, penalty, "logit", generator, device)
-
-
-MASS_FLOOR = 10.0 / SCALE  # m0: the mass term's regulator for light jets (10 GeV)
-
-
-def resolution_loss(out, target):
-    """Mean over jets of ``(δE / E)² + |δp⃗|² / |p⃗|² + (p·δp / (m² + m0²))²`` with ``δp = f(x) −
-    p_true`` and E, p⃗, m those of the target (Minkowski product ``p·δp``).
-
-    Each term is a relative error, so every pT range counts alike: of the energy, of the
-    three-momentum (magnitude and direction) and, to first order, of the mass (``δ(m²) = 2
-    p·δp``, so ``p·δp / m² = δm / m``). A quadratic form in the output with coefficients from
-    the target only (convex, no clamp, no log of a prediction), each term Huber-clipped at
-    ``HUBER_DELTA`` (linear beyond it: the metrics are quantiles, outliers should not steer).
-    Without the mass term a 1 % error of E alone moves the mass of a 1 TeV top jet by ~30 %
-    (m dm = E dE); a loss on log m of the prediction instead (tried first) pushed jets off the
-    mass shell, where the clamped log has no gradient, and diverged.
-    """
-    t, d = target.float(), out.float() - target.float()
-    e_t, p_t = t[:, 0], t[:, 1:]
-    m2 = (e_t**2 - (p_t**2).sum(-1)).clamp_min(0.0)
-    rel_e = d[:, 0] / e_t
-    rel_p2 = (d[:, 1:] ** 2).sum(-1) / (p_t**2).sum(-1)
-    rel_m = (e_t * d[:, 0] - (p_t * d[:, 1:]).sum(-1)) / (m2 + MASS_FLOOR**2)
-    terms = torch.stack([rel_e, rel_p2.clamp_min(1e-30).sqrt(), rel_m], -1)
-    return huber(terms).sum(-1).mean()
-
-
-HUBER_DELTA = 0.1  # relative errors beyond 10 % count linearly (the metrics are quantiles)
-
-
-def huber(r):
-    a = r.abs()
-    return torch.where(a < HUBER_DELTA, r**2, HUBER_DELTA * (2 * a - HUBER_DELTA))
-
-
-@torch.no_grad()
-def predict(model, x: np.ndarray, ctx, batch=1024) -> np.ndarray:
-    """Predicted four-vectors in GeV ``(N, 4)`` float64."""
-    model.eval()
-    out = [model(torch.from_numpy(x[i:i + batch]).to(ctx.device)).double().cpu()
-           for i in range(0, len(x), batch)]
-    return torch.cat(out).numpy() * SCALE
-
-
-def validation_loss(model, val, cfg, ctx) -> float:
-    pred = torch.from_numpy(predict(model, val["x"], ctx) / SCALE)
-    model.train()
-    return float(resolution_loss(pred, torch.from_numpy(val["t"])))
-
-
-RECIPE = T.Recipe(build=build_model, method_spec=method_spec, make_penalty=make_penalty,
-                  forward=forward, loss=resolution_loss, val_loss=validation_loss,
-                  target="t", loss_name="loss")
 
 
 # ----------------------------------------------------------------------------- data
@@ -322,7 +231,7 @@ def main(argv=None):
     details["runs"], details["expectation"] = runs, checks
     if not args.no_timing:
         t = d["train"]
-        med = interleaved_step_times(args.methods, args, cfg, ctx, steps=TIMING_STEPS,
+        med = T.interleaved_step_times(args.methods, args, cfg, ctx, steps=TIMING_STEPS,
                                      recipe=RECIPE, batch=(torch.from_numpy(t["x"][:cfg["batch"]]),
                                                            torch.from_numpy(t["t"][:cfg["batch"]])))
         details["timing"] = {"median_s": med, "steps": TIMING_STEPS, "batch": cfg["batch"]}
@@ -359,7 +268,5 @@ def write_outputs(runs, details, cfg, ctx):
         ctx.out / "fig_violation_per_generator.png")
 
 
-if __name__ == "__main__":  # run the package module, so that it shares toptag's functions
-    from examples.hep import jet_regression
-
-    jet_regression.main()
+if __name__ == "__main__":
+    main()

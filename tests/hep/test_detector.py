@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from examples.hep.detector import (
+from examples.hep.data.detector import (
     DetectorConfig,
     apply_detector,
     drop_soft,

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from examples.hep import evaluation as ev
+from examples.hep.evaluation import tagging as ev
 
 # 11 tops and 20 QCD jets (unbalanced: plain accuracy and balanced accuracy differ)
 SIGNAL = [0.95, 0.92, 0.88, 0.85, 0.75, 0.66, 0.52, 0.45, 0.40, 0.35, 0.20]

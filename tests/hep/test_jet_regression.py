@@ -11,12 +11,15 @@ import pytest
 import torch
 
 from examples.hep import jet_regression as JR
-from examples.hep import jetgen, toptag
-from examples.hep import regression_eval as rev
-from examples.hep.loaders import JetFileError, load_generated
-from examples.hep.regressors import SCALE, EquivariantRegressor, JetRegressor, minkowski
+from examples.hep import training
+from examples.hep.data import jetgen
+from examples.hep.data.loaders import JetFileError, load_generated
+from examples.hep.evaluation import regression as rev
+from examples.hep.models import regressor_recipe as RR
+from examples.hep.models.regressors import SCALE, EquivariantRegressor, JetRegressor, minkowski
 from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4, math_attention
 from liesoft.testing import assert_equivariant
+from tests.hep import golden
 
 
 def jets(batch=6, n=10, pad=3, seed=0, dtype=torch.float64):
@@ -228,14 +231,14 @@ def test_penalties_vanish_on_the_peer_and_not_on_the_baseline(penalty):
 
 
 def test_dseal_auto_route_for_four_outputs_is_reverse():
-    _, lam = JR.make_penalty("dseal", None)
-    pen, _ = JR.make_penalty("dseal", None)
-    assert pen._route(torch.zeros(3, 4)) == "reverse" and pen.n == 6 and lam == JR.LAMBDA["dseal"]
-    rand, _ = JR.make_penalty("dseal_random", None)
+    _, lam = RR.make_penalty("dseal", None)
+    pen, _ = RR.make_penalty("dseal", None)
+    assert pen._route(torch.zeros(3, 4)) == "reverse" and pen.n == 6 and lam == RR.LAMBDA["dseal"]
+    rand, _ = RR.make_penalty("dseal_random", None)
     assert rand.mode == "random"
-    g, _ = JR.make_penalty("gseal", None)
+    g, _ = RR.make_penalty("gseal", None)
     assert isinstance(g.out_rep, Vector4) and g.sampler_options["beta_max"] == 0.95 ** 0.5
-    assert JR.make_penalty("baseline", None) == (None, 0.0)
+    assert RR.make_penalty("baseline", None) == (None, 0.0)
 
 
 def test_expectation_check_agrees_on_a_model_and_is_sensitive():
@@ -302,8 +305,8 @@ def test_relative_violation_by_hand_for_a_jet_at_rest():
 def test_boost_jets_boosts_jets_and_targets_alike():
     x = jets(batch=4).float().numpy()
     p = x.astype(np.float64).sum(1)
-    xb, pb = toptag.boost_jets(x, 3, p)
-    np.testing.assert_array_equal(xb, toptag.boosted(x, seed=3))  # the tagger's boost
+    xb, pb = training.boost_jets(x, 3, p)
+    np.testing.assert_array_equal(xb, training.boosted(x, seed=3))  # the tagger's boost
     np.testing.assert_allclose(xb.astype(np.float64).sum(1), pb, rtol=2e-5, atol=1e-3)
     assert np.abs(pb - p).max() > 10  # really boosted
     m2 = lambda q: q[:, 0] ** 2 - (q[:, 1:] ** 2).sum(1)  # noqa: E731
@@ -313,29 +316,36 @@ def test_boost_jets_boosts_jets_and_targets_alike():
 def test_options():
     a = JR.parse_args(["--lam", "gseal=0.1,dseal=10", "--seeds", "2"])
     assert a.lams == {"gseal": 0.1, "dseal": 10.0} and a.seeds == 2
-    assert a.methods == list(JR.METHODS)
+    assert a.methods == list(RR.METHODS)
     for bad in (["--lam", "lgatr=1"], ["--lam", "gseal=x"], ["--lam", "gseal=-1"],
                 ["--methods", "nope"], ["--seeds", "0"], ["--epochs", "0"]):
         with pytest.raises(SystemExit):
             JR.parse_args(bad)
-    pen, lam = JR.make_penalty("gseal", None, a)
+    pen, lam = RR.make_penalty("gseal", None, a)
     assert lam == 0.1
 
 
 # ----------------------------------------------------------------------------- end to end
-def test_quick_run_end_to_end_and_resume(tmp_path, quick_jet_cache, capsys):
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def quick_regression(tmp_path_factory, quick_jet_cache):
+    """One in-process ``--quick --seeds 2`` run, shared by the tests below."""
+    out = tmp_path_factory.mktemp("regression") / "run"
     argv = ["--quick", "--out", str(out), "--cache-dir", quick_jet_cache, "--no-progress",
             "--seeds", "2"]
     JR.main(argv)
+    return out, argv
+
+
+def test_quick_run_end_to_end_and_resume(quick_regression, capsys):
+    out, argv = quick_regression
     for name in ("metrics.json", "results.md", "fig_resolution_vs_pt.png",
                  "fig_response_vs_pt.png", "fig_violation.png",
                  "fig_violation_per_generator.png", "details.json"):
         assert (out / name).exists(), name
     metrics = json.loads((out / "metrics.json").read_text())
     per = metrics["per_seed"]
-    assert set(per) == {"raw", *JR.METHODS} and all(len(per[m]) == 2 for m in JR.METHODS)
-    for m in JR.METHODS:
+    assert set(per) == {"raw", *RR.METHODS} and all(len(per[m]) == 2 for m in RR.METHODS)
+    for m in RR.METHODS:
         for r in per[m]:
             assert math.isfinite(r["inside"]["E"]["resolution"])
             assert r["train_step_ratio"] > 0
@@ -359,28 +369,34 @@ def test_quick_run_end_to_end_and_resume(tmp_path, quick_jet_cache, capsys):
     JR.main(argv + ["--resume"])
     assert "(finished)" in capsys.readouterr().out
     again = json.loads((out / "metrics.json").read_text())["per_seed"]
-    for m in JR.METHODS:
+    for m in RR.METHODS:
         assert again[m][0]["inside"] == per[m][0]["inside"]
     assert os.path.exists(out / "checkpoints" / "regression_gseal_seed1.pt")
 
 
+def test_quick_run_matches_the_golden_numbers_of_before_the_move(quick_regression):
+    """Seed 0 of the quick run gives the numbers the code gave before examples/hep became a
+    package (tests/hep/golden), bit for bit where they were recorded in this environment."""
+    golden.check("jet_regression", quick_regression[0], seed0_only=True)
+
+
 def test_resolution_loss_by_hand():
-    m0 = JR.MASS_FLOOR
+    m0 = RR.MASS_FLOOR
     t = torch.tensor([[1.0, 0.6, 0.0, 0.0], [2.0, 0.0, 1.2, 0.9]])  # TeV; m² 0.64 and 1.75
-    assert float(JR.resolution_loss(t, t)) == pytest.approx(0.0, abs=1e-12)
+    assert float(RR.resolution_loss(t, t)) == pytest.approx(0.0, abs=1e-12)
     # a common factor s: δE/E = s − 1, |δp|/|p| = s − 1, p·δp / m² = (s − 1) m² / (m² + m0²)
     s = 1.1
     want = np.mean([2 * 0.1**2 + (0.1 * m2 / (m2 + m0**2)) ** 2 for m2 in (0.64, 1.75)])
-    assert float(JR.resolution_loss(s * t, t)) == pytest.approx(want, rel=1e-5)
+    assert float(RR.resolution_loss(s * t, t)) == pytest.approx(want, rel=1e-5)
     # δE alone on the first jet: δE/E = 0.05, no momentum term, p·δp = E δE = 0.05
     p = t[:1].clone()
     p[0, 0] += 0.05
     want = 0.05**2 + (0.05 / (0.64 + m0**2)) ** 2
-    assert float(JR.resolution_loss(p, t[:1])) == pytest.approx(want, rel=1e-5)
+    assert float(RR.resolution_loss(p, t[:1])) == pytest.approx(want, rel=1e-5)
     # a transverse kick δp⃗ = (0, 0.03, 0): only the momentum term (p⃗·δp⃗ = 0)
     p = t[:1].clone()
     p[0, 2] += 0.03
-    assert float(JR.resolution_loss(p, t[:1])) == pytest.approx(0.03**2 / 0.36, rel=1e-5)
+    assert float(RR.resolution_loss(p, t[:1])) == pytest.approx(0.03**2 / 0.36, rel=1e-5)
     # the mass term: δ(m²) = 2 p·δp to first order, so p·δp / m² ≈ δm / m for m >> m0
     p = 1.0 * t[:1]
     p[0, 1] = 0.59  # m² from 0.64 to 1 − 0.3481 = 0.6519
@@ -389,7 +405,7 @@ def test_resolution_loss_by_hand():
     assert rel_m == pytest.approx(dm_over_m, rel=0.02)
     # finite with finite gradients off the mass shell
     off = torch.tensor([[1.0, 1.2, 0.0, 0.0]], requires_grad=True)
-    loss = JR.resolution_loss(off, t[:1])
+    loss = RR.resolution_loss(off, t[:1])
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(off.grad).all() and off.grad.abs().sum() > 0
 
@@ -415,14 +431,14 @@ def test_summarise_splits_at_the_detector_level_cut_and_bins_in_true_pt():
 
 def test_resolution_loss_is_linear_beyond_the_huber_delta():
     """Relative errors beyond HUBER_DELTA = 0.1 count linearly: 0.1 (2|r| − 0.1), not r²."""
-    assert JR.HUBER_DELTA == 0.1
+    assert RR.HUBER_DELTA == 0.1
     r = torch.tensor([0.05, -0.1, 0.3, -2.0])
-    np.testing.assert_allclose(JR.huber(r).numpy(), [0.0025, 0.01, 0.05, 0.39], rtol=1e-6)
+    np.testing.assert_allclose(RR.huber(r).numpy(), [0.0025, 0.01, 0.05, 0.39], rtol=1e-6)
     t = torch.tensor([[1.0, 0.6, 0.0, 0.0]])
     m2 = 0.64
-    rel_m = 0.3 * m2 / (m2 + JR.MASS_FLOOR**2)
+    rel_m = 0.3 * m2 / (m2 + RR.MASS_FLOOR**2)
     want = 2 * 0.05 + 0.1 * (2 * rel_m - 0.1)  # E, |p| and m all 30 % high
-    assert float(JR.resolution_loss(1.3 * t, t)) == pytest.approx(want, rel=1e-5)
+    assert float(RR.resolution_loss(1.3 * t, t)) == pytest.approx(want, rel=1e-5)
 
 
 def test_regression_tables_say_how_many_seeds_a_mean_is_over():

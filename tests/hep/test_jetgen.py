@@ -1,4 +1,4 @@
-"""Tests of the Pythia jet generator (examples/hep/jetgen.py) on small samples."""
+"""Tests of the Pythia jet generator (examples/hep/data/jetgen.py) on small samples."""
 
 import json
 import os
@@ -8,9 +8,9 @@ import h5py
 import numpy as np
 import pytest
 
-from examples.hep import jetgen
-from examples.hep.detector import DetectorConfig, kinematics
-from examples.hep.loaders import load_generated
+from examples.hep.data import jetgen
+from examples.hep.data.detector import DetectorConfig, kinematics
+from examples.hep.data.loaders import load_generated
 
 N_TOP, N_QCD = 40, 40
 

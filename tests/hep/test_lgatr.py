@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from examples.hep import lgatr_tagger, toptag
+from examples.hep import toptag
+from examples.hep.models import lgatr_tagger, tagger_recipe
+from examples.hep.studies import top_tagging
 from liesoft import Lorentz, Vector4, invariance_profile
 
 
@@ -83,9 +85,9 @@ def test_dense_and_sparse_geometric_product_give_the_same_tagger():
 
 
 def test_toptag_picks_the_dense_product_on_cpu_and_the_sparse_one_on_gpu():
-    cfg = toptag.PRESETS["quick"]
+    cfg = top_tagging.PRESETS["quick"]
     args = toptag.parse_args(["--quick", "--methods", "lgatr", "--device", "cpu"])
-    model = toptag.build_model(cfg, "lgatr", args)
+    model = tagger_recipe.build_model(cfg, "lgatr", args)
     assert model.net.primitives.sparse_gp is False
     args.device = "cuda"
-    assert toptag.build_model(cfg, "lgatr", args).net.primitives.sparse_gp is True
+    assert tagger_recipe.build_model(cfg, "lgatr", args).net.primitives.sparse_gp is True

@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from examples.hep.detector import kinematics
-from examples.hep.loaders import (
+from examples.hep.data.detector import kinematics
+from examples.hep.data.loaders import (
     ATLAS_KEYS,
     JetFileError,
     load_atlas,

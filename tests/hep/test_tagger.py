@@ -1,4 +1,4 @@
-"""The jet transformer's feature map and padding (examples/hep/tagger.py), against values
+"""The jet transformer's feature map and padding (examples/hep/models/tagger.py), against values
 computed by hand: every feature on its own, a jet straddling phi = +-pi, and padding rows that
 must be ignored (not selected instead of the real rows)."""
 
@@ -7,8 +7,13 @@ import math
 import pytest
 import torch
 
-from examples.hep import tagger
-from examples.hep.tagger import JetTransformer, constituent_features, masked_mean, padding_mask
+from examples.hep.models import tagger
+from examples.hep.models.tagger import (
+    JetTransformer,
+    constituent_features,
+    masked_mean,
+    padding_mask,
+)
 
 A, B, PT = 0.3, 0.5, 100.0  # the symmetric jet: (eta, phi) = (+B, pi - A) and (-B, -pi + A)
 

@@ -1,5 +1,6 @@
 """The top-tagging example: feature map, model, --quick end to end, resume, DDP on 2 CPUs."""
 
+import dataclasses
 import json
 import math
 import os
@@ -11,10 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from examples.hep import evaluation as ev
-from examples.hep import toptag
-from examples.hep.tagger import JetTransformer, constituent_features
+from examples.hep import toptag, training
+from examples.hep.evaluation import tagging as ev
+from examples.hep.models import tagger_recipe
+from examples.hep.models.tagger import JetTransformer, constituent_features
+from examples.hep.studies import top_tagging
 from liesoft import GSEAL, Lorentz, Vector4, invariance_profile
+from tests.hep import golden
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "examples", "hep", "toptag.py")
@@ -122,12 +126,12 @@ def test_penalties_see_the_probability_by_default_and_the_logit_on_request():
     # delta-SEAL by hand: d/de f(exp(e L_a) x) = f'(z) w . L_a P, mean over samples and mean
     # (or sum) over the six generators; f' = 1 on the logit, sigma(z) (1 - sigma(z)) on the
     # probability
-    dseal, _ = toptag.make_penalty("dseal", None)
+    dseal, _ = tagger_recipe.make_penalty("dseal", None)
     n = 6 if dseal.reduction == "sum" else 1
     lie = torch.einsum("i,aij,bj->ab", W, Lorentz().generators, P)  # w . (L_a P)
     want = {"logit": n * lie.pow(2).mean(), "prob": n * (lie * sig * (1 - sig)).pow(2).mean()}
     for on in ("prob", "logit"):
-        logits, value = toptag.penalised_forward(net, x.clone().requires_grad_(True), "dseal",
+        logits, value = training.penalised_forward(net, x.clone().requires_grad_(True), "dseal",
                                                  dseal, on)
         torch.testing.assert_close(logits[:, 0], z, rtol=1e-12, atol=0)  # the BCE gets logits
         torch.testing.assert_close(value, want[on], rtol=1e-9, atol=0)
@@ -135,21 +139,21 @@ def test_penalties_see_the_probability_by_default_and_the_logit_on_request():
     # GSEAL's path: the penalty gets f = sigma(net) or net, and fx = f(x)
     stub = StubPenalty()
     for on, f in (("prob", torch.sigmoid), ("logit", lambda t: t)):
-        logits, value = toptag.penalised_forward(net, x, "gseal", stub, on)
+        logits, value = training.penalised_forward(net, x, "gseal", stub, on)
         torch.testing.assert_close(logits[:, 0], z, rtol=1e-12, atol=0)
         torch.testing.assert_close(stub.fx[:, 0], f(z), rtol=1e-12, atol=0)
         torch.testing.assert_close(value, f(2 * z).sum(), rtol=1e-12, atol=0)
     # and with the real GSEAL: its value on sigma(net) (default) or on net, same draws
-    gseal, _ = toptag.make_penalty("gseal", None)
+    gseal, _ = tagger_recipe.make_penalty("gseal", None)
     assert isinstance(gseal, GSEAL)
     values = {}
     for on, f in (("prob", lambda t: torch.sigmoid(net(t))), ("logit", net)):
-        _, values[on] = toptag.penalised_forward(net, x, "gseal", gseal, on,
+        _, values[on] = training.penalised_forward(net, x, "gseal", gseal, on,
                                                  generator=torch.Generator().manual_seed(5))
         ref = gseal(f, x, generator=torch.Generator().manual_seed(5))
         torch.testing.assert_close(values[on], ref, rtol=1e-12, atol=0)
     assert values["prob"] < values["logit"] / 4
-    logits, value = toptag.penalised_forward(net, x, "baseline", None, "prob")
+    logits, value = training.penalised_forward(net, x, "baseline", None, "prob")
     torch.testing.assert_close(logits[:, 0], z, rtol=1e-12, atol=0)
     assert value == 0
 
@@ -170,8 +174,8 @@ def table1_split(cache):
     """The quick preset's table1 validation and test jets, read from the run's jet cache."""
     args = toptag.parse_args(["--quick", "--cache-dir", cache, "--workers", "1",
                               "--no-progress", "--device", "cpu"])
-    ctx = toptag.Context(0, 1, torch.device("cpu"), amp=False, out=None, progress=False)
-    _, val, test = toptag.split(toptag.load_data(args, toptag.PRESETS["quick"], ctx, wide=False))
+    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=None, progress=False)
+    _, val, test = training.split(training.load_data(args, top_tagging.PRESETS["quick"], ctx, wide=False))
     return args, ctx, val, test
 
 
@@ -182,7 +186,7 @@ def check_metrics(out, methods, cache, atol=1e-12):
     details = json.loads((out / "details.json").read_text())
     assert set(metrics) == set(methods)
     args, ctx, val, test = table1_split(cache)
-    cfg = toptag.PRESETS["quick"]
+    cfg = top_tagging.PRESETS["quick"]
     for m in methods:
         assert set(metrics[m]) >= METRIC_KEYS
         assert all(metrics[m][k]["std"] == 0 for k in METRIC_KEYS)  # one seed
@@ -190,17 +194,17 @@ def check_metrics(out, methods, cache, atol=1e-12):
         assert all(metrics[m][k]["mean"] == run[k] for k in METRIC_KEYS)
         assert run["train_step_s"] > 0 and run["eval_step_s"] > 0
         ck = torch.load(out / "checkpoints" / f"table1_{m}_seed0.pt", weights_only=True)
-        model = toptag.build_model(cfg, m, args)
+        model = tagger_recipe.build_model(cfg, m, args)
         model.load_state_dict(ck["best_model"])
         model.eval()
         # the saved best model is the one of the lowest validation loss of the history
         history = ck["state"]["history"]
         assert [h["epoch"] for h in history] == list(range(1, cfg["epochs"] + 1))
         assert ck["state"]["best"] == min(h["val_bce"] for h in history)
-        assert toptag.validation_loss(model, val, cfg, ctx) == pytest.approx(
+        assert tagger_recipe.validation_loss(model, val, cfg, ctx) == pytest.approx(
             ck["state"]["best"], abs=max(atol, 1e-6))
         model.eval()  # validation_loss leaves it in training mode (another attention path)
-        p = toptag.sigmoid(toptag.predict_logits(model, test["x"], ctx))
+        p = training.sigmoid(training.predict_logits(model, test["x"], ctx))
         want = ev.summary(test["y"], p)
         assert set(want) >= {"auc", "balanced_accuracy", "rejection_at_0.3"}
         for k in want:
@@ -232,6 +236,15 @@ def quick_run(tmp_path_factory, cache):
     """One uninterrupted --quick run (every study, the default methods), shared by the tests."""
     out = tmp_path_factory.mktemp("quick")
     return out, run(["--out", str(out)], cache)
+
+
+def test_quick_run_matches_the_golden_numbers_of_before_the_move(quick_run):
+    """The quick run (every default study) gives the numbers the code gave before examples/hep
+    became a package (tests/hep/golden), bit for bit where they were recorded in this
+    environment (the subprocess inherits this process's thread count)."""
+    out, r = quick_run
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    golden.check("toptag", out)
 
 
 def test_quick_end_to_end(quick_run, cache):
@@ -299,7 +312,7 @@ def test_resume_after_an_interrupted_run_reproduces_the_uninterrupted_one(tmp_pa
                 {k: v for k, v in want.items() if k not in timing}, "details")
 
 
-def test_resume_keeps_the_early_stopping_state_and_the_best_model(tmp_path, monkeypatch):
+def test_resume_keeps_the_early_stopping_state_and_the_best_model(tmp_path):
     """In process, on a tiny sample, with validation losses that get worse after epoch 1: the
     run interrupted after epoch 2 (one bad epoch counted) and resumed stops early after epoch 3
     (patience 2) as the uninterrupted run does, with the epoch-1 model restored from the
@@ -308,28 +321,29 @@ def test_resume_keeps_the_early_stopping_state_and_the_best_model(tmp_path, monk
     x = jets(batch=48, n=8, pad=3, seed=1).float().numpy()
     y = (torch.rand(48, generator=g) < 0.5).float().numpy()
     data = {"x": x, "y": y, "pt": np.full(48, 600.0)}
-    cfg = dict(toptag.PRESETS["quick"], batch=16, epochs=4, patience=2)
+    cfg = dict(top_tagging.PRESETS["quick"], batch=16, epochs=4, patience=2)
 
     def losses():
         it = iter([0.5, 0.7, 0.9, 1.1])
         return lambda *a, **k: next(it)
 
-    def train(out, interrupt=None, resume=False):
+    def train(out, recipe, interrupt=None, resume=False):
         args = toptag.parse_args(["--quick", "--methods", "baseline", "--out", str(out)]
                                  + (["--resume"] if resume else []))
         args.interrupt_after = interrupt
-        ctx = toptag.Context(0, 1, torch.device("cpu"), amp=False, out=out, progress=False)
+        ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=out, progress=False)
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-        return toptag.train_one("t", "baseline", 0, data, data, cfg, ctx, args)
+        return training.train_one("t", "baseline", 0, data, data, cfg, ctx, args, recipe=recipe)
 
-    monkeypatch.setattr(toptag, "validation_loss", losses())
-    ref, ref_info = train(tmp_path / "a")
-    monkeypatch.setattr(toptag, "validation_loss", losses())
+    # the tagger with these validation losses: a model plugs its functions in via its Recipe
+    recipe = lambda: dataclasses.replace(tagger_recipe.TAGGER, val_loss=losses())  # noqa: E731
+    ref, ref_info = train(tmp_path / "a", recipe())
+    resumed = recipe()
     with pytest.raises(SystemExit) as stop:
-        train(tmp_path / "b", interrupt=2)
+        train(tmp_path / "b", resumed, interrupt=2)
     assert stop.value.code == 3
     first = torch.load(tmp_path / "b" / "checkpoints" / "t_baseline_seed0.pt", weights_only=True)
-    got, info = train(tmp_path / "b", resume=True)
+    got, info = train(tmp_path / "b", resumed, resume=True)
     assert first["state"]["bad"] == 1 and not first["state"]["done"]
     assert info["epochs_trained"] == ref_info["epochs_trained"] == 3  # patience 2 after ep. 1
     assert [h["val_bce"] for h in info["history"]] == [0.5, 0.7, 0.9]
@@ -394,7 +408,7 @@ def test_grad_clip_bounds_the_gradient_every_optimizer_step_sees(tmp_path, monke
     x = jets(batch=48, n=8, pad=3, seed=1).float().numpy()
     y = (torch.rand(48, generator=g) < 0.5).float().numpy()
     data = {"x": x, "y": y, "pt": np.full(48, 600.0)}
-    cfg = dict(toptag.PRESETS["quick"], batch=16, epochs=2, patience=5, grad_clip=clip)
+    cfg = dict(top_tagging.PRESETS["quick"], batch=16, epochs=2, patience=5, grad_clip=clip)
     norms, step = [], torch.optim.AdamW.step
 
     def spy(self, *a, **k):
@@ -405,9 +419,9 @@ def test_grad_clip_bounds_the_gradient_every_optimizer_step_sees(tmp_path, monke
 
     monkeypatch.setattr(torch.optim.AdamW, "step", spy)
     args = toptag.parse_args(["--quick", "--methods", "gseal", "--out", str(tmp_path)])
-    ctx = toptag.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
     (tmp_path / "checkpoints").mkdir()
-    toptag.train_one("t", "gseal", 0, data, data, cfg, ctx, args)
+    training.train_one("t", "gseal", 0, data, data, cfg, ctx, args, recipe=tagger_recipe.TAGGER)
     assert len(norms) == 6  # 3 steps per epoch, 2 epochs
     if clip is None:
         assert max(norms) > 1e-2  # the bound below is far from the natural norms
@@ -424,20 +438,21 @@ def test_resume_refuses_a_checkpoint_of_another_recipe_and_warns_on_an_unrecorde
     x = jets(batch=32, n=8, pad=3, seed=1).float().numpy()
     y = (torch.rand(32, generator=g) < 0.5).float().numpy()
     data = {"x": x, "y": y, "pt": np.full(32, 600.0)}
-    base = dict(toptag.PRESETS["quick"], batch=16, epochs=2, patience=5)
+    base = dict(top_tagging.PRESETS["quick"], batch=16, epochs=2, patience=5)
     args = toptag.parse_args(["--quick", "--methods", "gseal", "--out", str(tmp_path),
                               "--resume"])
-    ctx = toptag.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
     (tmp_path / "checkpoints").mkdir()
 
     def train(cfg, lam=None):
         ctx.trained.clear()
-        return toptag.train_one("t", "gseal", 0, data, data, cfg, ctx, args, lam=lam)
+        return training.train_one("t", "gseal", 0, data, data, cfg, ctx, args, lam=lam,
+                                  recipe=tagger_recipe.TAGGER)
 
     model, _ = train(base)
     path = tmp_path / "checkpoints" / "t_gseal_seed0.pt"
     ck = torch.load(path, weights_only=True)
-    assert ck["recipe"] == {"config": base, "method": toptag.METHODS["gseal"], "lam": 1.0}
+    assert ck["recipe"] == {"config": base, "method": tagger_recipe.METHODS["gseal"], "lam": 1.0}
     for cfg, lam, named in ((dict(base, lr=base["lr"] / 2), None, "config.lr"),
                             (dict(base, epochs=3), None, "config.epochs")):
         with pytest.raises(SystemExit, match=named.replace(".", r"\.")):
@@ -454,3 +469,17 @@ def test_resume_refuses_a_checkpoint_of_another_recipe_and_warns_on_an_unrecorde
     capsys.readouterr()
     train(dict(base, lr=1.0))  # unrecorded: cannot be checked, resumed with a warning
     assert "written before checkpoints recorded their configuration" in capsys.readouterr().out
+
+
+def test_train_one_refuses_anything_but_a_recipe(tmp_path):
+    """A model plugs into the training loop through a ``training.Recipe``; anything else (a
+    bare model, None) is refused by name before any training starts."""
+    data = {"x": np.zeros((4, 3, 4), np.float32), "y": np.zeros(4, np.float32)}
+    args = toptag.parse_args(["--quick", "--methods", "baseline", "--out", str(tmp_path)])
+    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    for bad in (None, JetTransformer(d=8, layers=1, heads=2, hidden=8, hidden_layers=1)):
+        with pytest.raises(TypeError, match=r"recipe= a training\.Recipe.*got "
+                                            + type(bad).__name__):
+            training.train_one("t", "baseline", 0, data, data, dict(top_tagging.PRESETS["quick"]),
+                               ctx, args, recipe=bad)
+    assert not (tmp_path / "checkpoints").exists()

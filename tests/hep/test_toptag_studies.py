@@ -1,4 +1,4 @@
-"""toptag.py's second-pass options and the pure pieces of its studies (toptag_studies.py):
+"""toptag.py's second-pass options and the pure pieces of its studies (studies/top_tagging.py):
 --budget / --study parsing, the wide sample's upper edge, rejection at ε_S = 0.5 on a
 hand-computed toy, the top-bin rejection ratios, the cost-study rows, the generator-physics
 table, and a quick end-to-end run of every study with a violation budget (two tiny seeds)."""
@@ -13,9 +13,11 @@ import h5py
 import numpy as np
 import pytest
 
-from examples.hep import evaluation as ev
-from examples.hep import jetgen, toptag
-from examples.hep import toptag_studies as S
+from examples.hep import toptag, training
+from examples.hep.data import jetgen
+from examples.hep.evaluation import tagging as ev
+from examples.hep.models import tagger_recipe
+from examples.hep.studies import top_tagging as S
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "examples", "hep", "toptag.py")
@@ -26,13 +28,13 @@ def test_budget_option_adds_budget_methods_and_refuses_bad_targets():
     args = toptag.parse_args(["--methods", "baseline", "--budget", "gseal=2e-3,dseal=0.1"])
     assert args.methods == ["baseline", "gseal_budget", "dseal_budget"]
     assert args.budgets == {"gseal": 2e-3, "dseal": 0.1}
-    assert toptag.method_spec("dseal_budget", args) == {"penalty": "dseal", "lam": 1.0,
+    assert tagger_recipe.method_spec("dseal_budget", args) == {"penalty": "dseal", "lam": 1.0,
                                                        "budget": 0.1}
     for bad in ("gseal", "gseal=0", "gseal=-1", "gseal=nan", "gseal=x", "lgatr=1e-3"):
         with pytest.raises(SystemExit):
             toptag.parse_args(["--budget", bad])
     with pytest.raises(ValueError, match="finite and > 0"):
-        toptag.parse_budget("gseal=inf")
+        tagger_recipe.parse_budget("gseal=inf")
     # budget methods alone (no fixed-lambda method) are allowed; no method at all is not
     assert toptag.parse_args(["--methods", "", "--budget", "dseal=0.2"]).methods == [
         "dseal_budget"]
@@ -42,7 +44,7 @@ def test_budget_option_adds_budget_methods_and_refuses_bad_targets():
 
 def test_study_full_means_every_study_with_three_seeds_unless_told_otherwise():
     full = toptag.parse_args(["--study", "full"])
-    assert full.studies == list(toptag.STUDIES) and full.seeds == 3
+    assert full.studies == list(S.STUDIES) and full.seeds == 3
     assert toptag.parse_args(["--study", "full", "--seeds", "5"]).seeds == 5
     default = toptag.parse_args([])
     assert default.studies == ["table1", "timing", "extrapolation"] and default.seeds == 1
@@ -51,14 +53,14 @@ def test_study_full_means_every_study_with_three_seeds_unless_told_otherwise():
 
 
 def test_dseal_is_built_in_the_papers_units_and_variants_with_their_options():
-    pen, lam = toptag.make_penalty("dseal", None)
+    pen, lam = tagger_recipe.make_penalty("dseal", None)
     assert pen.reduction == "sum" and lam == 0.01  # the paper's lambda_δ, as is
-    pen, lam = toptag.make_penalty("dseal", 1.0)
-    assert lam == 1.0 and toptag.EXTRAPOLATION_LAMBDA == {"gseal": 1.0, "dseal": 1.0}
-    assert toptag.make_penalty("gseal_f0.25", None)[0].fraction == 0.25
-    assert toptag.make_penalty("dseal_fd", None)[0].mode == "fd"
-    assert toptag.make_penalty("baseline", None) == (None, 0.0)
-    budget, lam = toptag.make_penalty(
+    pen, lam = tagger_recipe.make_penalty("dseal", 1.0)
+    assert lam == 1.0 and S.EXTRAPOLATION_LAMBDA == {"gseal": 1.0, "dseal": 1.0}
+    assert tagger_recipe.make_penalty("gseal_f0.25", None)[0].fraction == 0.25
+    assert tagger_recipe.make_penalty("dseal_fd", None)[0].mode == "fd"
+    assert tagger_recipe.make_penalty("baseline", None) == (None, 0.0)
+    budget, lam = tagger_recipe.make_penalty(
         "gseal_budget", None, toptag.parse_args(["--budget", "gseal=3e-3"]))
     assert lam == 1.0 and budget.target == 3e-3 and budget.wrapped.fraction == 1.0
 
@@ -70,7 +72,7 @@ def test_the_wide_sample_reaches_3_tev():
     bins = jetgen._pt_bins(s["pt_min"], s["pt_max"], True, 10)
     assert bins[-1][1] == 3000.0 and bins[0][0] == 350.0 and len(bins) == 10
     assert all(math.isclose(b - a, 265.0) for a, b in bins)
-    assert toptag.PRESETS["cpu"]["wide_bins"] == 10
+    assert S.PRESETS["cpu"]["wide_bins"] == 10
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -108,7 +110,7 @@ def test_top_bin_ratios_pair_seeds_and_take_the_top_bins():
 
 
 def test_matched_schedule_gives_the_extrapolation_as_many_steps_as_table1():
-    cfg = dict(toptag.PRESETS["cpu"])  # batch 256, 10 epochs, patience 3
+    cfg = dict(S.PRESETS["cpu"])  # batch 256, 10 epochs, patience 3
     got = S.matched_schedule(cfg, 7423, 21000)  # the CPU preset's numbers
     # 29 steps per epoch against 83: k = 2.86 -> 29 epochs (841 steps vs 830), patience 9
     assert (got["epochs"], got["patience"]) == (29, 9)
@@ -190,7 +192,7 @@ def test_full_quick_study_writes_every_table_and_figure(full_quick):
     metrics = json.loads((full_quick / "metrics.json").read_text())
     assert set(metrics) == {"baseline", "gseal", "dseal", "gseal_budget"}
     details = json.loads((full_quick / "details.json").read_text())
-    assert details["seeds"] == 2 and set(details["study_wall_s"]) == set(toptag.STUDIES) - {
+    assert details["seeds"] == 2 and set(details["study_wall_s"]) == set(S.STUDIES) - {
         "timing"}
     for m, runs in details["table1"].items():
         assert len(runs) == 2
@@ -226,12 +228,12 @@ def test_full_quick_study_writes_every_table_and_figure(full_quick):
     ext = details["extrapolation"]
     pts = ext["runs"]["baseline"][0]["binned"]["pt"]
     assert 2500 < pts[-1] < 3000 and pts[0] < 1000 and ext["pt_cut"] == 1000.0
-    assert len(ext["generator_physics"]["containment_loss"]) == toptag.PRESETS["quick"][
+    assert len(ext["generator_physics"]["containment_loss"]) == S.PRESETS["quick"][
         "wide_bins"]
     assert set(ext["top_bin_ratios"]) == {"gseal", "dseal", "gseal_budget"}
     # its trainings ran the matched schedule (1 epoch asked, more steps per epoch in Table 1)
-    quick = dict(toptag.PRESETS["quick"], epochs=1)
-    want = S.matched_schedule(quick, ext["n_train"], int(toptag.SPLIT[0] * quick["n_jets"]))
+    quick = dict(S.PRESETS["quick"], epochs=1)
+    want = S.matched_schedule(quick, ext["n_train"], int(training.SPLIT[0] * quick["n_jets"]))
     assert ext["epochs"] == want["epochs"] > 1 and ext["patience"] == want["patience"]
     for runs in ext["runs"].values():
         assert [len(r["history"]) for r in runs] == [ext["epochs"]] * 2

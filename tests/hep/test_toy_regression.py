@@ -13,7 +13,12 @@ import pytest
 import torch
 
 from examples.hep import toy_regression as tr
+from examples.hep.data import toy as toy_data
+from examples.hep.evaluation import toy as toy_eval
+from examples.hep.models import toy as toy_models
+from examples.hep.studies import toy_budget, toy_cells
 from liesoft import Lorentz
+from tests.hep import golden
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "examples" / "hep" / "toy_regression.py"
@@ -59,16 +64,23 @@ def test_quick_writes_every_output(quick):
     for name in ("fig1.png", "fig6.png", "comparison.png"):
         data = (out / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, name
-    assert len(list((out / "cells").glob("*.json"))) == len(tr.plan(QUICK))
+    assert len(list((out / "cells").glob("*.json"))) == len(toy_cells.plan(QUICK))
+
+
+def test_quick_run_matches_the_golden_numbers_of_before_the_move(quick):
+    """Every cell of the quick run gives the numbers the code gave before examples/hep became
+    a package (tests/hep/golden), bit for bit where they were recorded in this environment
+    (--quick runs on one torch thread whatever the environment says)."""
+    golden.check("toy_regression", quick["out"], threads=1)
 
 
 def test_results_csv_columns_methods_cases_and_finite_mse(quick):
     header, rows = read_rows(quick["out"] / "results.csv")
     assert header == ["case", "method", "lam", "beta_max", "seed", "beta", "mse"]
     assert {r["case"] for r in rows} == {"exact", "broken"}
-    assert {r["method"] for r in rows} == set(tr.METHODS)
+    assert {r["method"] for r in rows} == set(toy_models.METHODS)
     for case in ("exact", "broken"):
-        assert {r["method"] for r in rows if r["case"] == case} == set(tr.METHODS)
+        assert {r["method"] for r in rows if r["case"] == case} == set(toy_models.METHODS)
     for r in rows:
         mse = float(r["mse"])
         assert math.isfinite(mse) and mse >= 0, r
@@ -82,7 +94,7 @@ def test_results_csv_columns_methods_cases_and_finite_mse(quick):
     for r in rows:
         cells.setdefault((r["case"], r["method"], r["lam"], r["beta_max"]), []).append(
             float(r["beta"]))
-    assert len(cells) == len(tr.plan(QUICK))
+    assert len(cells) == len(toy_cells.plan(QUICK))
     for betas in cells.values():
         assert betas == list(QUICK.test_betas)
     # GSEAL at the paper's beta_max^2 = 0.95 and the small-beta_max Fig. 6c cell are present
@@ -115,7 +127,7 @@ def test_results_csv_holds_each_cells_test_mse_and_the_invariant_curve_is_flat(q
 
 
 def test_second_run_skips_every_finished_cell(quick):
-    n = len(tr.plan(QUICK))
+    n = len(toy_cells.plan(QUICK))
     assert f"{n} trained, 0 skipped" in quick["first"]
     assert f"0 trained, {n} skipped" in quick["second"]
     assert snapshot(quick["out"] / "cells") == quick["cells1"]   # not rewritten
@@ -130,7 +142,7 @@ def test_only_a_missing_cell_is_recomputed(quick, tmp_path):
     victim = sorted(quick["cells1"])[0]
     (out / "cells" / victim).unlink()
     stdout = run_quick(out)
-    n = len(tr.plan(QUICK))
+    n = len(toy_cells.plan(QUICK))
     assert f"1 trained, {n - 1} skipped" in stdout
     assert (out / "cells" / victim).is_file()
     assert (out / "results.csv").read_bytes() == quick["csv1"]   # seeded: same numbers again
@@ -138,12 +150,12 @@ def test_only_a_missing_cell_is_recomputed(quick, tmp_path):
 
 def test_a_cell_from_another_configuration_is_not_reused(tmp_path):
     path = tmp_path / "cell.json"
-    path.write_text(json.dumps({"config": json.loads(json.dumps(tr.fingerprint(QUICK))),
+    path.write_text(json.dumps({"config": json.loads(json.dumps(toy_cells.fingerprint(QUICK))),
                                 "test_mse": [1.0]}))
-    assert tr.load_cell(str(path), QUICK) is not None
-    assert tr.load_cell(str(path), dataclasses.replace(QUICK, lr=QUICK.lr * 2)) is None
+    assert toy_cells.load_cell(str(path), QUICK) is not None
+    assert toy_cells.load_cell(str(path), dataclasses.replace(QUICK, lr=QUICK.lr * 2)) is None
     path.write_text("{truncated")
-    assert tr.load_cell(str(path), QUICK) is None
+    assert toy_cells.load_cell(str(path), QUICK) is None
 
 
 def boost_z_by_hand(p, beta):
@@ -164,7 +176,7 @@ class Truth(torch.nn.Module):
     """A model that is the broken target itself (in float32)."""
 
     def forward(self, p):
-        return tr.truth(p, "broken")[:, None]
+        return toy_data.truth(p, "broken")[:, None]
 
 
 def test_boosted_mse_is_against_f_of_the_boosted_vectors_by_hand():
@@ -172,16 +184,16 @@ def test_boosted_mse_is_against_f_of_the_boosted_vectors_by_hand():
     x = torch.rand(23, 4, generator=g, dtype=torch.float64) - 0.5
     betas = [0.0, 0.6, 0.9]
     # a perfect model of the broken target: ~0 against f(boosted x), not against f(x)
-    got = tr.boosted_mse(Truth(), x, "broken", betas, "cpu", chunk=5)
+    got = toy_cells.boosted_mse(Truth(), x, "broken", betas, "cpu", chunk=5)
     assert max(got) < 1e-12
     wrong = ((truth_by_hand(boost_z_by_hand(x, 0.6), "broken") - truth_by_hand(x, "broken"))
              ** 2).mean()
     assert wrong > 1e-6
     # an arbitrary net: the mean (over all 23 vectors, chunked by 5) of the squared error
     torch.manual_seed(1)
-    net = tr.mlp(4, 8, 2)
+    net = toy_models.mlp(4, 8, 2)
     for case in ("exact", "broken"):
-        got = tr.boosted_mse(net, x, case, betas, "cpu", chunk=5)
+        got = toy_cells.boosted_mse(net, x, case, betas, "cpu", chunk=5)
         for beta, value in zip(betas, got, strict=True):
             xb = boost_z_by_hand(x, beta)
             with torch.no_grad():
@@ -196,15 +208,15 @@ def test_a_cells_test_mse_is_that_of_its_trained_model_on_the_boosted_test_set(m
     cfg = dataclasses.replace(QUICK, n_train=64, n_val=16, n_test=24, batch=32, epochs=1,
                               width=8, depth=1, test_betas=(0.0, 0.7), eval_chunk=10)
     trained = []
-    build = tr.build_model
+    build = toy_cells.build_model
 
     def capture(*args, **kwargs):
         trained.append(build(*args, **kwargs))
         return trained[-1]
 
-    monkeypatch.setattr(tr, "build_model", capture)
-    data = tr.make_data(cfg)
-    rec = tr.train_cell(tr.Cell("broken", "baseline"), cfg, data, torch.device("cpu"),
+    monkeypatch.setattr(toy_cells, "build_model", capture)
+    data = toy_data.make_data(cfg)
+    rec = toy_cells.train_cell(toy_cells.Cell("broken", "baseline"), cfg, data, torch.device("cpu"),
                         progress=False)
     (model,) = trained
     model.eval()
@@ -222,22 +234,22 @@ def test_truth_exact_is_invariant_and_broken_is_not():
     p = torch.rand(1000, 4, dtype=torch.float64) - 0.5
     L = Lorentz.boost(torch.tensor([0.0, 0.0, 0.8], dtype=torch.float64))
     pb = p @ L.T
-    assert torch.allclose(tr.truth(pb, "exact"), tr.truth(p, "exact"), atol=1e-12)
-    assert not torch.allclose(tr.truth(pb, "broken"), tr.truth(p, "broken"), atol=1e-6)
+    assert torch.allclose(toy_data.truth(pb, "exact"), toy_data.truth(p, "exact"), atol=1e-12)
+    assert not torch.allclose(toy_data.truth(pb, "broken"), toy_data.truth(p, "broken"), atol=1e-6)
     # broken - exact = 20.9983 (s.p) - 0.8431 (s.p)^2 with s.p = -1e-3 p_z (Minkowski)
     sp = -1e-3 * p[:, 3]
-    assert torch.allclose(tr.truth(p, "broken") - tr.truth(p, "exact"),
+    assert torch.allclose(toy_data.truth(p, "broken") - toy_data.truth(p, "exact"),
                           20.9983 * sp - 0.8431 * sp**2, atol=1e-14)
     m2 = p[:, 0] ** 2 - (p[:, 1:] ** 2).sum(-1)
-    assert torch.allclose(tr.truth(p, "exact"), m2**2 + 15 * m2)
+    assert torch.allclose(toy_data.truth(p, "exact"), m2**2 + 15 * m2)
 
 
 def test_models_invariant_and_dual_subnet_shapes():
     p = torch.rand(64, 4) - 0.5
     L = Lorentz.boost(torch.tensor([0.3, -0.2, 0.6]))
-    inv = tr.build_model("invariant", QUICK, 0)
+    inv = toy_models.build_model("invariant", QUICK, 0)
     assert torch.allclose(inv(p @ L.T), inv(p), atol=1e-5)
-    dual = tr.build_model("dualsubnet", QUICK, 0)
+    dual = toy_models.build_model("dualsubnet", QUICK, 0)
     assert dual(p).shape == (64, 1)
     assert math.isclose(dual.w, 1 / (1 + math.exp(-QUICK.dual_init_logit)), rel_tol=1e-6)
     # (1 - w) g_inv(m^2) + w g_free(p): w weighs the unconstrained subnet
@@ -247,7 +259,7 @@ def test_models_invariant_and_dual_subnet_shapes():
         assert torch.allclose(dual(p), want, atol=1e-6)
         assert (dual.inv(p) - dual.free(p)).abs().min() > 1e-4  # the two subnets differ
     assert dual.logit.requires_grad
-    base = tr.build_model("baseline", QUICK, 0)
+    base = toy_models.build_model("baseline", QUICK, 0)
     assert not torch.allclose(base(p @ L.T), base(p), atol=1e-5)
 
 
@@ -258,7 +270,7 @@ def test_paper_preset_is_the_papers_configuration():
     assert cfg.beta_max2 == 0.95
     paper_lams = (1e-4, 1e-2, 0.1, 1.0, 10.0, 100.0, 1000.0)   # plus lambda = 0: the baseline
     assert cfg.lams_gseal == paper_lams and cfg.lams_dseal == paper_lams
-    keys = {(c.method, c.lam, c.beta_max2) for c in tr.plan(cfg) if c.case == "exact"}
+    keys = {(c.method, c.lam, c.beta_max2) for c in toy_cells.plan(cfg) if c.case == "exact"}
     assert ("baseline", 0.0, None) in keys
     assert all(("gseal", lam, 0.95) in keys and ("dseal", lam, None) in keys
                for lam in paper_lams)
@@ -271,7 +283,7 @@ def test_default_preset_fits_the_cpu_budget_in_steps():
     cost = {"baseline": 1.0, "gseal": 1.9, "dseal": 2.4, "augment": 1.1, "invariant": 1.0,
             "dualsubnet": 2.0}
     steps = cfg.epochs * (cfg.n_train // cfg.batch)
-    units = sum(cost[c.method] for c in tr.plan(cfg)) * steps
+    units = sum(cost[c.method] for c in toy_cells.plan(cfg)) * steps
     assert steps == 1000 and units <= 60_000, units   # ~12 ms per plain step -> <= 12 min
 
 
@@ -297,12 +309,12 @@ def test_doc_table_is_what_write_tables_makes_of_the_shipped_results_csv(tmp_pat
     """docs/toy_regression.md's MSE table is the table.md that write_tables writes from the
     shipped docs/toy_regression/results.csv (which write_results reproduces byte for byte)."""
     recs = records_from_results_csv(ROOT / "docs" / "toy_regression" / "results.csv")
-    tr.write_results(recs, str(tmp_path))
+    toy_eval.write_results(recs, str(tmp_path))
     assert (tmp_path / "results.csv").read_text() == (
         ROOT / "docs" / "toy_regression" / "results.csv").read_text()
     cfg = tr.Config()
-    assert {r["case"] for r in recs} == set(cfg.cases) and len(recs) == len(tr.plan(cfg))
-    tr.write_tables(tr.group_runs(recs), cfg, str(tmp_path))
+    assert {r["case"] for r in recs} == set(cfg.cases) and len(recs) == len(toy_cells.plan(cfg))
+    toy_eval.write_tables(toy_eval.group_runs(recs), cfg, str(tmp_path))
     doc = (ROOT / "docs" / "toy_regression.md").read_text()
     table = doc.split("<!-- table:begin -->")[1].split("<!-- table:end -->")[0].strip()
     assert (tmp_path / "table.md").read_text().strip() == table
@@ -325,7 +337,7 @@ def test_budget_run_trains_only_its_cells_and_writes_its_reports(quick, tmp_path
                            "--no-progress"], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    cells = tr.budget_plan(QUICK)
+    cells = toy_cells.budget_plan(QUICK)
     n_budget = sum(c.method == "budget" for c in cells)
     assert n_budget == 2 * (len(QUICK.budget_targets_gseal) + len(QUICK.budget_targets_dseal))
     assert f"{n_budget} trained, {len(cells) - n_budget} skipped" in proc.stdout
@@ -333,7 +345,7 @@ def test_budget_run_trains_only_its_cells_and_writes_its_reports(quick, tmp_path
     for name in ("budget.csv", "budget.md", "budget.png", "budget_run.json"):
         assert (out / name).is_file(), name
     header, rows = read_rows(out / "budget.csv")
-    assert tuple(header) == tr.BUDGET_COLUMNS and len(rows) == n_budget
+    assert tuple(header) == toy_budget.BUDGET_COLUMNS and len(rows) == n_budget
     assert {(r["case"], r["penalty"]) for r in rows} == {
         (c, p) for c in ("exact", "broken") for p in ("gseal", "dseal")}
     for r in rows:
@@ -350,9 +362,9 @@ def test_budget_run_trains_only_its_cells_and_writes_its_reports(quick, tmp_path
 
 def test_budget_cells_have_their_own_keys_and_plan():
     cfg = tr.Config()
-    cells = tr.budget_plan(cfg)
+    cells = toy_cells.budget_plan(cfg)
     fixed = [c for c in cells if c.method != "budget"]
-    assert set(fixed) <= set(tr.plan(cfg))             # shared with the default run
+    assert set(fixed) <= set(toy_cells.plan(cfg))             # shared with the default run
     assert {c.method for c in fixed} == {"baseline", "gseal", "dseal"}
     budget = [c for c in cells if c.method == "budget"]
     targets = {p: sorted(c.target for c in budget if c.penalty == p and c.case == "exact")
@@ -362,29 +374,29 @@ def test_budget_cells_have_their_own_keys_and_plan():
     for t in targets.values():                         # three targets spanning two decades
         assert len(t) == 3 and t[-1] / t[0] == pytest.approx(100)
     assert len({c.key for c in cells}) == len(cells)
-    assert tr.Cell("exact", "gseal", 1.0, 0.95).key == "exact_gseal_lam1_bmax2-0.95_seed0"
+    assert toy_cells.Cell("exact", "gseal", 1.0, 0.95).key == "exact_gseal_lam1_bmax2-0.95_seed0"
     assert budget[0].key.startswith("exact_budget-gseal_target")
-    assert all(c not in tr.plan(cfg) for c in budget)  # the default run stays as it was
+    assert all(c not in toy_cells.plan(cfg) for c in budget)  # the default run stays as it was
 
 
 def test_front_position_verdicts():
-    front = tr.pareto([(1e-3, 1e-1, "a"), (2e-3, 1e-2, "b"), (4e-3, 1e-3, "c"),
+    front = toy_budget.pareto([(1e-3, 1e-1, "a"), (2e-3, 1e-2, "b"), (4e-3, 1e-3, "c"),
                        (3e-3, 5e-2, "dominated")])
     assert [q[2] for q in front] == ["a", "b", "c"]
     mid = math.sqrt(2e-3 * 4e-3)                            # log midpoint of b and c
-    ratio, verdict = tr.front_position(mid, 5e-2, front)    # dominated by b
+    ratio, verdict = toy_budget.front_position(mid, 5e-2, front)    # dominated by b
     assert verdict == "inside" and ratio == pytest.approx(5e-2 / math.sqrt(1e-2 * 1e-3))
-    ratio, verdict = tr.front_position(1.5e-3, 1e-2, front)  # dominates b
-    assert verdict == "beyond" and ratio < 1 / tr.FRONT_TOL
+    ratio, verdict = toy_budget.front_position(1.5e-3, 1e-2, front)  # dominates b
+    assert verdict == "beyond" and ratio < 1 / toy_budget.FRONT_TOL
     x = math.sqrt(1e-3 * 2e-3)                              # between a and b in log MSE(0)
-    ratio, verdict = tr.front_position(x, math.sqrt(1e-1 * 1e-2), front)
+    ratio, verdict = toy_budget.front_position(x, math.sqrt(1e-1 * 1e-2), front)
     assert verdict == "on" and ratio == pytest.approx(1, rel=1e-9)
-    ratio, verdict = tr.front_position(x, 1.2 * math.sqrt(1e-1 * 1e-2), front)
+    ratio, verdict = toy_budget.front_position(x, 1.2 * math.sqrt(1e-1 * 1e-2), front)
     assert verdict == "on" and ratio == pytest.approx(1.2, rel=1e-9)
-    ratio, verdict = tr.front_position(x, 2 * math.sqrt(1e-1 * 1e-2), front)
+    ratio, verdict = toy_budget.front_position(x, 2 * math.sqrt(1e-1 * 1e-2), front)
     assert verdict == "inside"                              # not dominated, but above the line
-    ratio, verdict = tr.front_position(5e-4, 1.0, front)    # better at beta = 0 than any ...
+    ratio, verdict = toy_budget.front_position(5e-4, 1.0, front)    # better at beta = 0 than any ...
     assert verdict == "on" and math.isnan(ratio)            # ... but worse at 0.8
-    assert tr.front_position(5e-4, 5e-2, front)[1] == "beyond"
-    ratio, verdict = tr.front_position(1e-2, 1e-3, front)   # right of c: flat at its 1e-3
+    assert toy_budget.front_position(5e-4, 5e-2, front)[1] == "beyond"
+    ratio, verdict = toy_budget.front_position(1e-2, 1e-3, front)   # right of c: flat at its 1e-3
     assert verdict == "on" and ratio == pytest.approx(1, rel=1e-9)

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from examples.hep import evaluation as ev
+from examples.hep.evaluation import tagging as ev
 from liesoft import DeltaSEAL, Lorentz, Vector4, invariance_profile, math_attention
 
 QUANTITIES = ("E", "pt", "m")

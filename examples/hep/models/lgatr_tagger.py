@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from examples.hep.tagger import masked_mean, padding_mask
+from examples.hep.models.tagger import masked_mean, padding_mask
 
 try:
     import lgatr

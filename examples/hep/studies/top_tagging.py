@@ -1,24 +1,55 @@
-"""The studies of ``toptag.py``: Table 1, timing (Table 2), extrapolation, λ scan, cost.
+"""The top-tagging studies of ``toptag.py``: Table 1, timing (Table 2), extrapolation, λ scan,
+cost; and their configuration (presets, λs).
 
 Each study is ``study(args, cfg, ctx, details)``: it trains what it needs with
-``toptag.train_one`` (a model trained once in a run is reused, checkpoints make every study
-resumable), writes its tables and figures into ``ctx.out`` and its raw numbers into
-``details``. The configuration (methods, lambdas, presets) lives at the top of ``toptag.py``.
+``training.train_one`` and the tagger's recipe (``models.tagger_recipe.TAGGER``; a model
+trained once in a run is reused, checkpoints make every study resumable), writes its tables and
+figures into ``ctx.out`` and its raw numbers into ``details``. The methods are in
+``models/tagger_recipe.py``.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
 
 import h5py
 import numpy as np
 import torch
 
-from examples.hep import evaluation as ev
-from examples.hep import toptag as T
-from examples.hep.jetgen import WIDE_WINDOW
+from examples.hep import training
+from examples.hep.data.jetgen import WIDE_WINDOW
+from examples.hep.evaluation import tagging as ev
+from examples.hep.models import tagger_recipe as tagging
 from liesoft import Lorentz, Vector4, invariance_profile
+
+# ----------------------------------------------------------------------------- configuration
+PRESETS = {
+    # CPU default: a scaled-down transformer on 30k window jets and 40k wide-pT jets
+    # (350-3000 GeV in 10 flat bins: about 10k of them below the 1 TeV training cut)
+    # lr 5e-4: at 1e-3 the loss spiked at the one-cycle peak (epoch 3) in every seed and one
+    # baseline seed never recovered (docs/top_tagging/lr_check_2026-12-01.md)
+    "cpu": dict(n_jets=30_000, n_wide=40_000, max_constituents=50, d=64, layers=2, heads=4,
+                hidden=128, hidden_layers=3, batch=256, epochs=10, lr=5e-4, weight_decay=1e-2,
+                patience=3, pt_cut=1000.0, n_audit=2000, lgatr_blocks=2, lgatr_mv=8,
+                lgatr_s=32, wide_bins=10, grad_clip=None),
+    # smoke test: minutes -> seconds
+    "quick": dict(n_jets=1_200, n_wide=1_000, max_constituents=30, d=16, layers=1, heads=2,
+                  hidden=16, hidden_layers=1, batch=128, epochs=2, lr=2e-3, weight_decay=1e-2,
+                  patience=2, pt_cut=1000.0, n_audit=200, lgatr_blocks=1, lgatr_mv=4,
+                  lgatr_s=8, wide_bins=5, grad_clip=None),
+    # the paper (GPU): 256-dim, 3 layers, 4 heads, 3 x 128 ReLU head, 100 constituents
+    "paper": dict(n_jets=400_000, n_wide=200_000, max_constituents=100, d=256, layers=3,
+                  heads=4, hidden=128, hidden_layers=3, batch=256, epochs=30, lr=3e-4,
+                  weight_decay=1e-2, patience=5, pt_cut=1000.0, n_audit=10_000,
+                  lgatr_blocks=12, lgatr_mv=16, lgatr_s=32,  # L-GATr paper's tagger size
+                  wide_bins=10),
+}
+EXTRAPOLATION_LAMBDA = {"gseal": 1.0, "dseal": 1.0}
+LAMBDA_SCAN = {"gseal": (0.1, 1.0, 10.0), "dseal": (0.01, 0.1, 1.0)}
+FULL_STUDY = dict(studies="table1,timing,extrapolation,lambda_scan,cost", seeds=3)
+BOOST_MAGNITUDES = (0.1, 0.3, 0.5, 0.7, 0.9)
+STUDIES = ("table1", "timing", "extrapolation", "lambda_scan", "cost")
+# -----------------------------------------------------------------------------
 
 REJECTIONS = ("rejection_at_0.3", "rejection_at_0.5")
 
@@ -28,10 +59,11 @@ def table1_data(args, cfg, ctx):
     """Train / validation / test of the window sample, its pT bins, boosted test jets and audit
     jets: loaded once per run and shared by the Table 1, λ-scan and cost studies."""
     if "table1_data" not in ctx.memo:
-        data = T.load_data(args, cfg, ctx, wide=False)
-        train, val, test = T.split(data)
+        data = training.load_data(args, cfg, ctx, wide=False)
+        train, val, test = training.split(data)
         ctx.memo["table1_data"] = train, val, test, {
-            "edges": T.pt_edges(test["pt"], 5), "x_boost": T.boosted(test["x"], seed=99),
+            "edges": training.pt_edges(test["pt"], 5),
+            "x_boost": training.boosted(test["x"], seed=99),
             "audit_x": torch.from_numpy(test["x"][: cfg["n_audit"]]).to(ctx.device)}
     return ctx.memo["table1_data"]
 
@@ -43,17 +75,17 @@ def evaluate_tagger(model, info, test, extra, ctx) -> dict:
     key = ("evaluation", id(model))
     if key in ctx.memo:
         return ctx.memo[key]
-    p = T.sigmoid(T.predict_logits(model, test["x"], ctx))
-    p_boost = T.sigmoid(T.predict_logits(model, extra["x_boost"], ctx))
+    p = training.sigmoid(training.predict_logits(model, test["x"], ctx))
+    p_boost = training.sigmoid(training.predict_logits(model, extra["x_boost"], ctx))
     run = dict(ev.summary(test["y"], p), train_step_s=info["train_step_s"],
-               eval_step_s=T.eval_step_seconds(model, test["x"], ctx),
+               eval_step_s=training.eval_step_seconds(model, test["x"], ctx),
                history=info["history"], epochs_trained=info.get("epochs_trained"),
                binned=ev.binned(test["pt"], test["y"], p, extra["edges"]),
                binned_boosted=ev.binned(test["pt"], test["y"], p_boost, extra["edges"]),
                boosted=ev.summary(test["y"], p_boost))
     if ctx.main:
         prof = invariance_profile(lambda z, m=model: torch.sigmoid(m(z)), extra["audit_x"],
-                                  Lorentz(), Vector4(), magnitudes=T.BOOST_MAGNITUDES,
+                                  Lorentz(), Vector4(), magnitudes=BOOST_MAGNITUDES,
                                   families=["boost"], batch_size=512,
                                   generator=torch.Generator().manual_seed(7))
         run["invariance"] = {"magnitudes": prof.magnitudes.tolist(),
@@ -124,61 +156,16 @@ def table1_study(args, cfg, ctx, details):
 
 def train_table1(method, seed, train, val, cfg, ctx, args, lam=None):
     """A Table 1 model; a fine-tuning variant starts from its trained base method's seed."""
-    spec = T.method_spec(method, args)
+    spec = tagging.method_spec(method, args)
     init = None
     if "finetune" in spec:
         base, _ = train_table1(spec["finetune"], seed, train, val, cfg, ctx, args)
         init = {k: v.detach().clone() for k, v in base.state_dict().items()}
-    return T.train_one("table1", method, seed, train, val, cfg, ctx, args, lam=lam, init=init)
+    return training.train_one("table1", method, seed, train, val, cfg, ctx, args, lam=lam,
+                              init=init, recipe=tagging.TAGGER)
 
 
 # ----------------------------------------------------------------------------- timing
-def interleaved_step_times(methods, args, cfg, ctx, steps=20, warmup=3, recipe=None,
-                           batch=None) -> dict:
-    """Median train and eval step per batch of ``cfg['batch']`` jets for every method,
-    interleaved step by step in one run (so machine load hits every method alike).
-    ``recipe``: the task (:class:`toptag.Recipe`, default the tagger's); ``batch``: its
-    ``(x, y)`` tensors (default the first jets of the window sample)."""
-    r = T.TAGGER if recipe is None else recipe
-    if batch is None:
-        data = T.load_data(args, cfg, ctx, wide=False)
-        batch = (torch.from_numpy(data["x"][: cfg["batch"]]),
-                 torch.from_numpy(data["y"][: cfg["batch"]]))
-    x, y = (t.to(ctx.device) for t in batch)
-    train_steps, eval_steps = {}, {}
-    for method in methods:
-        torch.manual_seed(0)
-        model = r.build(cfg, method, args).to(ctx.device)
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"])
-        penalty, lam = r.make_penalty(method, None, args)
-        gen = torch.Generator(device=ctx.device).manual_seed(0)
-
-        def train_step(model=model, opt=opt, penalty=penalty, lam=lam, method=method, gen=gen):
-            model.train()
-            opt.zero_grad(set_to_none=True)
-            with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
-                out, pen = r.forward(model, x, method, penalty, args, gen, ctx.device)
-                loss = r.loss(out, y) + lam * pen
-            loss.backward()
-            opt.step()
-
-        @torch.no_grad()
-        def eval_step(model=model):
-            model.eval()
-            with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.amp):
-                model(x)
-
-        train_steps[method], eval_steps[method] = train_step, eval_step
-    times = {m: {"train": [], "eval": []} for m in methods}
-    for i in range(warmup + steps):
-        for m in methods:
-            for kind, fn in (("train", train_steps[m]), ("eval", eval_steps[m])):
-                t = T.timed(fn, ctx)
-                if i >= warmup:
-                    times[m][kind].append(t)
-    return {m: {k: statistics.median(v) for k, v in t.items()} for m, t in times.items()}
-
-
 def timing_markdown(med: dict, cfg, ctx, args, steps=20) -> str:
     ref = med.get("baseline", next(iter(med.values())))
     lines = [f"Per batch of {cfg['batch']} jets, median of {steps} interleaved steps on "
@@ -196,7 +183,8 @@ def timing_study(args, cfg, ctx, details, steps=20, warmup=3):
     if ctx.world > 1:
         ctx.log("timing: skipped under DDP (run it in a single process)")
         return
-    med = interleaved_step_times(args.methods, args, cfg, ctx, steps, warmup)
+    med = training.interleaved_step_times(args.methods, args, cfg, ctx, steps, warmup,
+                                          recipe=tagging.TAGGER)
     details["timing"] = {"batch": cfg["batch"], "steps": steps, "median_s": med,
                          "device": str(ctx.device)}
     text = timing_markdown(med, cfg, ctx, args, steps)
@@ -263,12 +251,13 @@ def matched_schedule(cfg: dict, n_train: int, n_reference: int) -> dict:
 
 def extrapolation_study(args, cfg, ctx, details):
     cut = args.pt_cut if args.pt_cut is not None else cfg["pt_cut"]
-    data = T.load_data(args, cfg, ctx, wide=True)
+    data = training.load_data(args, cfg, ctx, wide=True)
     physics = generator_physics(data, cfg["wide_bins"]) if args.data == "pythia" else None
     data = {k: data[k] for k in ("x", "y", "pt")}
     # Table 1's training set: the window sample (generated) or the same file (ATLAS, reference)
-    n_reference = int(T.SPLIT[0] * (cfg["n_jets"] if args.data == "pythia" else len(data["y"])))
-    train, val, test = T.split(data, seed=4321)
+    n_reference = int(training.SPLIT[0]
+                      * (cfg["n_jets"] if args.data == "pythia" else len(data["y"])))
+    train, val, test = training.split(data, seed=4321)
     keep = lambda d: {k: v[d["pt"] <= cut] for k, v in d.items()}  # noqa: E731
     train, val = keep(train), keep(val)
     if len(train["y"]) == 0:
@@ -284,12 +273,12 @@ def extrapolation_study(args, cfg, ctx, details):
     runs = {m: [] for m in args.methods}
     for method in args.methods:
         for seed in range(args.seeds):
-            lam = T.EXTRAPOLATION_LAMBDA.get(T.method_spec(method, args).get("penalty"))
-            if "budget" in T.method_spec(method, args):
+            lam = EXTRAPOLATION_LAMBDA.get(tagging.method_spec(method, args).get("penalty"))
+            if "budget" in tagging.method_spec(method, args):
                 lam = None
-            model, info = T.train_one("extrapolation", method, seed, train, val, cfg, ctx, args,
-                                      lam=lam)
-            p = T.sigmoid(T.predict_logits(model, test["x"], ctx))
+            model, info = training.train_one("extrapolation", method, seed, train, val, cfg,
+                                             ctx, args, lam=lam, recipe=tagging.TAGGER)
+            p = training.sigmoid(training.predict_logits(model, test["x"], ctx))
             below, above = test["pt"] <= cut, test["pt"] > cut
             runs[method].append({"binned": ev.binned(test["pt"], test["y"], p, edges),
                                  "below_cut": ev.summary(test["y"][below], p[below]),
@@ -341,9 +330,9 @@ def lambda_scan_study(args, cfg, ctx, details):
     runs = {}
     model, info = train_table1("baseline", 0, train, val, cfg, ctx, args)
     runs["baseline"] = evaluate_tagger(model, info, test, extra, ctx)
-    for method, lams in T.LAMBDA_SCAN.items():
+    for method, lams in LAMBDA_SCAN.items():
         for lam in lams:
-            default = T.METHODS[method]["lam"]
+            default = tagging.METHODS[method]["lam"]
             model, info = train_table1(method, 0, train, val, cfg, ctx, args,
                                        lam=None if lam == default else lam)
             run = evaluate_tagger(model, info, test, extra, ctx)
@@ -375,7 +364,7 @@ def cost_study(args, cfg, ctx, details):
         runs[method] = evaluate_tagger(model, info, test, extra, ctx)
         log_run(ctx, "cost", method, 0, runs[method])
     timed = [m for m in COST_METHODS if m != "gseal_finetune"]
-    med = interleaved_step_times(timed, args, cfg, ctx)
+    med = training.interleaved_step_times(timed, args, cfg, ctx, recipe=tagging.TAGGER)
     med["gseal_finetune"] = med["gseal"]  # a fine-tuning step is a GSEAL step
     rows = cost_rows(runs, {m: t["train"] for m, t in med.items()})
     details["cost"] = {"rows": rows, "median_step_s": med, "runs": runs}
@@ -397,7 +386,7 @@ def cost_rows(runs: dict, train_step_s: dict) -> dict:
     for m, run in runs.items():
         ratio = train_step_s[m] / ref
         cost = ratio * run["epochs_trained"] / epochs_base
-        if "finetune" in T.VARIANTS.get(m, {}):
+        if "finetune" in tagging.VARIANTS.get(m, {}):
             cost += 1.0
         rows[m] = {"step_ratio": ratio, "epochs": run["epochs_trained"], "training_cost": cost,
                    "auc": run["auc"], "invariance_at_0.5": invariance_at(run, 0.5),

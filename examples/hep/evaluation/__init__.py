@@ -1,0 +1,2 @@
+"""Evaluation: metrics, tables and figures of the tagger (``tagging``), of the jet regression
+(``regression``) and of the toy regression (``toy``)."""

@@ -1,0 +1,232 @@
+"""The toy regression's study: its cells (case x method x lambda x beta_max x seed), the plan
+of a run (Fig. 1 / Fig. 6 or the violation-budget study), how one cell trains and is evaluated
+(test MSE on boosted vectors, final Γ), and the cell files that make a run resumable.
+
+``cfg`` everywhere: the toy's configuration, ``toy_regression.Config`` (the script's top).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+
+from examples.hep.data.toy import truth
+from examples.hep.models.toy import DualSubnet, build_model
+from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4, ViolationBudget
+
+
+@dataclass(frozen=True)
+class Cell:
+    case: str
+    method: str
+    lam: float = 0.0
+    beta_max2: float | None = None   # GSEAL / augmentation only
+    seed: int = 0
+    penalty: str | None = None       # "budget" only: the wrapped penalty, gseal or dseal
+    target: float | None = None      # "budget" only: the target of Gamma
+
+    @property
+    def beta_max(self) -> float | None:
+        return None if self.beta_max2 is None else math.sqrt(self.beta_max2)
+
+    @property
+    def key(self) -> str:
+        b = "none" if self.beta_max2 is None else f"{self.beta_max2:g}"
+        if self.method == "budget":
+            return (f"{self.case}_budget-{self.penalty}_target{self.target:g}_bmax2-{b}"
+                    f"_seed{self.seed}")
+        return f"{self.case}_{self.method}_lam{self.lam:g}_bmax2-{b}_seed{self.seed}"
+
+
+def plan(cfg) -> list[Cell]:
+    """Every cell of the run, without duplicates, in execution order."""
+    cells = []
+    for seed in cfg.seeds:
+        for case in cfg.cases:
+            def c(*a, case=case, seed=seed):
+                return Cell(case, *a, seed=seed)
+            cells.append(c("baseline"))
+            cells += [c("gseal", lam, cfg.beta_max2) for lam in cfg.lams_gseal]
+            cells += [c("dseal", lam) for lam in cfg.lams_dseal]
+            cells += [c("gseal", lam, b2) for b2 in cfg.study_beta_max2 for lam in cfg.study_lams]
+            cells += [c("gseal", round(lam / cfg.small_beta_max2, 10), cfg.small_beta_max2)
+                      for lam in cfg.lams_dseal]
+            cells += [c("augment", 0.0, cfg.beta_max2), c("invariant"), c("dualsubnet")]
+    return list(dict.fromkeys(cells))
+
+
+def budget_plan(cfg) -> list[Cell]:
+    """``--budget``: the fixed-lambda cells of Fig. 1 (the front the budgets are compared
+    with), then one budget cell per penalty and target."""
+    cells = []
+    for seed in cfg.seeds:
+        for case in cfg.cases:
+            cells.append(Cell(case, "baseline", seed=seed))
+            cells += [Cell(case, "gseal", lam, cfg.beta_max2, seed) for lam in cfg.lams_gseal]
+            cells += [Cell(case, "dseal", lam, seed=seed) for lam in cfg.lams_dseal]
+    for seed in cfg.seeds:
+        for case in cfg.cases:
+            cells += [Cell(case, "budget", 0.0, cfg.beta_max2, seed, "gseal", t)
+                      for t in cfg.budget_targets_gseal]
+            cells += [Cell(case, "budget", 0.0, None, seed, "dseal", t)
+                      for t in cfg.budget_targets_dseal]
+    return list(dict.fromkeys(cells))
+
+
+def fingerprint(cfg) -> dict:
+    """The settings a cell's result depends on (a cell computed under others is redone)."""
+    keep = ("n_train", "n_val", "n_test", "batch", "epochs", "lr", "schedule", "shuffle", "width",
+            "depth", "test_betas", "data_seed", "dual_init_logit")
+    return {k: getattr(cfg, k) for k in keep}
+
+
+# ----------------------------------------------------------------------------- training
+@torch.inference_mode()
+def boosted_mse(model, x: torch.Tensor, case: str, betas, device, chunk: int) -> list[float]:
+    """MSE against the true f of x boosted along z by each beta (boost and truth in float64)."""
+    model.eval()
+    out = []
+    for beta in betas:
+        L = Lorentz.boost(torch.tensor([0.0, 0.0, float(beta)], dtype=torch.float64))
+        xb = x @ L.T
+        err = 0.0
+        for i in range(0, len(xb), chunk):
+            xc = xb[i:i + chunk]
+            pred = model(xc.to(device=device, dtype=torch.float32))[:, 0].double().cpu()
+            err += float(((pred - truth(xc, case)) ** 2).sum())
+        out.append(err / len(xb))
+    model.train()
+    return out
+
+
+def final_gammas(model, x: torch.Tensor, cfg, device) -> dict:
+    """GSEAL (beta_max2 of the config) and exact deltaSEAL of the trained model on the first
+    ``cfg.gamma_eval`` training vectors (fixed boosts): every cell's Gamma on the same footing."""
+    x = x[:cfg.gamma_eval].to(device=device, dtype=torch.float32)
+    group = Lorentz()
+    gseal = GSEAL(group, Vector4(), Scalar(), beta_max=math.sqrt(cfg.beta_max2))
+    dseal = DeltaSEAL(group, Vector4(), Scalar()).to(device)
+    model.eval()
+    with torch.no_grad():   # deltaSEAL still differentiates in x, without a graph
+        g = float(gseal(model, x, generator=torch.Generator().manual_seed(30_000)))
+        d = float(dseal(model, x))
+    model.train()
+    return {"gseal": g, "dseal": d}
+
+
+def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
+    from tqdm.auto import tqdm
+
+    x_tr, x_val, x_te = data
+    X = x_tr.to(device=device, dtype=torch.float32)
+    Y = truth(x_tr, cell.case).to(device=device, dtype=torch.float32)
+    model = build_model(cell.method, cfg, cell.seed).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    steps_per_epoch = cfg.n_train // cfg.batch
+    total = steps_per_epoch * cfg.epochs
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, total)
+             if cfg.schedule == "cosine" else None)
+    order_gen = torch.Generator().manual_seed(10_000 + cell.seed)   # batch order
+    boost_gen = torch.Generator().manual_seed(20_000 + cell.seed)   # GSEAL / augmentation draws
+    group = Lorentz()
+    if cell.method == "gseal":
+        penalty = GSEAL(group, Vector4(), Scalar(), beta_max=cell.beta_max)
+    elif cell.method == "dseal":
+        penalty = DeltaSEAL(group, Vector4(), Scalar()).to(device)
+    elif cell.method == "budget":
+        inner = (GSEAL(group, Vector4(), Scalar(), beta_max=cell.beta_max)
+                 if cell.penalty == "gseal" else DeltaSEAL(group, Vector4(), Scalar()))
+        budget = ViolationBudget(inner, cell.target).to(device)
+        lam_log = []   # (step, lambda, Gamma-bar) every 50 steps
+
+    t0 = time.perf_counter()
+    step, acc, mse_run, pen_run = 0, torch.zeros(2, device=device), float("nan"), float("nan")
+    bar = tqdm(total=total, desc=cell.key, disable=not progress, leave=False, mininterval=1.0,
+               file=sys.stdout)
+    for _ in range(cfg.epochs):
+        perm = (torch.randperm(cfg.n_train, generator=order_gen) if cfg.shuffle
+                else torch.arange(cfg.n_train))
+        for i in range(steps_per_epoch):
+            idx = perm[i * cfg.batch:(i + 1) * cfg.batch].to(device)
+            x, y = X[idx], Y[idx]
+            opt.zero_grad(set_to_none=True)
+            pen = torch.zeros((), device=device)
+            if cell.method == "dseal":
+                pen, fx = penalty(model, x, return_output=True)
+            elif cell.method == "budget":
+                if cell.penalty == "dseal":
+                    weighted, fx = budget(model, x, return_output=True)
+                else:
+                    fx = model(x)
+                    weighted = budget(model, x, fx=fx, generator=boost_gen)
+                pen = torch.tensor(budget.value, device=device)
+            elif cell.method == "augment":
+                g = group.sample(len(x), beta_max=cell.beta_max, generator=boost_gen,
+                                 dtype=torch.float64, device=device)
+                fx = model(Vector4().act(g, x))      # label: f of the *original* vector
+            else:
+                fx = model(x)
+                if cell.method == "gseal":
+                    pen = penalty(model, x, fx=fx, generator=boost_gen)
+            mse = ((fx[:, 0] - y) ** 2).mean()
+            if cell.method == "budget":
+                loss = mse + weighted
+            else:
+                loss = mse + cell.lam * pen if cell.lam else mse
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            step += 1
+            acc += torch.stack([mse.detach(), pen.detach()])
+            if step % 50 == 0 or step == total:   # read back rarely (no GPU sync every step)
+                n_acc = (step - 1) % 50 + 1
+                mse_run, pen_run = (acc / n_acc).tolist()
+                acc.zero_()
+                bar.set_postfix(mse=f"{mse_run:.2e}", pen=f"{pen_run:.2e}", refresh=False)
+                if cell.method == "budget":
+                    lam_log.append((step, budget.lam, budget.ema))
+            bar.update()
+    bar.close()
+    train_s = time.perf_counter() - t0
+    rec = dict(key=cell.key, case=cell.case, method=cell.method, lam=cell.lam,
+               beta_max=cell.beta_max, beta_max2=cell.beta_max2, seed=cell.seed,
+               config=fingerprint(cfg), betas=list(cfg.test_betas),
+               test_mse=boosted_mse(model, x_te, cell.case, cfg.test_betas, device,
+                                    cfg.eval_chunk),
+               val_mse=boosted_mse(model, x_val, cell.case, cfg.test_betas, device,
+                                   cfg.eval_chunk),
+               train_mse_last50=mse_run, penalty_last50=pen_run, steps=total,
+               train_seconds=round(train_s, 2), device=str(device),
+               final_gamma=final_gammas(model, x_tr, cfg, device))
+    if cell.method == "budget":
+        rec.update(penalty=cell.penalty, target=cell.target, lam_final=budget.lam,
+                   gamma_ema=budget.ema, skipped=budget.skipped, lam_min=budget.lam_min,
+                   lam_log=lam_log)
+    if isinstance(model, DualSubnet):
+        rec["symmetry_factor_w"] = model.w
+    return rec
+
+
+def load_cell(path: str, cfg) -> dict | None:
+    """A finished cell computed under the same configuration, else None."""
+    try:
+        with open(path) as f:
+            rec = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+    want = json.loads(json.dumps(fingerprint(cfg)))   # tuples -> lists, as stored
+    return rec if rec.get("config") == want else None
+
+
+def write_json(path: str, obj) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)   # atomic: an interrupted run never leaves half a cell

@@ -1,0 +1,82 @@
+"""The layout of examples/hep (issue 19): scripts import modules, never another script; the
+modules import each other without a circle; the library never imports from examples/."""
+
+import ast
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+HEP = ROOT / "examples" / "hep"
+
+
+def module_name(path: pathlib.Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: pathlib.Path) -> set[str]:
+    """Every module ``path`` imports, at any depth of its code (``from a import b`` counts as
+    ``a.b`` too: b may be a module)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+def is_script(path: pathlib.Path) -> bool:
+    return "__main__" in path.read_text() and path.parent == HEP
+
+
+def graph(files) -> dict[str, set[str]]:
+    names = {module_name(p) for p in files}
+    return {module_name(p): {m for m in imports(p) if m in names} for p in files}
+
+
+def cycle(g: dict[str, set[str]]) -> list[str] | None:
+    """A circle of imports in ``g``, or None."""
+    state = {}
+
+    def visit(n, stack):
+        state[n] = "open"
+        for m in sorted(g.get(n, ())):
+            if state.get(m) == "open":
+                return stack[stack.index(m):] + [m]
+            if m not in state and (found := visit(m, stack + [m])):
+                return found
+        state[n] = "done"
+        return None
+
+    for n in sorted(g):
+        if n not in state and (found := visit(n, [n])):
+            return found
+    return None
+
+
+FILES = sorted(HEP.rglob("*.py"))
+SCRIPTS = {module_name(p) for p in FILES if is_script(p)}
+
+
+def test_the_scripts_are_the_ones_expected():
+    assert SCRIPTS == {f"examples.hep.{s}" for s in
+                       ("toptag", "jet_regression", "toy_regression", "audit_checkpoint")}
+
+
+def test_no_module_imports_a_script_and_no_import_circle():
+    g = graph(FILES)
+    bad = {(a, b) for a, bs in g.items() for b in bs if b in SCRIPTS}
+    assert not bad, f"imports of a script: {sorted(bad)}"
+    assert cycle(g) is None, f"import circle: {' -> '.join(cycle(g))}"
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_the_library_never_imports_examples():
+    bad = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "liesoft").rglob("*.py"))
+           if any(m.split(".")[0] == "examples" for m in imports(p))]
+    assert not bad
