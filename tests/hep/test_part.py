@@ -54,6 +54,19 @@ def test_safe_pair_features_equal_weavers_away_from_singular_points():
                                rtol=0, atol=1e-10)
 
 
+def test_safe_pair_features_have_finite_derivatives_of_two_orders_everywhere():
+    """All pairs, padding and self-pairs included, with a nonzero upstream gradient on every
+    feature (ParT masks padded pairs afterwards; a masked NaN would still poison gradients)."""
+    p = padded_jets()
+    v = p[..., [1, 2, 3, 0]].transpose(1, 2).requires_grad_(True)
+    feats = safe_pair_features(v.unsqueeze(-1), v.unsqueeze(-2))
+    assert torch.isfinite(feats).all()
+    (grad,) = torch.autograd.grad(feats.sum(), v, create_graph=True)
+    assert torch.isfinite(grad).all()
+    (grad2,) = torch.autograd.grad(grad.pow(2).sum(), v)
+    assert torch.isfinite(grad2).all()
+
+
 def test_the_pair_mass_part_sees_is_the_invariant_mass_of_the_pair():
     """End to end: the ln m² ParT computes for every real pair is log((p_i + p_j)²) of the
     (E, px, py, pz) rows (a wrong channel order of v breaks it)."""
