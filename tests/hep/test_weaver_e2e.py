@@ -37,7 +37,8 @@ def write_jets(path, n_jets=300, seed=0):
         phi = rng.uniform(-np.pi, np.pi) + centers[which, 1] + rng.normal(0, 0.05, n)
         pt = jet_pt[i] * rng.dirichlet(np.ones(n))
         px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-        for k, v in zip(cols, (np.sqrt(px**2 + py**2 + pz**2), px, py, pz)):
+        for k, v in zip(cols, (np.sqrt(px**2 + py**2 + pz**2), px, py, pz),
+                        strict=True):
             cols[k].append(v.astype(np.float32))
     branches = {**{k: ak.Array(v) for k, v in cols.items()},
                 "label_top": top.astype(np.int32), "label_qcd": (~top).astype(np.int32),

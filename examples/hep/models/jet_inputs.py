@@ -54,7 +54,8 @@ def to_weaver_v(p: torch.Tensor) -> torch.Tensor:
 
 
 def standard_inputs(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features ``(B, N, 7)`` (tagger.py's, sanitised there) and the real-particle mask ``(B, N)``."""
+    """Features ``(B, N, 7)`` (tagger.py's, sanitised there) and the real-particle mask
+    ``(B, N)``."""
     return constituent_features(p)
 
 

@@ -130,7 +130,8 @@ class PartFromMomenta(nn.Module):
 
         if "trim" in part_options:
             raise ValueError("PartFromMomenta always builds ParT with trim=False (random "
-                             f"trimming breaks SEAL's f(x) vs f(g x)); got trim={part_options['trim']!r}")
+                             "trimming breaks SEAL's f(x) vs f(g x)); got "
+                             f"trim={part_options['trim']!r}")
         cfg = {**CPU_CONFIG, **part_options}
         drop = dict(dropout=dropout, attn_dropout=dropout, activation_dropout=dropout)
         cfg["block_params"] = {**drop, **(cfg.get("block_params") or {})}

@@ -20,7 +20,8 @@ Network options (``--network-option NAME VALUE``; weaver parses VALUE with
 * ``seal_beta_max`` (default 0.95 ** 0.5): GSEAL's largest boost speed;
 * ``seal_fraction`` (default 1.0): evaluate the penalty on this fraction of each batch;
 * ``seal_log``: a path; every training step appends one JSON line
-  ``{"epoch", "step", "loss", "task", "penalty", "lambda"}`` (also logged per epoch by weaver's logger);
+  ``{"epoch", "step", "loss", "task", "penalty", "lambda"}`` (means per epoch go to weaver's
+  log);
 * anything else goes to ``PartFromMomenta`` / ``ParticleTransformer`` (e.g.
   ``embed_dims``, ``num_layers``, ``num_heads``, ``pair_embed_dims``, ``dropout``).
 """
