@@ -104,7 +104,8 @@ def main(argv=None):
     print(f"{'method':<12} {'step [ms]':>10} {'ratio':>7}")
     for m in methods:
         med = statistics.median(times[m])
-        ratio = (statistics.median(t / b for t, b in zip(times[m], base, strict=True)) if base else None)
+        ratio = (statistics.median(t / b for t, b in zip(times[m], base, strict=True))
+                 if base else None)
         out["methods"][m] = {"median_step_s": med, "median_ratio": ratio}
         print(f"{m:<12} {1e3 * med:>10.1f} {ratio if ratio is not None else float('nan'):>7.2f}")
     if args.json:
