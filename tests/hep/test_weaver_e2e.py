@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("weaver.train")
 uproot = pytest.importorskip("uproot")
@@ -91,3 +92,33 @@ def test_weaver_trains_part_with_the_penalty_in_the_loss(tmp_path, seal):
     assert "SEAL train epoch 1" in proc.stdout + proc.stderr
     assert (tmp_path / "model" / "part_best_epoch_state.pt").exists()
 
+
+
+def _network_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("part_seal_under_test", NETWORK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Config:
+    def __init__(self, shapes):
+        self.input_names = tuple(shapes)
+        self.input_shapes = shapes
+        self.label_value = ["label_qcd", "label_top"]
+
+
+def test_network_config_refuses_inputs_that_are_not_four_momenta():
+    net = _network_module()
+    with pytest.raises(ValueError, match=r"one input.*\['pf_p4', 'pf_mask'\]"):
+        net.get_model(_Config({"pf_p4": (-1, 4, 50), "pf_mask": (-1, 1, 50)}))
+    with pytest.raises(ValueError, match=r"4 variables.*\(-1, 7, 50\)"):
+        net.get_train_fn(_Config({"pf_features": (-1, 7, 50)}))
+    with pytest.raises(ValueError, match="'none', 'gseal' or 'dseal', got 'gsael'"):
+        net.get_train_fn(_Config({"pf_p4": (-1, 4, 50)}), seal="gsael")
+    model, info = net.get_model(_Config({"pf_p4": (-1, 4, 50)}), num_layers=1)
+    assert info["input_shapes"] == {"pf_p4": (1, 4, 50)}
+    p = torch.zeros(3, 50, 4)
+    p[:, :2] = torch.tensor([[50.0, 30, 40, 0], [20, 12, 16, 1]])
+    assert model(p.transpose(1, 2)).shape == (3, 2)  # two classes from the labels

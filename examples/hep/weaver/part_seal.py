@@ -50,8 +50,8 @@ WEAVER_FLAGS = ("use_amp", "compile_model")  # set by weaver's --use-amp / --com
 
 class WeaverPart(torch.nn.Module):
     """weaver's view of the tagger: ``forward(pf_p4)`` with ``pf_p4`` ``(B, 4, N)``
-    (E, px, py, pz) -> logits ``(B, num_classes)``. ``self.tagger`` takes ``(B, N, 4)``: the
-    penalties act on it."""
+    (E, px, py, pz) -> logits ``(B, num_classes)``. The penalties act on the momenta
+    ``(B, N, 4)``: the train function calls this forward with ``p.transpose(1, 2)``."""
 
     def __init__(self, num_classes: int, **options):
         super().__init__()
@@ -135,7 +135,15 @@ class SealTrain:
                  steps_per_epoch=None, grad_scaler=None, tb_helper=None, extra_args=None):
         data_config = train_loader.dataset.config
         name = data_config.input_names[0]
-        tagger = getattr(model, "module", model).tagger  # DDP / DataParallel wrap the model
+        if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+            raise NotImplementedError(
+                "part_seal's train function does not support weaver's --backend (DDP): the "
+                "penalty runs extra forward passes per backward, which DDP's reducer does not "
+                "allow; train on one device (or DataParallel)")
+
+        def tagger(p):  # the model on (B, N, 4) momenta, through weaver's (B, 4, N) view
+            return model(p.transpose(1, 2))
+
         clip = getattr(opt, "_clip_grad_norm", math.inf)
         model.train()
         sums, steps, start = {"task": 0.0, "penalty": 0.0}, 0, time.time()
