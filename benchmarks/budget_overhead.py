@@ -23,7 +23,7 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from benchmarks.penalty_overhead import jet_batch, make_step, run, toy_batch, toy_mlp  # noqa: E402
-from examples.hep.tagger import JetTransformer  # noqa: E402
+from examples.hep.models.tagger import JetTransformer  # noqa: E402
 from liesoft import GSEAL, Lorentz, Vector4, ViolationBudget  # noqa: E402
 
 

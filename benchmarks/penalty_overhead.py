@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from examples.hep.tagger import JetTransformer  # noqa: E402
+from examples.hep.models.tagger import JetTransformer  # noqa: E402
 from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Tests of the simple detector model (examples/hep/detector.py)."""
+"""Tests of the simple detector model (examples/hep/data/detector.py)."""
 
 
 import numpy as np

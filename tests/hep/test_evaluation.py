@@ -1,4 +1,4 @@
-"""The top-tagging metrics (examples/hep/evaluation.py) against values worked out by hand on a
+"""The top-tagging metrics (examples/hep/evaluation/tagging.py) against values worked out by hand on a
 small fixed, unbalanced set: AUC, balanced accuracy (not plain accuracy), background rejection
 at eps_S = 0.3 (not 0.7), the pT-binned metrics and the mean +- std over seeds."""
 

@@ -1,4 +1,4 @@
-"""Tests of the data-set readers (examples/hep/loaders.py) on small synthetic files."""
+"""Tests of the data-set readers (examples/hep/data/loaders.py) on small synthetic files."""
 
 import warnings
 

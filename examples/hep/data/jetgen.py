@@ -73,7 +73,7 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
-try:  # package import (python -m examples.hep.jetgen, or from a script)
+try:  # package import (python -m examples.hep.data.jetgen, or from a script)
     from .detector import DetectorConfig, apply_detector, kinematics, resolve_detector
 except ImportError:  # pragma: no cover - run as a plain script
     from detector import DetectorConfig, apply_detector, kinematics, resolve_detector

@@ -223,7 +223,7 @@ def load_generated(
     min_pt: float = 1e-3,
     targets: bool = False,
 ) -> dict:
-    """Load a file written by :func:`examples.hep.jetgen.generate_jets`.
+    """Load a file written by :func:`examples.hep.data.jetgen.generate_jets`.
 
     With ``targets=True`` the regression targets are returned as well: ``particle_jet_p4``
     ``(N, 4)`` float64 (the particle-level jet four-momentum) and ``top_p4`` ``(N, 4)`` (the

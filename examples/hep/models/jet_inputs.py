@@ -5,7 +5,7 @@ py, pz), differentiably and with every singular point sanitised, for the weaver 
 Two feature sets:
 
 * **standard** (not Lorentz invariant, what taggers are trained on): the seven constituent
-  features of ``examples/hep/tagger.py`` (log E, log pT, log pT/pT_jet, log E/E_jet, Δη, Δφ,
+  features of ``examples/hep/models/tagger.py`` (log E, log pT, log pT/pT_jet, log E/E_jet, Δη, Δφ,
   ΔR; sanitised there) and the channels-first momenta ``v`` ``(B, 4, N)`` in weaver's order
   (px, py, pz, E) from which ParT computes its pair features;
 * **invariant** (exactly Lorentz invariant, for tests: a model fed only these has zero SEAL
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from examples.hep.tagger import constituent_features, padding_mask
+from examples.hep.models.tagger import constituent_features, padding_mask
 
 __all__ = ["check_momenta", "standard_inputs", "invariant_inputs", "pair_invariants",
            "to_weaver_v", "minkowski", "N_STANDARD", "N_INVARIANT"]

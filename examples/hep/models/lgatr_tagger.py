@@ -1,6 +1,6 @@
 """A hard-constrained baseline: the Lorentz-equivariant geometric-algebra transformer (L-GATr,
 Spinner et al. 2024, the ``lgatr`` package) as a jet tagger with the same interface as
-:class:`examples.hep.tagger.JetTransformer`: four-momenta ``(B, N, 4)`` in, one logit out.
+:class:`examples.hep.models.tagger.JetTransformer`: four-momenta ``(B, N, 4)`` in, one logit out.
 
 * Each constituent's four-momentum (divided by ``scale`` GeV, a Lorentz-invariant rescaling)
   is embedded as the vector part of a multivector (``lgatr.embed_vector``): one token per

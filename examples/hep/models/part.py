@@ -4,7 +4,7 @@ zero-padded four-momenta ``(B, N, 4)`` (E, px, py, pz), ready for SEAL.
 What the wrapper changes, and why (the traps of running SEAL through ParT):
 
 * **Inputs computed inside, differentiably.** The particle features are the seven of
-  ``examples/hep/tagger.py`` (log E, log pT, log pT/pT_jet, log E/E_jet, Δη, Δφ, ΔR, the jet
+  ``examples/hep/models/tagger.py`` (log E, log pT, log pT/pT_jet, log E/E_jet, Δη, Δφ, ΔR, the jet
   being the sum of the constituents); ParT's ``v`` is the same momenta channels-first
   ``(B, 4, N)`` in weaver's order (px, py, pz, E). The penalties transform ``(E, px, py, pz)``
   and differentiate through this map.

@@ -4,7 +4,7 @@ four-momenta ``(B, N, 4)`` (E, px, py, pz), ready for SEAL.
 ParticleNet takes ``points`` ``(B, 2, N)``, the coordinates of its first k-nearest-neighbour
 graph, ``features`` ``(B, C, N)`` and ``mask`` ``(B, 1, N)``. The wrapper computes them inside
 from the momenta: points = (Δη, Δφ) to the jet axis, features = the seven constituent features
-of ``examples/hep/tagger.py`` (sanitised there: no NaN gradient from log, sqrt or atan2 at
+of ``examples/hep/models/tagger.py`` (sanitised there: no NaN gradient from log, sqrt or atan2 at
 padding or at ΔR = 0). The neighbour search uses only ``topk`` indices, so no gradient flows
 through the points; the penalties differentiate through the gathered features.
 
