@@ -543,11 +543,11 @@ def test_a_target_met_without_the_penalty_is_reported_inactive():
     fresh_budget = ViolationBudget(Constant(), 1.0)
     assert not fresh_budget.inactive and fresh_budget.status == "starting"
     # λ at its floor while Γ̄ is above target is not inactive (it is on its way up)
-    up = ViolationBudget(Constant(0.0), 1.0, lam_init=1e-6 * 1.01, ema_decay=0.0)
+    up = ViolationBudget(Constant(0.0), 1.0, lam_init=1e-6, ema_decay=0.0, rate=1e-12)
     drive(up, [0.0])
     assert up.inactive
     drive(up, [5.0])
-    assert up.lam > up.lam_min and not up.inactive
+    assert up.lam <= up.lam_min * (1 + 1e-9) and not up.inactive and up.status == "active"
 
 
 def scheduled(steps):
