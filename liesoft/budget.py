@@ -67,6 +67,8 @@ def _positive_number(value, name: str, *, allow_zero: bool = False, upper: float
 
 def _group_lr(group: dict, i: int) -> float:
     lr = group.get("lr")
+    if type(lr) is float and 0.0 <= lr < math.inf:     # the common case, fast
+        return lr
     if isinstance(lr, torch.Tensor) and lr.numel() == 1:
         lr = lr.item()
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) \
