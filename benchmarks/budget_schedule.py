@@ -103,13 +103,39 @@ class Homotopy(ViolationBudget):
         return self._g0 ** ratio
 
 
+PATIENCE = 250    # the infeasibility watch's patience in this study (its longest stalls are
+                  # reported, to choose the library default)
+
+
 def make_budget(rule: str, penalty, target: float, opt):
     if rule == "constant":
-        return ViolationBudget(penalty, target)
+        return ViolationBudget(penalty, target, patience=PATIENCE)
     if rule == "homotopy":
-        return Homotopy(penalty, target, optimizer=opt)
+        return Homotopy(penalty, target, optimizer=opt, patience=PATIENCE)
     slack = {"lr": 2.0, "lr-a1": 1.0, "lr-a4": 4.0}[rule]
-    return ViolationBudget(penalty, target, optimizer=opt, slack=slack)
+    return ViolationBudget(penalty, target, optimizer=opt, slack=slack, patience=PATIENCE)
+
+
+def longest_stall(log: list[dict]) -> int:
+    """The longest stall of the infeasibility watch (updates), from the 10-step log: logged
+    directly, or (older cells) PATIENCE + 10 per further logged row flagged infeasible."""
+    if log and "stall_n" in log[0]:
+        return max(r["stall_n"] for r in log)
+    best = run_len = 0
+    for r in log:
+        run_len = run_len + 1 if r["status"] == "infeasible" else 0
+        best = max(best, run_len)
+    return PATIENCE + LOG_EVERY * (best - 1) if best else 0
+
+
+def lam_at(points: list[tuple[float, float]], target: float) -> float:
+    """The fixed λ whose Γ_final is the target: log-log interpolation in (Γ_final, λ > 0)."""
+    pts = sorted((g, lam) for g, lam in points if lam > 0)
+    for (g0, l0), (g1, l1) in zip(pts, pts[1:]):
+        if min(g0, g1) <= target <= max(g0, g1) and g0 != g1:
+            t = (math.log(target) - math.log(g0)) / (math.log(g1) - math.log(g0))
+            return math.exp(math.log(l0) + t * (math.log(l1) - math.log(l0)))
+    return math.nan
 
 
 # ----------------------------------------------------------------------------- one run
@@ -175,7 +201,7 @@ def run(case, pen, seed, x_tr, x_te, lam=None, rule=None, target=None) -> dict:
                 row = {"step": step, "gamma": acc_g / n_acc, "mse": acc_m / n_acc}
                 if budget is not None:
                     row.update(lam=budget.lam, ema=budget.ema, target_t=budget.target_now,
-                               status=budget.status)
+                               status=budget.status, stall_n=budget._state["stall_n"])
                 log.append(row)
                 acc_g, acc_m, n_acc = 0.0, 0.0, 0
     train_s = time.perf_counter() - t0
@@ -238,14 +264,17 @@ def report(recs: list[dict], out: str) -> dict:
         pts = [(f["gamma_final"], f["mse"]) for f in fixed
                if (f["case"], f["penalty"], f["seed"]) == (r["case"], r["penalty"], r["seed"])]
         r["front_mse"] = front_at(pts, r["target"])
+        r["front_lam"] = lam_at([(f["gamma_final"], f["lam"]) for f in fixed
+                                 if (f["case"], f["penalty"], f["seed"])
+                                 == (r["case"], r["penalty"], r["seed"])], r["target"])
+        r["lam_overshoot"] = r["lam_max_run"] / r["front_lam"]
+        r["longest_stall"] = longest_stall(r["log"])
         r["ratio_front"] = r["mse"] / r["front_mse"]
         r["gamma_ratio"] = r["gamma_final"] / r["target"]
     groups = {}
     for r in budgets:
         groups.setdefault((r["case"], r["penalty"], r["target"], r["rule"]), []).append(r)
     for (case, pen, target, rule), rs in sorted(groups.items()):
-        lam_over = [r["lam_max_run"] / r["lam_final"] if r["lam_final"] > 0 else math.nan
-                    for r in rs]
         rows.append(dict(case=case, penalty=pen, target=target, rule=rule, n=len(rs),
                          gamma_ratio=gmean(r["gamma_ratio"] for r in rs),
                          gamma_ratio_min=min(r["gamma_ratio"] for r in rs),
@@ -253,7 +282,9 @@ def report(recs: list[dict], out: str) -> dict:
                          mse=gmean(r["mse"] for r in rs),
                          ratio_front=gmean(r["ratio_front"] for r in rs),
                          lam_final=gmean(r["lam_final"] for r in rs),
-                         lam_overshoot=max(lam_over),
+                         lam_overshoot=max(r["lam_overshoot"] for r in rs),
+                         front_lam=gmean(r["front_lam"] for r in rs),
+                         longest_stall=max(r["longest_stall"] for r in rs),
                          warned=sum(bool(r["warnings"]) for r in rs),
                          inactive=sum(bool(r["inactive"]) for r in rs)))
     summary = {}
@@ -268,7 +299,9 @@ def report(recs: list[dict], out: str) -> dict:
                              ratio_front_range=[min(r["ratio_front"] for r in sel),
                                                 max(r["ratio_front"] for r in sel)],
                              ratio_front_gmean=gmean(r["ratio_front"] for r in sel),
-                             warned_runs=sum(r["warned"] for r in sel))
+                             warned_runs=sum(r["warned"] for r in sel),
+                             longest_stall=max(r["longest_stall"] for r in sel),
+                             lam_overshoot_max=max(r["lam_overshoot"] for r in sel))
     fronts = {}
     for f in fixed:
         fronts.setdefault(f"{f['case']}_{f['penalty']}_lam{f['lam']:g}", []).append(f)
@@ -299,22 +332,26 @@ def write_md(result: dict, out: str) -> None:
              "Per rule: cells (case × penalty × target, geometric mean over seeds) with "
              "Γ_final/target in [0.8, 1.25], with MSE ≤ 1.2× the front at the target, both:", "",
              "| rule | cells | Γ in band | MSE ≤ 1.2× front | both | Γ_final/target range | "
-             "MSE/front range | MSE/front (gmean) | runs warned |", "|---|---|---|---|---|---|---|---|---|"]
+             "MSE/front range | MSE/front (gmean) | max λ / fixed λ at target (worst run) | "
+             f"runs warned (patience {PATIENCE}) | longest stall (updates) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for rule, s in result["summary"].items():
         lines.append(f"| {rule} | {s['cells']} | {s['gamma_in_band']} | {s['front_le_1_2']} | "
                      f"{s['pass_both']} | {s['gamma_ratio_range'][0]:.2f}–"
                      f"{s['gamma_ratio_range'][1]:.2f} | {s['ratio_front_range'][0]:.2f}–"
                      f"{s['ratio_front_range'][1]:.2f} | {s['ratio_front_gmean']:.2f} | "
-                     f"{s['warned_runs']} |")
+                     f"{s['lam_overshoot_max']:.3g} | {s['warned_runs']} | "
+                     f"{s['longest_stall']} |")
     lines += ["", "| case | penalty | target | rule | Γ_final/target (gmean; min–max) | test MSE | "
-              "MSE / front at target | λ final | λ max/final (worst seed) | warned | inactive |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "MSE / front at target | λ final | fixed λ at target | max λ / fixed λ at target "
+              "(worst seed) | warned | longest stall | inactive |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         lines.append(f"| {r['case']} | {r['penalty']} | {r['target']:g} | {r['rule']} | "
                      f"{r['gamma_ratio']:.2f} ({r['gamma_ratio_min']:.2f}–"
                      f"{r['gamma_ratio_max']:.2f}) | {r['mse']:.3g} | {r['ratio_front']:.2f} | "
-                     f"{r['lam_final']:.3g} | {r['lam_overshoot']:.1f} | {r['warned']} | "
-                     f"{r['inactive']} |")
+                     f"{r['lam_final']:.3g} | {r['front_lam']:.3g} | {r['lam_overshoot']:.3g} | "
+                     f"{r['warned']} | {r['longest_stall']} | {r['inactive']} |")
     lines += ["", "Fixed λ (gmean over seeds): Γ_final held out; the running Γ of training at "
               "steps 200–300 and over the last 50 steps.", "",
               "| case | penalty | λ | Γ_final | test MSE | running Γ, steps 200–300 | "

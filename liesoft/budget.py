@@ -124,7 +124,8 @@ class ViolationBudget(torch.nn.Module):
         lam_min, lam_max: the floor and cap of λ. Defaults 1e-6 and 1e6.
         clip: c, the largest ``|ln(Γ̄ / target_t)|`` that enters one step (default 1).
         patience: after this many consecutive updates with ``Γ̄ > 1.5·target_t`` in which
-            ``Γ̄`` did not halve, the target is judged out of reach (default 250); so is ``λ`` at
+            ``Γ̄`` did not halve, the target is judged out of reach (default 500: on the toy study the
+            longest such stall of a target met in the end was 380 updates); so is ``λ`` at
             ``lam_max`` with ``Γ̄ > target_t``. Then one ``RuntimeWarning`` is given (once per
             budget) naming the smallest ``Γ̄`` reached, and ``infeasible`` is True until
             ``Γ̄ ≤ 1.5·target_t`` again.
@@ -148,7 +149,7 @@ class ViolationBudget(torch.nn.Module):
     def __init__(self, penalty: Callable, target: float, *, optimizer=None, slack: float = 2.0,
                  rate: float = 0.02, ema_decay: float = 0.9, lam_init: float = 1.0,
                  lam_min: float = 1e-6, lam_max: float = 1e6, clip: float = 1.0,
-                 patience: int = 250, sync: bool | None = None):
+                 patience: int = 500, sync: bool | None = None):
         super().__init__()
         if isinstance(penalty, ViolationBudget):
             raise TypeError("penalty must be a penalty (GSEAL, DeltaSEAL, ...), got a "
