@@ -132,7 +132,7 @@ def longest_stall(log: list[dict]) -> int:
 def lam_at(points: list[tuple[float, float]], target: float) -> float:
     """The fixed λ whose Γ_final is the target: log-log interpolation in (Γ_final, λ > 0)."""
     pts = sorted((g, lam) for g, lam in points if lam > 0)
-    for (g0, l0), (g1, l1) in zip(pts, pts[1:]):
+    for (g0, l0), (g1, l1) in zip(pts, pts[1:], strict=False):
         if min(g0, g1) <= target <= max(g0, g1) and g0 != g1:
             t = (math.log(target) - math.log(g0)) / (math.log(g1) - math.log(g0))
             return math.exp(math.log(l0) + t * (math.log(l1) - math.log(l0)))
@@ -170,7 +170,6 @@ def run(case, pen, seed, x_tr, x_te, lam=None, rule=None, target=None) -> dict:
     order = torch.Generator().manual_seed(100 + seed)
     boosts = torch.Generator().manual_seed(200 + seed)
     log, acc_g, acc_m, n_acc = [], 0.0, 0.0, 0
-    caught = []
     t0 = time.perf_counter()
     perm, pos = torch.randperm(N_TRAIN, generator=order), 0
     with warnings.catch_warnings(record=True) as caught:
@@ -242,7 +241,7 @@ def front_at(points: list[tuple[float, float]], target: float) -> float:
         if m < best:
             front.append((g, m))
             best = m
-    for (g0, m0), (g1, m1) in zip(front, front[1:]):
+    for (g0, m0), (g1, m1) in zip(front, front[1:], strict=False):
         if g0 <= target <= g1:
             if g1 == g0:
                 return min(m0, m1)
@@ -381,7 +380,7 @@ def figures(recs: list[dict], out: str) -> None:
             fx = [r for r in recs if r["rule"] is None and (r["case"], r["penalty"]) == (case, pen)]
             for seed in sorted({r["seed"] for r in fx}):
                 pts = sorted((r["gamma_final"], r["mse"]) for r in fx if r["seed"] == seed)
-                ax.plot(*zip(*pts), "o-", color="0.6", mfc="none", lw=0.8,
+                ax.plot(*zip(*pts, strict=True), "o-", color="0.6", mfc="none", lw=0.8,
                         label="fixed λ (per seed)" if seed == 0 else None)
             for rule, col in colors.items():
                 bs = [r for r in recs if r["rule"] == rule
@@ -452,13 +451,13 @@ def main(argv=None):
     x_tr, x_te = data()
     if args.time:
         for pen in args.penalties:
-            for i in range(args.time):
+            for _ in range(args.time):
                 rec = run("exact", pen, 0, x_tr, x_te, rule="lr", target=TARGETS[pen][1])
                 print(f"{pen}: {rec['train_seconds']} s, Γ_final {rec['gamma_final']:.3g}")
         return
     cells = plan(args.cases, args.penalties, args.seeds, args.rules, fixed=not args.no_fixed)
     t_start = time.perf_counter()
-    for i, c in enumerate(cells):
+    for n, c in enumerate(cells):
         path = os.path.join(cells_dir, key(c["case"], c["pen"], c["seed"], c.get("lam"),
                                            c.get("rule"), c.get("target")) + ".json")
         if args.report or os.path.exists(path):
@@ -473,7 +472,7 @@ def main(argv=None):
         os.replace(path + ".tmp", path)
         extra = "" if rec["rule"] is None else (
             f" Γ/target {rec['gamma_final'] / rec['target']:.2f} λ {rec['lam_final']:.3g}")
-        print(f"[{i + 1}/{len(cells)}] {rec['key']}: Γ_final {rec['gamma_final']:.3g} "
+        print(f"[{n + 1}/{len(cells)}] {rec['key']}: Γ_final {rec['gamma_final']:.3g} "
               f"MSE {rec['mse']:.3g}{extra} ({rec['train_seconds']} s)", flush=True)
     recs = []
     for name in sorted(os.listdir(cells_dir)):

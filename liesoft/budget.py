@@ -124,8 +124,9 @@ class ViolationBudget(torch.nn.Module):
         lam_min, lam_max: the floor and cap of λ. Defaults 1e-6 and 1e6.
         clip: c, the largest ``|ln(Γ̄ / target_t)|`` that enters one step (default 1).
         patience: after this many consecutive updates with ``Γ̄ > 1.5·target_t`` in which
-            ``Γ̄`` did not halve, the target is judged out of reach (default 500: on the toy study the
-            longest such stall of a target met in the end was 380 updates); so is ``λ`` at
+            ``Γ̄`` did not halve, the target is judged out of reach (default 500: in the toy
+            study the longest such stall of a target met in the end was 380 updates); so is
+            ``λ`` at
             ``lam_max`` with ``Γ̄ > target_t``. Then one ``RuntimeWarning`` is given (once per
             budget) naming the smallest ``Γ̄`` reached, and ``infeasible`` is True until
             ``Γ̄ ≤ 1.5·target_t`` again.
@@ -287,8 +288,12 @@ class ViolationBudget(torch.nn.Module):
         """``r_t``: the largest ``lr_t / lr_ref`` over the optimizer's groups (1 without one)."""
         if self.optimizer is None:
             return 1.0
-        ratios = [_group_lr(g, i) / ref for i, (g, ref)
-                  in enumerate(zip(self.optimizer.param_groups, self._lr_refs)) if ref > 0]
+        ratios = []
+        for i, group in enumerate(self.optimizer.param_groups):
+            lr = _group_lr(group, i)
+            ref = self._lr_refs[i] if i < len(self._lr_refs) else lr   # added since: its peak
+            if ref > 0:
+                ratios.append(lr / ref)
         return max(ratios) if ratios else 1.0
 
     @property
