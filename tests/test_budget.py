@@ -263,7 +263,8 @@ def test_state_round_trip_continues_exactly():
     gen = torch.Generator().manual_seed(0)
     train(model, opt, budget, x, y, gen, 6)
     sd = budget.state_dict()
-    assert set(sd) == {"_lam", "_ema", "_last", "_steps", "_skipped"}
+    assert set(sd) == {"_lam", "_ema", "_last", "_steps", "_skipped", "_best", "_stall_ref",
+                       "_stall_n", "_infeasible", "_warned", "_decayed", "_lr_ref"}
     assert (float(sd["_lam"]), float(sd["_ema"]), int(sd["_steps"])) == (
         budget.lam, budget.ema, 6)                # the buffers hold the current state
     buf = io.BytesIO()
@@ -348,9 +349,14 @@ def test_bad_input_is_refused_with_what_was_expected():
 
 # ---------------------------------------------------------------------------- DDP
 def _ddp_worker(rank, world, init_file, out_dir, sync):
+    # The rendezvous is a FileStore in this test's own tmp dir (no port to collide on), and a
+    # barrier follows it: creating a gloo group is not a synchronisation point, so with
+    # sync=False (no collective in the loop) one rank could finish and tear the group down
+    # while the other was still connecting ("connectFullMesh ... Connection closed by peer").
     torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
                                          world_size=world)
     try:
+        torch.distributed.barrier()
         model = mlp()
         x = broken_x(16, seed=rank)                # every rank sees different data
         budget = ViolationBudget(GSEAL(Lorentz(), Vector4()), target=1e-3, rate=0.1, sync=sync)
@@ -364,6 +370,7 @@ def _ddp_worker(rank, world, init_file, out_dir, sync):
                     "local": float(GSEAL(Lorentz(), Vector4())(
                         model, x, generator=torch.Generator().manual_seed(100 + rank)))},
                    os.path.join(out_dir, f"rank{rank}.pt"))
+        torch.distributed.barrier()                # nobody leaves while the other still works
     finally:
         torch.distributed.destroy_process_group()
 
@@ -386,3 +393,241 @@ def test_ddp_ranks_hold_the_same_lam(tmp_path):
                                           rel=1e-12)
     a0, a1 = run_ddp(tmp_path, False)              # without the all-reduce they drift apart
     assert a0["lams"] != a1["lams"]
+
+
+# ---------------------------------------------------------------------------- the schedule
+def old_rule(lam, ema, target, rate=0.02, clip=1.0, lam_min=1e-6, lam_max=1e6):
+    """The rule before the schedule, written out independently of the library."""
+    step = rate * max(-clip, min(clip, math.log(ema / target)))
+    return min(lam_max, max(lam_min, lam * math.exp(step)))
+
+
+def drive(budget, values, sched=None, opt=None):
+    """Feed the penalty values one call each (stepping the scheduler after each call, as a
+    training loop does); return λ after each call."""
+    pen, lams = budget.wrapped, []
+    for v in values:
+        pen.value = v
+        budget(lambda p: p[..., 0], broken_x(4))
+        if opt is not None:
+            opt.step()
+        if sched is not None:
+            sched.step()
+        lams.append(budget.lam)
+    return lams
+
+
+def sgd(lr=0.1, groups=1):
+    ws = [torch.nn.Parameter(torch.zeros(())) for _ in range(groups)]
+    return torch.optim.SGD([{"params": [w]} for w in ws], lr=lr)
+
+
+def test_the_optimizer_learning_rate_sets_the_running_target():
+    """target_t = target·(1 + slack·lr_t/lr_ref) once the rate decays, read from any scheduler,
+    and λ follows the documented rule against it."""
+    opt = sgd(0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: [1.0, 0.5, 0.25, 0.0, 0.0, 0.0][k])
+    budget = ViolationBudget(Constant(), 0.1, optimizer=opt, ema_decay=0.0)
+    assert budget.target_now == 0.1                # before any decay: the user's target
+    lam, expect = 1.0, []
+    for k, ratio in enumerate([1.0, 0.5, 0.25, 0.0]):
+        target_t = 0.1 if k == 0 else 0.1 * (1 + 2.0 * ratio)   # k = 0: not decayed yet
+        expect.append(lam := old_rule(lam, 0.25, target_t))
+    got = drive(budget, [0.25] * 4, sched, opt)
+    assert got == pytest.approx(expect, rel=1e-14)
+    assert budget.lr_ratio == 0.0 and budget.target_now == pytest.approx(0.1, rel=1e-15)
+    # slack = 0: the constant target again
+    opt0 = sgd(0.1)
+    sched0 = torch.optim.lr_scheduler.LambdaLR(opt0, lambda k: 0.5 ** k)
+    b0 = ViolationBudget(Constant(), 0.1, optimizer=opt0, ema_decay=0.0, slack=0.0)
+    assert drive(b0, [0.25] * 4, sched0, opt0) == pytest.approx(
+        drive(ViolationBudget(Constant(), 0.1, ema_decay=0.0), [0.25] * 4), rel=1e-15)
+
+
+def test_the_reference_is_the_peak_rate_and_the_ratio_the_largest_over_groups():
+    """A warm-up keeps target_t = target (the rate is its own running peak); after the peak
+    the ratio is taken against it; with several groups the largest ratio counts, a group that
+    never had a positive rate is ignored, and a group added later gets its own reference."""
+    opt = sgd(1.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: [0.1, 0.5, 1.0, 0.5, 0.25, 0.25][k])
+    budget = ViolationBudget(Constant(0.2), 0.1, optimizer=opt, ema_decay=0.0)
+    targets = []
+    for _ in range(5):
+        budget(lambda p: p[..., 0], broken_x(4))
+        targets.append(budget.target_now)
+        opt.step()
+        sched.step()
+    # read at each call's own rate: 0.1, 0.5, 1.0 (the warm-up: its own peak), then 0.5 and
+    # 0.25 of the peak 1.0
+    assert targets[:3] == [0.1, 0.1, 0.1]
+    assert targets[3:] == pytest.approx([0.1 * (1 + 2 * 0.5), 0.1 * (1 + 2 * 0.25)], rel=1e-14)
+    assert budget.state_dict()["_lr_ref"].tolist() == [1.0]
+    # two groups on different schedules, one frozen group
+    opt2 = sgd(1.0, groups=3)
+    opt2.param_groups[2]["lr"] = 0.0
+    b2 = ViolationBudget(Constant(0.2), 0.1, optimizer=opt2)
+    b2(lambda p: p[..., 0], broken_x(4))
+    opt2.param_groups[0]["lr"], opt2.param_groups[1]["lr"] = 0.2, 0.6
+    b2(lambda p: p[..., 0], broken_x(4))
+    assert b2.lr_ratio == pytest.approx(0.6, rel=1e-15)
+    assert b2.target_now == pytest.approx(0.1 * (1 + 2 * 0.6), rel=1e-15)
+    opt2.add_param_group({"params": [torch.nn.Parameter(torch.zeros(()))], "lr": 3.0})
+    b2(lambda p: p[..., 0], broken_x(4))           # a new group at its own peak: ratio 1
+    assert b2.lr_ratio == 1.0 and len(b2.state_dict()["_lr_ref"]) == 4
+    with pytest.raises(TypeError, match="optimizer must be a torch.optim.Optimizer .*got list"):
+        ViolationBudget(Constant(), 0.1, optimizer=[opt])
+    with pytest.raises(ValueError, match="slack must be a finite number in \\[0, inf\\)"):
+        ViolationBudget(Constant(), 0.1, optimizer=opt, slack=-1)
+
+
+def test_a_constant_learning_rate_or_no_optimizer_is_todays_rule():
+    """Without an optimizer, and with one whose rate never falls, λ follows the rule before the
+    schedule exactly (bit for bit against an independent transcription)."""
+    values = [0.3, 0.05, 0.2, 0.01, 0.5] * 8
+    expect, lam, ema = [], 1.0, None
+    for v in values:
+        ema = v if ema is None else 0.9 * ema + (1 - 0.9) * v
+        expect.append(lam := old_rule(lam, ema, 0.1))
+    none = ViolationBudget(Constant(), 0.1)
+    assert drive(none, values) == expect
+    opt = sgd(0.1)
+    const = ViolationBudget(Constant(), 0.1, optimizer=opt)
+    sched = torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0)
+    assert drive(const, values, sched, opt) == expect
+    assert const.target_now == 0.1 and const.lr_ratio == 1.0
+
+
+def test_an_unreachable_target_warns_once_with_the_smallest_value():
+    budget = ViolationBudget(Constant(1.0), 0.01, patience=50, ema_decay=0.0)
+    values = [1.0 - 0.001 * k for k in range(120)]     # creeping down, never halving
+    with pytest.warns(RuntimeWarning) as caught:
+        drive(budget, values)
+    msgs = [str(w.message) for w in caught if "out of reach" in str(w.message)]
+    assert len(msgs) == 1                              # once, not at every call after
+    assert budget.infeasible and budget.status == "infeasible"
+    assert budget.best == min(values) == budget.ema      # the smallest Γ̄, tracked on
+    assert "did not halve for 50 updates" in msgs[0] and "target 0.01 " in msgs[0]
+    assert f"smallest Γ̄ reached is {values[49]:.4g}" in msgs[0]   # at the 50th update
+    # once the target is met the flag clears (the warning is not repeated)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        drive(budget, [0.001] * 60)
+        assert not budget.infeasible
+        drive(budget, [1.0] * 120)                     # stalls again: flag, no second warning
+    assert budget.infeasible and budget.best < 0.01
+
+
+def test_a_penalty_that_keeps_halving_or_sits_at_its_target_does_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        slow = ViolationBudget(Constant(), 1e-3, patience=50, ema_decay=0.0)
+        drive(slow, [0.5 ** (k / 40) for k in range(400)])   # halves every 40 calls
+        assert not slow.infeasible and slow.steps == 400
+        w, eq = solve(1.0, 0.0, 0.01, steps=2000, lr=0.5 / 10)  # the KKT problem, at the target
+        assert not eq.infeasible and eq.status == "active"
+
+
+def test_lam_at_its_cap_above_target_is_infeasible():
+    budget = ViolationBudget(Constant(1.0), 0.01, lam_max=1.1)
+    with pytest.warns(RuntimeWarning, match="λ is at its cap lam_max = 1.1; .*smallest Γ̄ "
+                                            "reached is 1"):
+        drive(budget, [1.0] * 6)
+    assert budget.lam == 1.1 and budget.infeasible
+
+
+def test_a_target_met_without_the_penalty_is_reported_inactive():
+    w, budget = solve(1.0, 0.0, 4.0, steps=1000, lr=0.1)       # unconstrained Γ = 1 < 4
+    assert budget.inactive and budget.status == "inactive" and budget.lam == budget.lam_min
+    w, active = solve(1.0, 0.0, 0.01, steps=2000, lr=0.5 / 10)
+    assert not active.inactive and active.status == "active"
+    fresh_budget = ViolationBudget(Constant(), 1.0)
+    assert not fresh_budget.inactive and fresh_budget.status == "starting"
+    # λ at its floor while Γ̄ is above target is not inactive (it is on its way up)
+    up = ViolationBudget(Constant(0.0), 1.0, lam_init=1e-6, ema_decay=0.0, rate=1e-12)
+    drive(up, [0.0])
+    assert up.inactive
+    drive(up, [5.0])
+    assert up.lam <= up.lam_min * (1 + 1e-9) and not up.inactive and up.status == "active"
+
+
+def scheduled(steps):
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    budget = ViolationBudget(GSEAL(Lorentz(), Vector4()), target=1e-3, rate=0.1, optimizer=opt,
+                             patience=3)
+    return model, opt, sched, budget
+
+
+def train_scheduled(model, opt, sched, budget, x, y, gen, steps):
+    out = []
+    for _ in range(steps):
+        out += train(model, opt, budget, x, y, gen, 1)
+        sched.step()
+    return out
+
+
+def test_state_round_trip_with_the_schedule_continues_exactly():
+    """Checkpoint mid-run with a cosine schedule; resume with a new optimizer, scheduler and
+    budget(optimizer=new_opt): bit for bit, including the learning-rate references and the
+    new flags. Without the budget's state the resumed run differs."""
+    x = broken_x(64)
+    y = x[:, 0] ** 2 - (x[:, 1:] ** 2).sum(-1) + x[:, 3]
+    model, opt, sched, budget = scheduled(12)
+    gen = torch.Generator().manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")            # patience 3: the flags get set
+        train_scheduled(model, opt, sched, budget, x, y, gen, 6)
+    assert budget.state_dict()["_lr_ref"].tolist() == [1e-2]
+    assert int(budget.state_dict()["_decayed"]) == 1 and budget.infeasible
+    ck = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                "sched": sched.state_dict(), "budget": budget.state_dict(),
+                "gen": gen.get_state()}, ck)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        straight = train_scheduled(model, opt, sched, budget, x, y, gen, 6)
+
+    def resume(load_budget):
+        ck.seek(0)
+        c = torch.load(ck)
+        m, o, s, b = scheduled(12)
+        m.load_state_dict(c["model"])
+        o.load_state_dict(c["opt"])
+        s.load_state_dict(c["sched"])
+        b = ViolationBudget(GSEAL(Lorentz(), Vector4()), target=1e-3, rate=0.1, optimizer=o,
+                            patience=3)           # built on the resumed (decayed) optimizer
+        if load_budget:
+            b.load_state_dict(c["budget"])
+        g = torch.Generator()
+        g.set_state(c["gen"])
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            lams = train_scheduled(m, o, s, b, x, y, g, 6)
+        return lams, b, [x for x in w if "out of reach" in str(x.message)]
+
+    resumed, b2, warned = resume(True)
+    assert resumed == straight                     # bit for bit
+    assert b2._lr_refs == budget._lr_refs == [1e-2]
+    for name in ("lam", "ema", "last", "steps", "best", "stall_n", "infeasible", "warned",
+                 "decayed"):
+        assert b2._state[name] == budget._state[name], name
+    assert warned == []                            # the warning was given before the save
+    assert resume(False)[0] != straight            # (the test can fail)
+
+
+def test_a_state_without_an_optimizer_does_not_load_into_one_with_and_old_states_load():
+    opt = sgd(0.1)
+    with pytest.raises(ValueError, match="had no optimizer but this one has optimizer="):
+        ViolationBudget(Constant(), 0.1, optimizer=opt).load_state_dict(
+            ViolationBudget(Constant(), 0.1).state_dict())
+    with pytest.raises(ValueError, match="pass the resumed optimizer as"):
+        ViolationBudget(Constant(), 0.1).load_state_dict(
+            ViolationBudget(Constant(), 0.1, optimizer=opt).state_dict())
+    old = {"_lam": torch.tensor(3.0, dtype=F64), "_ema": torch.tensor(0.2, dtype=F64),
+           "_last": torch.tensor(0.2, dtype=F64), "_steps": torch.tensor(7),
+           "_skipped": torch.tensor(0)}            # a checkpoint from before the schedule
+    b = ViolationBudget(Constant(), 0.1)
+    b.load_state_dict(old)
+    assert (b.lam, b.ema, b.steps, b.infeasible) == (3.0, 0.2, 7, False)
+    assert set(old) == {"_lam", "_ema", "_last", "_steps", "_skipped"}   # not changed

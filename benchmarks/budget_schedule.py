@@ -1,0 +1,491 @@
+"""Which rule makes a violation budget end on its target? A resumable study on a small toy.
+
+The toy is the toy regression's task shrunk (``examples/hep/toy_regression.py`` is not imported:
+the data and model are re-declared here): f(p) = m⁴ + 15 m² of a four-vector p ~ U[-½, ½]⁴
+(``exact``), plus a small p_z term (``broken``: s = (0, 0, 0, 1e-3), the toy's coefficients);
+an MLP 4 → 64 → 64 → 64 → 1 (GELU), 8 192 training vectors, batch 256, Adam, learning rate 3e-3
+with cosine decay to 0 over 1 000 steps, float32. Per case, penalty (GSEAL at β²max = 0.95,
+exact δSEAL) and seed:
+
+* a fixed-λ sweep (the front: final Γ against the task metric), and
+* one budget run per target and rule: ``constant`` (the running Γ̄ held at the target: the rule
+  before the schedule, ``optimizer=None``), ``lr`` (``optimizer=opt``: the running target
+  ``target·(1 + A·lr_t/lr_0)``, A = ``slack`` = 2), ``lr-a1`` / ``lr-a4`` (A = 1, 4), and
+  ``homotopy`` (ACE-like: the running target follows the largest Γ̄ so far and tightens
+  geometrically to the target as the learning rate decays, ``target·(Γ̄_max/target)^(lr_t/lr_0)``).
+
+Each run is measured on held-out data: Γ_final with the penalty's own sampler (GSEAL: a fixed
+generator; δSEAL exact) on 8 192 test vectors, and the task metric, the test MSE (β = 0). A
+budget run's MSE is divided by the fixed-λ front's at the target (log-log interpolation between
+the two fixed-λ runs of the same seed whose Γ_final bracket the target, on the non-dominated
+points). λ, Γ̄, the running target and the running Γ are logged every 10 steps.
+
+    OMP_NUM_THREADS=1 python benchmarks/budget_schedule.py              # all cells, resumable
+    OMP_NUM_THREADS=1 python benchmarks/budget_schedule.py --report     # tables and figures only
+    OMP_NUM_THREADS=1 python benchmarks/budget_schedule.py --time 2     # time 2 runs, exit
+
+Cells land in ``--out``/cells/*.json as they finish (a rerun skips them); the report is
+``--docs``/schedule.md, schedule.json, schedule_front.png and schedule_traces.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import pathlib
+import statistics
+import sys
+import time
+import warnings
+
+import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4, ViolationBudget  # noqa: E402
+
+N_TRAIN, N_TEST, BATCH, STEPS, LR, WIDTH = 8192, 8192, 256, 1000, 3e-3, 64
+BETA_MAX2 = 0.95
+SPURION_Z, C1, C2 = 1e-3, 20.9983, -0.8431          # the toy regression's broken term
+DATA_SEED = 20260101
+LOG_EVERY = 10
+CASES = ("exact", "broken")
+PENALTIES = ("gseal", "dseal")
+SEEDS = (0, 1, 2)
+LAMS = {"gseal": (0.0, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0),
+        "dseal": (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)}
+# inside the fixed-λ fronts' range (GSEAL 6.5e-3 … 0.50, δSEAL 2.6e-4 … 1.0e-2, seed 0)
+TARGETS = {"gseal": (0.03, 0.08, 0.2), "dseal": (5e-4, 1.5e-3, 4e-3)}
+RULES = ("constant", "lr", "homotopy", "lr-a1", "lr-a4")
+ETA = torch.tensor([1.0, -1.0, -1.0, -1.0], dtype=torch.float64)
+
+
+# ----------------------------------------------------------------------------- the toy
+def truth(p: torch.Tensor, case: str) -> torch.Tensor:
+    m2 = (p * p * ETA).sum(-1)
+    f = m2 ** 2 + 15 * m2
+    if case == "broken":
+        sp = -SPURION_Z * p[..., 3]
+        f = f + C1 * sp + C2 * sp ** 2
+    return f
+
+
+def data():
+    g = torch.Generator().manual_seed(DATA_SEED)
+    return (torch.rand(N_TRAIN, 4, generator=g, dtype=torch.float64) - 0.5,
+            torch.rand(N_TEST, 4, generator=g, dtype=torch.float64) - 0.5)
+
+
+def model(seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    layers, w = [], 4
+    for _ in range(3):
+        layers += [torch.nn.Linear(w, WIDTH), torch.nn.GELU()]
+        w = WIDTH
+    return torch.nn.Sequential(*layers, torch.nn.Linear(w, 1))
+
+
+def make_penalty(name: str):
+    if name == "gseal":
+        return GSEAL(Lorentz(), Vector4(), Scalar(), beta_max=math.sqrt(BETA_MAX2))
+    return DeltaSEAL(Lorentz(), Vector4(), Scalar())
+
+
+class Homotopy(ViolationBudget):
+    """ACE-like: the running target follows the largest Γ̄ reached so far and tightens
+    geometrically to the target as the learning rate decays, ``target·(Γ̄_max/target)^r``
+    (study only; a fresh network's Γ is small, so starting from the first Γ̄ would be the
+    constant rule)."""
+
+    def target_factor(self, ratio: float) -> float:
+        self._gmax = max(getattr(self, "_gmax", 1.0), self.ema / self.target)
+        return self._gmax ** ratio
+
+
+PATIENCE = 250    # the infeasibility watch's patience in this study (its longest stalls are
+                  # reported, to choose the library default)
+
+
+def make_budget(rule: str, penalty, target: float, opt):
+    if rule == "constant":
+        return ViolationBudget(penalty, target, patience=PATIENCE)
+    if rule == "homotopy":
+        return Homotopy(penalty, target, optimizer=opt, patience=PATIENCE)
+    slack = {"lr": 2.0, "lr-a1": 1.0, "lr-a4": 4.0}[rule]
+    return ViolationBudget(penalty, target, optimizer=opt, slack=slack, patience=PATIENCE)
+
+
+def longest_stall(log: list[dict]) -> int:
+    """The longest stall of the infeasibility watch (updates), from the 10-step log: logged
+    directly, or (older cells) PATIENCE + 10 per further logged row flagged infeasible."""
+    if log and "stall_n" in log[0]:
+        return max(r["stall_n"] for r in log)
+    best = run_len = 0
+    for r in log:
+        run_len = run_len + 1 if r["status"] == "infeasible" else 0
+        best = max(best, run_len)
+    return PATIENCE + LOG_EVERY * (best - 1) if best else 0
+
+
+def lam_at(points: list[tuple[float, float]], target: float) -> float:
+    """The fixed λ whose Γ_final is the target: log-log interpolation in (Γ_final, λ > 0)."""
+    pts = sorted((g, lam) for g, lam in points if lam > 0)
+    for (g0, l0), (g1, l1) in zip(pts, pts[1:], strict=False):
+        if min(g0, g1) <= target <= max(g0, g1) and g0 != g1:
+            t = (math.log(target) - math.log(g0)) / (math.log(g1) - math.log(g0))
+            return math.exp(math.log(l0) + t * (math.log(l1) - math.log(l0)))
+    return math.nan
+
+
+# ----------------------------------------------------------------------------- one run
+def key(case, pen, seed, lam=None, rule=None, target=None) -> str:
+    what = f"lam{lam:g}" if rule is None else f"{rule}_target{target:g}"
+    return f"{case}_{pen}_seed{seed}_{what}"
+
+
+def held_out(net, x_te: torch.Tensor, case: str, pen: str) -> tuple[float, float]:
+    """(Γ_final with the penalty's own sampler, test MSE at β = 0), on held-out vectors."""
+    x = x_te.float()
+    net.eval()
+    with torch.no_grad():
+        mse = float(((net(x)[:, 0].double() - truth(x_te, case)) ** 2).mean())
+        if pen == "gseal":
+            gamma = float(make_penalty(pen)(net, x, generator=torch.Generator().manual_seed(7)))
+        else:
+            gamma = float(make_penalty(pen)(net, x))
+    net.train()
+    return gamma, mse
+
+
+def run(case, pen, seed, x_tr, x_te, lam=None, rule=None, target=None) -> dict:
+    torch.manual_seed(seed)
+    net = model(seed)
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, STEPS)
+    penalty = make_penalty(pen)
+    budget = None if rule is None else make_budget(rule, penalty, target, opt)
+    X, Y = x_tr.float(), truth(x_tr, case).float()
+    order = torch.Generator().manual_seed(100 + seed)
+    boosts = torch.Generator().manual_seed(200 + seed)
+    log, acc_g, acc_m, n_acc = [], 0.0, 0.0, 0
+    t0 = time.perf_counter()
+    perm, pos = torch.randperm(N_TRAIN, generator=order), 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for step in range(1, STEPS + 1):
+            if pos + BATCH > N_TRAIN:
+                perm, pos = torch.randperm(N_TRAIN, generator=order), 0
+            idx = perm[pos:pos + BATCH]
+            pos += BATCH
+            x, y = X[idx], Y[idx]
+            opt.zero_grad(set_to_none=True)
+            kw = {} if pen == "dseal" else {"generator": boosts}
+            if pen == "dseal":
+                wrapped = budget if budget is not None else penalty
+                value, fx = wrapped(net, x, return_output=True)
+            else:
+                fx = net(x)
+                value = (budget or penalty)(net, x, fx=fx, **kw)
+            g = budget.value if budget is not None else float(value.detach())
+            mse = ((fx[:, 0] - y) ** 2).mean()
+            loss = mse + (value if budget is not None else (lam * value if lam else 0 * value))
+            loss.backward()
+            opt.step()
+            sched.step()
+            acc_g += g
+            acc_m += float(mse.detach())
+            n_acc += 1
+            if step % LOG_EVERY == 0:
+                row = {"step": step, "gamma": acc_g / n_acc, "mse": acc_m / n_acc}
+                if budget is not None:
+                    row.update(lam=budget.lam, ema=budget.ema, target_t=budget.target_now,
+                               status=budget.status, stall_n=budget._state["stall_n"])
+                log.append(row)
+                acc_g, acc_m, n_acc = 0.0, 0.0, 0
+    train_s = time.perf_counter() - t0
+    gamma, mse = held_out(net, x_te, case, pen)
+    rec = dict(key=key(case, pen, seed, lam, rule, target), case=case, penalty=pen, seed=seed,
+               lam=lam, rule=rule, target=target, gamma_final=gamma, mse=mse,
+               train_seconds=round(train_s, 2), log=log)
+    if budget is not None:
+        lams = [r["lam"] for r in log]
+        rec.update(lam_final=budget.lam, lam_max_run=max(lams), ema_final=budget.ema,
+                   best=budget.best, infeasible=budget.infeasible, inactive=budget.inactive,
+                   warnings=[str(w.message)[:200] for w in caught
+                             if "out of reach" in str(w.message)])
+    return rec
+
+
+def plan(cases, pens, seeds, rules, fixed=True) -> list[dict]:
+    cells = []
+    for case in cases:
+        for pen in pens:
+            for seed in seeds:
+                if fixed:
+                    cells += [dict(case=case, pen=pen, seed=seed, lam=lam) for lam in LAMS[pen]]
+                for rule in rules:
+                    cells += [dict(case=case, pen=pen, seed=seed, rule=rule, target=t)
+                              for t in TARGETS[pen]]
+    return cells
+
+
+# ----------------------------------------------------------------------------- the report
+def front_at(points: list[tuple[float, float]], target: float) -> float:
+    """Test MSE of the fixed-λ front at Γ = target: log-log interpolation between the two
+    non-dominated points whose Γ bracket the target (nan outside the front's range)."""
+    pts = sorted(points)                      # by Γ
+    front, best = [], math.inf                # non-dominated: MSE falls as Γ grows
+    for g, m in pts:
+        if m < best:
+            front.append((g, m))
+            best = m
+    for (g0, m0), (g1, m1) in zip(front, front[1:], strict=False):
+        if g0 <= target <= g1:
+            if g1 == g0:
+                return min(m0, m1)
+            t = (math.log(target) - math.log(g0)) / (math.log(g1) - math.log(g0))
+            return math.exp(math.log(m0) + t * (math.log(m1) - math.log(m0)))
+    return math.nan
+
+
+def gmean(values) -> float:
+    values = [v for v in values if v == v]
+    return math.exp(statistics.fmean(math.log(v) for v in values)) if values else math.nan
+
+
+def report(recs: list[dict], out: str) -> dict:
+    os.makedirs(out, exist_ok=True)
+    fixed = [r for r in recs if r["rule"] is None]
+    budgets = [r for r in recs if r["rule"] is not None]
+    rows = []
+    for r in budgets:
+        pts = [(f["gamma_final"], f["mse"]) for f in fixed
+               if (f["case"], f["penalty"], f["seed"]) == (r["case"], r["penalty"], r["seed"])]
+        r["front_mse"] = front_at(pts, r["target"])
+        r["front_lam"] = lam_at([(f["gamma_final"], f["lam"]) for f in fixed
+                                 if (f["case"], f["penalty"], f["seed"])
+                                 == (r["case"], r["penalty"], r["seed"])], r["target"])
+        r["lam_overshoot"] = r["lam_max_run"] / r["front_lam"]
+        r["longest_stall"] = longest_stall(r["log"])
+        r["ratio_front"] = r["mse"] / r["front_mse"]
+        r["gamma_ratio"] = r["gamma_final"] / r["target"]
+    groups = {}
+    for r in budgets:
+        groups.setdefault((r["case"], r["penalty"], r["target"], r["rule"]), []).append(r)
+    for (case, pen, target, rule), rs in sorted(groups.items()):
+        rows.append(dict(case=case, penalty=pen, target=target, rule=rule, n=len(rs),
+                         gamma_ratio=gmean(r["gamma_ratio"] for r in rs),
+                         gamma_ratio_min=min(r["gamma_ratio"] for r in rs),
+                         gamma_ratio_max=max(r["gamma_ratio"] for r in rs),
+                         mse=gmean(r["mse"] for r in rs),
+                         ratio_front=gmean(r["ratio_front"] for r in rs),
+                         lam_final=gmean(r["lam_final"] for r in rs),
+                         lam_overshoot=max(r["lam_overshoot"] for r in rs),
+                         front_lam=gmean(r["front_lam"] for r in rs),
+                         longest_stall=max(r["longest_stall"] for r in rs),
+                         warned=sum(bool(r["warnings"]) for r in rs),
+                         inactive=sum(bool(r["inactive"]) for r in rs)))
+    summary = {}
+    for rule in sorted({r["rule"] for r in rows}):
+        sel = [r for r in rows if r["rule"] == rule]
+        ok = [r for r in sel if 0.8 <= r["gamma_ratio"] <= 1.25 and r["ratio_front"] <= 1.2]
+        summary[rule] = dict(cells=len(sel), pass_both=len(ok),
+                             gamma_in_band=sum(0.8 <= r["gamma_ratio"] <= 1.25 for r in sel),
+                             front_le_1_2=sum(r["ratio_front"] <= 1.2 for r in sel),
+                             gamma_ratio_range=[min(r["gamma_ratio"] for r in sel),
+                                                max(r["gamma_ratio"] for r in sel)],
+                             ratio_front_range=[min(r["ratio_front"] for r in sel),
+                                                max(r["ratio_front"] for r in sel)],
+                             ratio_front_gmean=gmean(r["ratio_front"] for r in sel),
+                             warned_runs=sum(r["warned"] for r in sel),
+                             longest_stall=max(r["longest_stall"] for r in sel),
+                             lam_overshoot_max=max(r["lam_overshoot"] for r in sel))
+    fronts = {}
+    for f in fixed:
+        fronts.setdefault(f"{f['case']}_{f['penalty']}_lam{f['lam']:g}", []).append(f)
+    front_rows = [dict(case=fs[0]["case"], penalty=fs[0]["penalty"], lam=fs[0]["lam"], n=len(fs),
+                       gamma_final=gmean(f["gamma_final"] for f in fs),
+                       mse=gmean(f["mse"] for f in fs),
+                       gamma_run_end=gmean(statistics.fmean(x["gamma"] for x in f["log"][-5:])
+                                           for f in fs),
+                       gamma_run_mid=gmean(statistics.fmean(x["gamma"] for x in f["log"][20:30])
+                                           for f in fs))
+                  for fs in fronts.values()]
+    seconds = sum(r["train_seconds"] for r in recs)
+    result = dict(rows=rows, summary=summary, fixed=front_rows, runs=len(recs),
+                  train_seconds=round(seconds, 1))
+    with open(os.path.join(out, "schedule.json"), "w") as fh:
+        json.dump(result, fh, indent=1)
+    write_md(result, out)
+    try:
+        figures(recs, out)
+    except ImportError:
+        print("matplotlib missing: no figures")
+    return result
+
+
+def write_md(result: dict, out: str) -> None:
+    lines = [f"{result['runs']} runs, {result['train_seconds'] / 60:.1f} min of training "
+             "(1 thread).", "",
+             "Per rule: cells (case × penalty × target, geometric mean over seeds) with "
+             "Γ_final/target in [0.8, 1.25], with MSE ≤ 1.2× the front at the target, both:", "",
+             "| rule | cells | Γ in band | MSE ≤ 1.2× front | both | Γ_final/target range | "
+             "MSE/front range | MSE/front (gmean) | max λ / fixed λ at target (worst run) | "
+             f"runs warned (patience {PATIENCE}) | longest stall (updates) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for rule, s in result["summary"].items():
+        lines.append(f"| {rule} | {s['cells']} | {s['gamma_in_band']} | {s['front_le_1_2']} | "
+                     f"{s['pass_both']} | {s['gamma_ratio_range'][0]:.2f}–"
+                     f"{s['gamma_ratio_range'][1]:.2f} | {s['ratio_front_range'][0]:.2f}–"
+                     f"{s['ratio_front_range'][1]:.2f} | {s['ratio_front_gmean']:.2f} | "
+                     f"{s['lam_overshoot_max']:.3g} | {s['warned_runs']} | "
+                     f"{s['longest_stall']} |")
+    lines += ["", "| case | penalty | target | rule | Γ_final/target (gmean; min–max) | test MSE | "
+              "MSE / front at target | λ final | fixed λ at target | max λ / fixed λ at target "
+              "(worst seed) | warned | longest stall | inactive |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['case']} | {r['penalty']} | {r['target']:g} | {r['rule']} | "
+                     f"{r['gamma_ratio']:.2f} ({r['gamma_ratio_min']:.2f}–"
+                     f"{r['gamma_ratio_max']:.2f}) | {r['mse']:.3g} | {r['ratio_front']:.2f} | "
+                     f"{r['lam_final']:.3g} | {r['front_lam']:.3g} | {r['lam_overshoot']:.3g} | "
+                     f"{r['warned']} | {r['longest_stall']} | {r['inactive']} |")
+    lines += ["", "Fixed λ (gmean over seeds): Γ_final held out; the running Γ of training at "
+              "steps 200–300 and over the last 50 steps.", "",
+              "| case | penalty | λ | Γ_final | test MSE | running Γ, steps 200–300 | "
+              "running Γ, last 50 |", "|---|---|---|---|---|---|---|"]
+    for r in sorted(result["fixed"], key=lambda r: (r["case"], r["penalty"], r["lam"])):
+        lines.append(f"| {r['case']} | {r['penalty']} | {r['lam']:g} | {r['gamma_final']:.3g} | "
+                     f"{r['mse']:.3g} | {r['gamma_run_mid']:.3g} | {r['gamma_run_end']:.3g} |")
+    with open(os.path.join(out, "schedule.md"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def figures(recs: list[dict], out: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = {"constant": "tab:red", "lr": "tab:blue", "homotopy": "tab:green",
+              "lr-a1": "tab:purple", "lr-a4": "tab:orange"}
+    cases = sorted({r["case"] for r in recs})
+    pens = [p for p in PENALTIES if any(r["penalty"] == p for r in recs)]
+    fig, axes = plt.subplots(len(cases), len(pens), figsize=(5.5 * len(pens), 4.2 * len(cases)),
+                             squeeze=False)
+    for i, case in enumerate(cases):
+        for j, pen in enumerate(pens):
+            ax = axes[i][j]
+            fx = [r for r in recs if r["rule"] is None and (r["case"], r["penalty"]) == (case, pen)]
+            for seed in sorted({r["seed"] for r in fx}):
+                pts = sorted((r["gamma_final"], r["mse"]) for r in fx if r["seed"] == seed)
+                ax.plot(*zip(*pts, strict=True), "o-", color="0.6", mfc="none", lw=0.8,
+                        label="fixed λ (per seed)" if seed == 0 else None)
+            for rule, col in colors.items():
+                bs = [r for r in recs if r["rule"] == rule
+                      and (r["case"], r["penalty"]) == (case, pen)]
+                if bs:
+                    ax.plot([r["gamma_final"] for r in bs], [r["mse"] for r in bs], "o",
+                            color=col, ms=5, label=f"budget: {rule}")
+            for t in TARGETS[pen]:
+                ax.axvline(t, color="k", ls=":", lw=0.8)
+            ax.set(xscale="log", yscale="log", xlabel=f"held-out Γ_final ({pen})",
+                   ylabel="test MSE", title=f"{case}, {pen}: targets dotted")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "schedule_front.png"), dpi=90)
+    plt.close(fig)
+
+    # λ and Γ vs step: the middle target, seed 0, exact case, each penalty
+    fig, axes = plt.subplots(2, len(pens), figsize=(5.5 * len(pens), 7), squeeze=False)
+    for j, pen in enumerate(pens):
+        t = TARGETS[pen][len(TARGETS[pen]) // 2]
+        for rule, col in colors.items():
+            rs = [r for r in recs if (r["case"], r["penalty"], r["seed"], r["rule"],
+                                      r["target"]) == ("exact", pen, 0, rule, t)]
+            if not rs:
+                continue
+            lg = rs[0]["log"]
+            steps = [x["step"] for x in lg]
+            axes[0][j].plot(steps, [x["lam"] for x in lg], color=col, label=rule)
+            axes[1][j].plot(steps, [x["ema"] for x in lg], color=col, label=f"Γ̄ {rule}")
+            axes[1][j].plot(steps, [x["target_t"] for x in lg], color=col, ls="--", lw=0.8)
+            axes[1][j].plot([steps[-1]], [rs[0]["gamma_final"]], "*", color=col, ms=10)
+        if not axes[0][j].lines:
+            continue
+        axes[1][j].axhline(t, color="k", ls=":", lw=0.8)
+        axes[0][j].set(yscale="log", ylabel="λ", title=f"exact, {pen}, target {t:g}, seed 0")
+        axes[1][j].set(yscale="log", xlabel="step",
+                       ylabel="Γ̄ (solid), running target (dashed), held-out Γ_final (★)")
+        axes[0][j].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "schedule_traces.png"), dpi=90)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default="runs/budget_schedule", help="the cells (resumable)")
+    ap.add_argument("--docs", default="docs/budget", help="where the report goes")
+    ap.add_argument("--targets-gseal", nargs="+", type=float, default=None)
+    ap.add_argument("--targets-dseal", nargs="+", type=float, default=None)
+    ap.add_argument("--cases", nargs="+", default=list(CASES))
+    ap.add_argument("--penalties", nargs="+", default=list(PENALTIES))
+    ap.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    ap.add_argument("--rules", nargs="*", default=list(RULES))
+    ap.add_argument("--no-fixed", action="store_true", help="budget runs only")
+    ap.add_argument("--report", action="store_true", help="tables and figures from the cells")
+    ap.add_argument("--time", type=int, default=0, help="time this many runs of each penalty")
+    ap.add_argument("--max-minutes", type=float, default=math.inf,
+                    help="stop starting runs after this long (rerun to resume)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.targets_gseal:
+        TARGETS["gseal"] = tuple(args.targets_gseal)
+    if args.targets_dseal:
+        TARGETS["dseal"] = tuple(args.targets_dseal)
+    cells_dir = os.path.join(args.out, "cells")
+    os.makedirs(cells_dir, exist_ok=True)
+    x_tr, x_te = data()
+    if args.time:
+        for pen in args.penalties:
+            for _ in range(args.time):
+                rec = run("exact", pen, 0, x_tr, x_te, rule="lr", target=TARGETS[pen][1])
+                print(f"{pen}: {rec['train_seconds']} s, Γ_final {rec['gamma_final']:.3g}")
+        return
+    cells = plan(args.cases, args.penalties, args.seeds, args.rules, fixed=not args.no_fixed)
+    t_start = time.perf_counter()
+    for n, c in enumerate(cells):
+        path = os.path.join(cells_dir, key(c["case"], c["pen"], c["seed"], c.get("lam"),
+                                           c.get("rule"), c.get("target")) + ".json")
+        if args.report or os.path.exists(path):
+            continue
+        if time.perf_counter() - t_start > 60 * args.max_minutes:
+            print("time is up: rerun to resume")
+            break
+        rec = run(c["case"], c["pen"], c["seed"], x_tr, x_te, lam=c.get("lam"),
+                  rule=c.get("rule"), target=c.get("target"))
+        with open(path + ".tmp", "w") as fh:
+            json.dump(rec, fh)
+        os.replace(path + ".tmp", path)
+        extra = "" if rec["rule"] is None else (
+            f" Γ/target {rec['gamma_final'] / rec['target']:.2f} λ {rec['lam_final']:.3g}")
+        print(f"[{n + 1}/{len(cells)}] {rec['key']}: Γ_final {rec['gamma_final']:.3g} "
+              f"MSE {rec['mse']:.3g}{extra} ({rec['train_seconds']} s)", flush=True)
+    recs = []
+    for name in sorted(os.listdir(cells_dir)):
+        if name.endswith(".json"):
+            with open(os.path.join(cells_dir, name)) as fh:
+                recs.append(json.load(fh))
+    recs = [r for r in recs if r["case"] in args.cases and r["penalty"] in args.penalties
+            and r["seed"] in args.seeds and (r["rule"] is None or (
+                r["rule"] in args.rules and r["target"] in TARGETS[r["penalty"]]))]
+    result = report(recs, args.docs)
+    for rule, s in result["summary"].items():
+        print(rule, s)
+
+
+if __name__ == "__main__":
+    main()
