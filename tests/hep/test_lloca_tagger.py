@@ -138,7 +138,6 @@ def test_training_step_gradients_finite_and_float32():
     torch.nn.functional.binary_cross_entropy_with_logits(out, torch.ones_like(out)).backward()
     grads = [p.grad for p in m.parameters() if p.requires_grad and p.grad is not None]
     assert len(grads) > 10 and all(torch.isfinite(g).all() for g in grads)
-    assert any(g.abs().sum() > 0 for g in m.frames_net.parameters() if g is not None)
     frames_grads = [p.grad for p in m.frames_net.parameters() if p.grad is not None]
     assert frames_grads and any(g.abs().sum() > 0 for g in frames_grads)
 

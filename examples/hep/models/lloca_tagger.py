@@ -126,7 +126,9 @@ class LLoCaTagger(nn.Module):
         mlp_factor: feed-forward width ``mlp_factor * d`` (1 = ``JetTransformer``'s width ``d``).
         attn_vectors: four-vector (``1n``) channels per head in the frame-to-frame attention;
             the rest of the head's ``d / heads`` channels are scalars.
-        frames_hidden, frames_layers: the Frames-Net's edge MLP.
+        frames_hidden, frames_layers: the Frames-Net's edge MLP (default 32 wide, one hidden
+            layer: it runs on every pair of constituents, ``sum N_i^2`` edges, in float64 where
+            lloca builds the frames; on CPU 64 x 1 or 32 x 2 cost about 20 % more per step).
         scale: GeV unit of the backbone's ``asinh(p_local / scale)`` inputs and of the fallback
             head's invariants.
 
@@ -136,7 +138,7 @@ class LLoCaTagger(nn.Module):
 
     def __init__(self, d: int = 64, layers: int = 2, heads: int = 4, hidden: int = 128,
                  hidden_layers: int = 3, mlp_factor: int = 1, attn_vectors: int = 2,
-                 frames_hidden: int = 64, frames_layers: int = 2, scale: float = 100.0):
+                 frames_hidden: int = 32, frames_layers: int = 1, scale: float = 100.0):
         if lloca is None:
             raise ImportError(MISSING_MESSAGE)
         super().__init__()
