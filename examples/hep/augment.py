@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from liesoft import GSEAL, Lorentz, LieGroup, Vector4
+from liesoft import GSEAL, LieGroup, Lorentz, Vector4
 
 __all__ = ["BETA_MAX", "BoostAugmentation"]
 
