@@ -119,6 +119,21 @@ def test_small_jets_fallback_is_invariant_and_deterministic():
     assert y1[:5].std() > 1e-6  # the fallback depends on the jet
 
 
+def test_lloca_frames_are_random_below_four_constituents():
+    # why MIN_CONSTITUENTS = 4: lloca regularises the collinear references of 2- and
+    # 3-constituent jets with fresh noise (two calls give different frames), not from 4 on
+    m = model()
+    for n, random in ((2, True), (3, True), (4, False), (5, False)):
+        x = jets(batch=4, n=n, pad=0, seed=n)
+        p, ptr = lloca_tagger.pack(x, (x != 0).any(-1))
+        with torch.no_grad():
+            _, tracker = m.frames_net(p, ptr=ptr, return_tracker=True)
+            f1, f2 = m.frames_net(p, ptr=ptr).matrices, m.frames_net(p, ptr=ptr).matrices
+        assert (int(tracker["reg_collinear"]) == p.shape[0]) == random
+        assert ((f1 - f2).abs().max() > 1e-3) == random
+    assert lloca_tagger.MIN_CONSTITUENTS == 4
+
+
 def test_minkowski_invariants():
     p = torch.tensor([[[5.0, 1.0, 2.0, 3.0], [0.0, 0.0, 0.0, 0.0], [4.0, 0.0, 0.0, 3.0]]],
                      dtype=F64)
