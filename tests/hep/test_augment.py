@@ -128,3 +128,15 @@ def test_other_groups_and_refusals():
         aug(torch.zeros(0, 3, 4))
     with pytest.raises(ValueError, match="beta_max"):
         BoostAugmentation(beta_max=1.5)
+
+
+def test_same_draws_as_the_boosted_jet_test():
+    # the boosted-jet evaluation (toptag.boost_jets) draws Lorentz().sample(n, beta_max=BETA_MAX,
+    # float64, Generator(seed)) and acts in float64 before casting to float32: the augmentation
+    # with the same seed gives bit-identical jets
+    x32 = jets(dtype=torch.float32)
+    g = Lorentz().sample(8, beta_max=0.95 ** 0.5, dtype=F64,
+                         generator=torch.Generator().manual_seed(11))
+    ref = Vector4().bind(Lorentz()).act(g, x32.double()).float()
+    xb, _ = BoostAugmentation()(x32, generator=torch.Generator().manual_seed(11))
+    assert torch.equal(xb, ref)
