@@ -16,14 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import pathlib
 import statistics
+import sys
 import time
 
 import torch
 
-from examples.hep.augment import BETA_MAX, BoostAugmentation
-from examples.hep.tagger import JetTransformer
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4, math_attention
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from examples.hep.data.augment import BETA_MAX, BoostAugmentation  # noqa: E402
+from examples.hep.models.tagger import JetTransformer  # noqa: E402
+from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4, math_attention  # noqa: E402
 
 ALL = "baseline,gseal,gseal_f0.25,dseal,augment,lloca,lgatr"
 
@@ -48,7 +52,7 @@ def make(method, size):
         model = LLoCaTagger(**size)
         model.init_standardization(random_jets(512, 50, torch.Generator().manual_seed(9))[0])
     elif method == "lgatr":
-        from examples.hep.lgatr_tagger import LGATrTagger
+        from examples.hep.models.lgatr_tagger import LGATrTagger
 
         model = LGATrTagger(blocks=2, mv_channels=8, s_channels=32, heads=size["heads"],
                             sparse_gp=False)

@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from benchmarks.penalty_overhead import jet_batch, run  # noqa: E402
-from examples.hep.lgatr_tagger import LGATrTagger  # noqa: E402
+from examples.hep.models.lgatr_tagger import LGATrTagger  # noqa: E402
 
 
 def main(argv=None):

@@ -8,17 +8,20 @@ dozen steps: a smoke test, not a result.
     OMP_NUM_THREADS=1 python benchmarks/lloca_real_jets_smoke.py ~/.cache/liesoft/jets/<file>.h5
 """
 
+import pathlib
 import statistics
 import sys
 import time
 
 import h5py
 import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from sklearn.metrics import roc_auc_score
 
-from examples.hep.models.lloca_tagger import LLoCaTagger
-from examples.hep.tagger import JetTransformer
-from liesoft import Lorentz, Vector4, invariance_profile
+from examples.hep.models.lloca_tagger import LLoCaTagger  # noqa: E402
+from examples.hep.models.tagger import JetTransformer  # noqa: E402
+from liesoft import Lorentz, Vector4, invariance_profile  # noqa: E402
 
 
 def main(path):

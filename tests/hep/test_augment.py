@@ -4,7 +4,7 @@ padding stays zero, masses are preserved, the paper's |beta|^2 distribution."""
 import pytest
 import torch
 
-from examples.hep.augment import BETA_MAX, BoostAugmentation
+from examples.hep.data.augment import BETA_MAX, BoostAugmentation
 from liesoft import GSEAL, SO3, Lorentz, Vector4
 
 F64 = torch.float64

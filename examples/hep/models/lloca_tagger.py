@@ -1,7 +1,7 @@
 """An exactly Lorentz-invariant tagger on the same transformer backbone size: LLoCa (Lorentz
 local canonicalization, Spinner et al. 2025, the ``lloca`` package, optional extra ``lloca``).
 
-Same interface as :class:`examples.hep.tagger.JetTransformer`: four-momenta ``(B, N, 4)``
+Same interface as :class:`examples.hep.models.tagger.JetTransformer`: four-momenta ``(B, N, 4)``
 (``E, px, py, pz``, GeV, all-zero rows are padding, anywhere in the jet) in, one logit ``(B, 1)``
 out.
 
