@@ -400,3 +400,26 @@ def test_front_position_verdicts():
     assert toy_budget.front_position(5e-4, 5e-2, front)[1] == "beyond"
     ratio, verdict = toy_budget.front_position(1e-2, 1e-3, front)   # right of c: flat at its 1e-3
     assert verdict == "on" and ratio == pytest.approx(1, rel=1e-9)
+
+
+def test_a_budget_cell_schedules_its_target_with_the_cells_optimizer(monkeypatch):
+    """The toy's budget cells hand their optimizer to ViolationBudget: under the cosine
+    schedule the running target is loosened while the rate is high and equals the target once
+    it has decayed (docs/budget.md, the schedule)."""
+    cfg = dataclasses.replace(QUICK, n_train=64, n_val=16, n_test=24, batch=32, epochs=2,
+                              width=8, depth=1, test_betas=(0.0, 0.7), eval_chunk=10,
+                              schedule="cosine")
+    built = []
+    real = toy_cells.ViolationBudget
+
+    def capture(*args, **kwargs):
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(toy_cells, "ViolationBudget", capture)
+    cell = toy_cells.Cell("broken", "budget", beta_max2=0.5, penalty="gseal", target=1e-2)
+    toy_cells.train_cell(cell, cfg, toy_data.make_data(cfg), torch.device("cpu"), progress=False)
+    (budget,) = built
+    assert isinstance(budget.optimizer, torch.optim.Adam)
+    assert budget.lr_ratio == pytest.approx(0.0, abs=1e-12)  # cosine annealed to 0 at the end
+    assert budget.target_now == pytest.approx(1e-2, rel=1e-12)

@@ -142,7 +142,8 @@ def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
     elif cell.method == "budget":
         inner = (GSEAL(group, Vector4(), Scalar(), beta_max=cell.beta_max)
                  if cell.penalty == "gseal" else DeltaSEAL(group, Vector4(), Scalar()))
-        budget = ViolationBudget(inner, cell.target).to(device)
+        # the running target follows the learning rate (docs/budget.md, the schedule)
+        budget = ViolationBudget(inner, cell.target, optimizer=opt).to(device)
         lam_log = []   # (step, lambda, Gamma-bar) every 50 steps
 
     t0 = time.perf_counter()
