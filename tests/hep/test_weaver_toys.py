@@ -2,8 +2,8 @@
 
 import torch
 
-from examples.hep.evaluation.tagging import auc
 from examples.hep.data.toy_jets import prong_jets
+from examples.hep.evaluation.tagging import auc
 
 
 def test_prong_jets_are_massless_padded_and_carry_the_jet_pt():

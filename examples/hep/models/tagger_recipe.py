@@ -56,7 +56,8 @@ WEAVER_SIZES = {
                                   fc_params=((256, 0.0),))},
 }
 WEAVER_MISSING_MESSAGE = ("the part_* and particlenet_* methods need weaver-core: install the "
-                          "hep extra, pip install -e \".[hep]\" (or pip install weaver-core==0.5.3)")
+                          "hep extra, pip install -e \".[hep]\" "
+                          "(or pip install weaver-core==0.5.3)")
 
 
 def weaver_available() -> bool:
