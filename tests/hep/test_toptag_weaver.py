@@ -68,9 +68,11 @@ def test_quick_run_with_part_gseal_and_particlenet_dseal_trains_and_writes_metri
     for m in methods:
         history = details["table1"][m][0]["history"]
         assert history[-1]["bce"] < history[0]["bce"], (m, history)
-        # a non-invariant model: far above the ~1e-12 of float32 rounding on an invariant one
-        assert all(1e-7 < h["penalty"] < 1 for h in history), (m, history)
-        assert 0.0 <= metrics[m]["invariance_at_0.9"]["mean"] < 1.0
+        # the ordinary (non-invariant) model: measured penalties 1.5e-3 to 2e-2 and a violation
+        # of 4.5e-2 / 8.8e-3 at |β| = 0.9; a ParticleNet fed only invariants (invariant=True)
+        # gave 1.5e-7 to 5e-7 (float32 rounding) and 2.8e-6
+        assert all(1e-5 < h["penalty"] < 1 for h in history), (m, history)
+        assert 1e-4 < metrics[m]["invariance_at_0.9"]["mean"] < 1.0, m
         ck = torch.load(tmp_path / "checkpoints" / f"table1_{m}_seed0.pt", weights_only=True)
         assert ck["recipe"]["method"]["model"] == m.split("_")[0]
     table = (tmp_path / "table1.md").read_text()
