@@ -28,9 +28,9 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from examples.hep.data.toy_jets import prong_jets  # noqa: E402
 from examples.hep.models.part import PartFromMomenta  # noqa: E402
 from examples.hep.models.particlenet import ParticleNetFromMomenta  # noqa: E402
-from examples.hep.models.toy_jets import prong_jets  # noqa: E402
 from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4  # noqa: E402
 
 METHODS = {

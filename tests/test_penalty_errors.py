@@ -87,3 +87,79 @@ def test_penalty_never_modifies_x_in_place(make):
     lin = torch.nn.Linear(4, 4).double()
     make()(lin, x).backward()
     assert torch.equal(x, before) and x.grad is None and not x.requires_grad
+
+
+# ---------------------------------------------------------------- dtype mismatch (issue 24, 10)
+PENALTIES_EVERY_MODE = {
+    "gseal": lambda: GSEAL(Lorentz(), Vector4()),
+    "gseal_fraction": lambda: GSEAL(Lorentz(), Vector4(), fraction=0.5),
+    "dseal_exact_auto": lambda: DeltaSEAL(Lorentz(), Vector4()),
+    "dseal_exact_reverse": lambda: DeltaSEAL(Lorentz(), Vector4(), route="reverse"),
+    "dseal_exact_forward": lambda: DeltaSEAL(Lorentz(), Vector4(), route="forward"),
+    "dseal_exact_forward_ad": lambda: DeltaSEAL(Lorentz(), Vector4(), route="forward_ad"),
+    "dseal_random": lambda: DeltaSEAL(Lorentz(), Vector4(), mode="random"),
+    "dseal_fd": lambda: DeltaSEAL(Lorentz(), Vector4(), mode="fd"),
+    "dseal_fd_sum": lambda: DeltaSEAL(Lorentz(), Vector4(), mode="fd", reduction="sum"),
+}
+
+
+def small_model(dtype, batch_norm=False):
+    torch.manual_seed(0)
+    layers = [torch.nn.Flatten(), torch.nn.Linear(12, 5)]
+    if batch_norm:  # training mode: the penalty's own passes (model_state.py) run the model
+        layers.append(torch.nn.BatchNorm1d(5))
+    return torch.nn.Sequential(*layers, torch.nn.Tanh(), torch.nn.Linear(5, 1)).to(dtype)
+
+
+@pytest.mark.parametrize("name", sorted(PENALTIES_EVERY_MODE))
+@pytest.mark.parametrize("x_dtype,model_dtype", [(torch.float64, torch.float32),
+                                                 (torch.float32, torch.float64)])
+@pytest.mark.parametrize("how", ["module", "closure", "batch_norm"])
+def test_a_model_of_another_dtype_gets_liesofts_message_naming_both(name, x_dtype,
+                                                                   model_dtype, how):
+    """float64 data into a float32 model (or the reverse): a TypeError from the penalty naming
+    both dtypes and the way out, not PyTorch's raw "mat1 and mat2 must have the same dtype";
+    the model is not cast (its parameters keep their dtype) and nothing is trained on."""
+    model = small_model(model_dtype, batch_norm=how == "batch_norm")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    f = (lambda z: model(z)) if how == "closure" else model  # noqa: E731
+    x = torch.randn(6, 3, 4, dtype=x_dtype)
+    pen = PENALTIES_EVERY_MODE[name]()
+    kind = type(pen).__name__
+    with pytest.raises(TypeError) as info:
+        pen(f, x)
+    msg = str(info.value)
+    assert msg.startswith(f"{kind} evaluates the model on {x_dtype} inputs"), msg
+    assert f"parameters/buffers are {model_dtype}" in msg and "never casts" in msg
+    assert isinstance(info.value.__cause__, RuntimeError)  # PyTorch's error kept as the cause
+    assert all(p.dtype == model_dtype for p in model.parameters())
+    for k, v in model.state_dict().items():
+        assert v.dtype == before[k].dtype and torch.equal(v, before[k]), k
+
+
+@pytest.mark.parametrize("name", sorted(PENALTIES_EVERY_MODE))
+def test_dtype_errors_of_a_model_the_penalty_cannot_see_and_other_errors(name):
+    """A plain function whose weights the penalty cannot see still gets a message naming the
+    input's dtype; a RuntimeError that is not about dtypes passes through untouched; a model
+    that mixes dtypes inside without failing is never refused (the check reacts to errors,
+    it does not guess)."""
+    pen = PENALTIES_EVERY_MODE[name]()
+    kind = type(pen).__name__
+    weight = torch.randn(12, 1)  # float32, reached through a global-like default argument
+
+    def hidden(z, w=None):
+        return z.flatten(1) @ weight
+
+    x = torch.randn(6, 3, 4, dtype=torch.float64)
+    with pytest.raises(TypeError, match=rf"^{kind} evaluates the model on torch.float64 inputs "
+                                        r"and the model raised a dtype error"):
+        pen(hidden, x)
+
+    def broken(z):
+        raise RuntimeError("the model broke for its own reasons")
+
+    with pytest.raises(RuntimeError, match="^the model broke for its own reasons$"):
+        pen(broken, x)
+    mixed = small_model(torch.float32)
+    value = pen(lambda z: mixed(z.float()).double(), x)  # casts inside: fine
+    assert value.dtype == torch.float64 and torch.isfinite(value)

@@ -4,6 +4,8 @@
     python examples/hep/toptag.py --quick              # < 2 min smoke run (used by the tests)
     python examples/hep/toptag.py --study full --resume  # 3 seeds, lambda scan, cost study
     python examples/hep/toptag.py --budget gseal=2e-3  # a violation budget instead of lambda
+    python examples/hep/toptag.py --methods part_baseline,part_gseal,part_dseal --seeds 3 \
+        --studies table1,timing                        # ParT (weaver-core) with SEAL
     python examples/hep/toptag.py --preset paper --device cuda --seeds 5
     torchrun --nproc_per_node 4 examples/hep/toptag.py --preset paper   # DDP on 4 GPUs
     python examples/hep/toptag.py --data atlas:/data/train.h5        # ATLAS open data (rec. 15013)
@@ -53,7 +55,14 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from examples.hep.models import lgatr_tagger  # noqa: E402
-from examples.hep.models.tagger_recipe import METHODS, VARIANTS, parse_budget  # noqa: E402
+from examples.hep.models.tagger_recipe import (  # noqa: E402
+    METHODS,
+    VARIANTS,
+    WEAVER_METHODS,
+    WEAVER_MISSING_MESSAGE,
+    parse_budget,
+    weaver_available,
+)
 from examples.hep.studies.top_tagging import (  # noqa: E402
     FULL_STUDY,
     PRESETS,
@@ -64,8 +73,9 @@ from examples.hep.training import add_run_arguments, setup  # noqa: E402
 
 # ----------------------------------------------------------------------------- configuration
 # PRESETS (cpu, quick, paper), the λs of the extrapolation and the λ scan: studies/top_tagging.py;
-# METHODS (Table 1: baseline, gseal, dseal, lgatr) and VARIANTS (the cost study's):
-# models/tagger_recipe.py. Defaults of the command line:
+# METHODS (Table 1: baseline, gseal, dseal, lgatr), WEAVER_METHODS (ParT and ParticleNet with
+# the same penalties: part_baseline, part_gseal, part_dseal, particlenet_...) and VARIANTS (the
+# cost study's): models/tagger_recipe.py. Defaults of the command line:
 DEFAULT_METHODS = "baseline,gseal,dseal"
 DEFAULT_STUDIES = "table1,timing,extrapolation"
 # -----------------------------------------------------------------------------
@@ -97,13 +107,15 @@ def parse_args(argv=None):
     if args.quick:
         args.preset = "quick"
     methods = [m for m in args.methods.split(",") if m]
-    known = {**METHODS, **VARIANTS}
+    known = {**METHODS, **WEAVER_METHODS, **VARIANTS}
     unknown = [m for m in methods if m not in known]
     if unknown or not (methods or args.budget):
         ap.error(f"--methods must be a comma list of {sorted(known)}, got {args.methods!r} "
                  "(it may be empty with --budget)")
     if "lgatr" in methods and not lgatr_tagger.available():
         ap.error(lgatr_tagger.MISSING_MESSAGE)
+    if any(m in WEAVER_METHODS for m in methods) and not weaver_available():
+        ap.error(WEAVER_MISSING_MESSAGE)
     try:
         args.budgets = parse_budget(args.budget)
     except ValueError as err:

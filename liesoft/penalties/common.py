@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from .._checks import check_floating
+from .._checks import check_floating, check_module_dtype, is_dtype_error
 from ..groups.base import LieGroup, _device_of
 from ..reps import Representation
 
@@ -120,6 +120,35 @@ class PenaltyBase(torch.nn.Module):
         pick = lambda t: t.index_select(0, idx.to(t.device))  # noqa: E731
         args = tuple(pick(a) if isinstance(a, torch.Tensor) else a for a in args)
         return pick(x), args, (pick(fx) if fx is not None else None)
+
+
+@contextlib.contextmanager
+def named_dtype_errors(what: str, f: Callable, x):
+    """Turn PyTorch's raw dtype mismatch raised inside the model (``mat1 and mat2 must have
+    the same dtype``: float64 inputs to a float32 model, or the reverse) into a ``TypeError``
+    that names the input's dtype and the model's. Nothing is cast: not the user's module, not
+    their data. Other errors pass through unchanged."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if not is_dtype_error(exc):
+            raise
+        from .model_state import modules_of
+
+        dtype = getattr(x, "dtype", None)
+        hint = (f": make them match, e.g. x.to(<the model's dtype>) or a copy of the model in "
+                f"the input's dtype, copy.deepcopy(model).to({dtype}) (liesoft never casts "
+                f"your module). PyTorch said: {exc}")
+        for module in modules_of(f):
+            try:
+                check_module_dtype(module, dtype, what, hint)
+            except TypeError as named:  # the module's dtype differs from the input's
+                raise named from exc
+        raise TypeError(
+            f"{what} evaluates the model on {dtype} inputs and the model raised a dtype error; "
+            f"no module of another dtype is visible to the penalty (pass the module, or a "
+            f"closure over it, as f): make the model's parameters and the inputs the same "
+            f"dtype (liesoft never casts your module). PyTorch said: {exc}") from exc
 
 
 def evaluate(f: Callable, x: torch.Tensor, args: Sequence) -> torch.Tensor:

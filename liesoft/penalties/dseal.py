@@ -18,6 +18,7 @@ from .common import (
     delta_seal_value,
     evaluate,
     math_attention,
+    named_dtype_errors,
     squared_norm,
 )
 from .model_state import PenaltyPasses
@@ -147,6 +148,12 @@ class DeltaSEAL(PenaltyBase):
             A 0-dim tensor, differentiable with respect to the model's parameters (detached
             under ``torch.no_grad()``), or ``(value, output)`` with ``return_output=True``.
         """
+        with named_dtype_errors(type(self).__name__, f, x):
+            return self._forward(f, x, *args, fx=fx, generator=generator,
+                                 return_output=return_output)
+
+    def _forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
+                generator: torch.Generator | None = None, return_output: bool = False):
         x = self._check_input(x)
         if return_output and self.fraction < 1:
             raise ValueError("return_output=True needs fraction=1 (with fraction < 1 the "

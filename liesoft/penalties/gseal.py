@@ -8,7 +8,13 @@ import torch
 
 from ..groups.base import LieGroup
 from ..reps import Representation, Scalar
-from .common import PenaltyBase, as_residual_dtype, evaluate, gseal_value
+from .common import (
+    PenaltyBase,
+    as_residual_dtype,
+    evaluate,
+    gseal_value,
+    named_dtype_errors,
+)
 from .model_state import PenaltyPasses
 
 __all__ = ["GSEAL"]
@@ -95,6 +101,11 @@ class GSEAL(PenaltyBase):
         Returns:
             A 0-dim tensor, differentiable with respect to the model's parameters.
         """
+        with named_dtype_errors(type(self).__name__, f, x):
+            return self._forward(f, x, *args, fx=fx, generator=generator)
+
+    def _forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
         x = self._check_input(x)
         if fx is not None:
             self._check_output(fx, x.shape[0], "fx")

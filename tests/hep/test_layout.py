@@ -80,3 +80,24 @@ def test_the_library_never_imports_examples():
     bad = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "liesoft").rglob("*.py"))
            if any(m.split(".")[0] == "examples" for m in imports(p))]
     assert not bad
+
+
+def calls(path: pathlib.Path) -> set[str]:
+    """Names of the methods and functions ``path`` calls (``opt.step()`` -> ``step``)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call):
+            f = node.func
+            out.add(f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", ""))
+    return out
+
+
+def test_models_hold_models_and_no_training_loop():
+    """models/ gives networks and recipes; the one training loop is training.train_one: no
+    module there is a script or runs backward passes of its own (a smoke_train.py did)."""
+    models = sorted((HEP / "models").glob("*.py"))
+    assert models
+    scripts = [p.name for p in models if "__main__" in p.read_text()]
+    loops = [p.name for p in models if "backward" in calls(p)]
+    assert not scripts and not loops, (scripts, loops)
+    assert "backward" in calls(HEP / "training.py")  # the finder sees the loop where it is

@@ -1,2 +1,3 @@
 """Data: Pythia jets (``jetgen``) through a detector model (``detector``), the loaders of
-generated, ATLAS and reference jet files (``loaders``), and the toy regression's task (``toy``)."""
+generated, ATLAS and reference jet files (``loaders``), the toy regression's task (``toy``) and
+synthetic prong jets for the weaver taggers' tests and benchmarks (``toy_jets``)."""

@@ -13,11 +13,11 @@ What the wrapper changes, and why (the traps of running SEAL through ParT):
   clamp and ``atan2(py, px)`` directly: at padding (zero four-vectors) and at self-pairs
   (ΔR = 0, computed for every pair even when masked afterwards) their derivatives are inf or
   0/0, and ``0 * inf`` turns into NaN gradients: with respect to the momenta of padded jets
-  at first order, and for the parameters in δSEAL's double backward. A sanitised ``v`` cannot
-  help (ΔR = 0 at the diagonal whatever
-  ``v`` is), so the wrapper replaces the function *on its own ParT instance*
-  (``part.pair_embed.pairwise_lv_fts``) by :func:`safe_pair_features`: the same four features
-  with ``torch.where`` around every ``sqrt``, ``atan2`` and ``log`` (site-packages untouched).
+  at first order, and for the parameters in δSEAL's double backward. A sanitised ``v``
+  cannot help (ΔR = 0 at the diagonal whatever ``v`` is), so the wrapper replaces the
+  function *on its own ParT instance* (``part.pair_embed.pairwise_lv_fts``) by
+  :func:`safe_pair_features`: the same four features with ``torch.where`` around every
+  ``sqrt``, ``atan2`` and ``log`` (site-packages untouched).
 * **Attention**: ParT calls ``F.scaled_dot_product_attention``; double backward fails through
   the fused kernels, so :meth:`PartFromMomenta.forward` runs under
   :func:`liesoft.math_attention` (``math_attention=False`` turns this off for inference).

@@ -1,6 +1,14 @@
 """The tagger's :class:`~examples.hep.training.Recipe`: its methods (Table 1's and the cost
 study's variants, violation budgets), penalties, network, forward and loss.
 
+The network is part of the method: our :class:`~examples.hep.models.tagger.JetTransformer` by
+default, L-GATr for ``"lgatr"``, and the field's standard taggers from weaver-core for
+``part_<m>`` and ``particlenet_<m>`` (``m`` = baseline, gseal, dseal: the same penalties and λs
+as Table 1's methods; :class:`~examples.hep.models.part.PartFromMomenta`,
+:class:`~examples.hep.models.particlenet.ParticleNetFromMomenta`, sized per preset by
+:data:`WEAVER_SIZES` and recorded in the method's spec, so a checkpoint is resumed only with
+the same size).
+
 δSEAL lambdas are in the paper's units: its top-tagging code sums the six squared Lie
 derivatives per jet (``DeltaSEAL(..., reduction="sum")``), eq. 10 averages them, so the
 paper's lambda_δ = 0.01 is 0.06 in eq. 10's units (docs/penalties.md).
@@ -12,7 +20,7 @@ import math
 
 import torch
 
-from examples.hep.models import lgatr_tagger
+from examples.hep.models import lgatr_tagger, part, particlenet
 from examples.hep.models.tagger import JetTransformer
 from examples.hep.training import BETA_MAX, Recipe, penalised_forward, predict_logits
 from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4
@@ -29,6 +37,36 @@ VARIANTS = {"gseal_f0.25": {"penalty": "gseal", "lam": 1.0, "fraction": 0.25},
             "gseal_finetune": {"penalty": "gseal", "lam": 1.0, "finetune": "baseline",
                                "epochs": 2}}
 DSEAL_REDUCTION = "sum"  # the paper's top-tagging normalisation (its lambda_δ as is)
+# the field's standard taggers (weaver-core; optional `hep` extra) with Table 1's penalties
+WEAVER_MODELS = ("part", "particlenet")
+WEAVER_METHODS = {f"{model}_{m}": {"model": model, **METHODS[m]}
+                  for model in WEAVER_MODELS for m in ("baseline", "gseal", "dseal")}
+# their sizes per preset: the wrappers' CPU configs; tiny ones for the --quick smoke run; the
+# papers' for "paper" (dropout 0 everywhere: the wrappers' default, see models/part.py)
+WEAVER_SIZES = {
+    "part": {"cpu": part.CPU_CONFIG,
+             "quick": dict(embed_dims=(16, 16), pair_embed_dims=(8, 8), num_heads=2,
+                           num_layers=1, num_cls_layers=1, fc_params=()),
+             "paper": dict(embed_dims=(128, 512, 128), pair_embed_dims=(64, 64, 64),
+                           num_heads=8, num_layers=8, num_cls_layers=2, fc_params=())},
+    "particlenet": {"cpu": particlenet.CPU_CONFIG,
+                    "quick": dict(conv_params=((4, (16, 16)),), fc_params=((16, 0.0),)),
+                    "paper": dict(conv_params=((16, (64, 64, 64)), (16, (128, 128, 128)),
+                                               (16, (256, 256, 256))),
+                                  fc_params=((256, 0.0),))},
+}
+WEAVER_MISSING_MESSAGE = ("the part_* and particlenet_* methods need weaver-core: install the "
+                          "hep extra, pip install -e \".[hep]\" "
+                          "(or pip install weaver-core==0.5.3)")
+
+
+def weaver_available() -> bool:
+    """Whether weaver-core (ParT, ParticleNet) can be imported."""
+    try:
+        import weaver.nn.model  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def parse_budget(text: str) -> dict:
@@ -53,6 +91,10 @@ def method_spec(method: str, args=None) -> dict:
     a violation budget (``<penalty>_budget`` from ``--budget``)."""
     if method in METHODS:
         return METHODS[method]
+    if method in WEAVER_METHODS:  # with the model's size for the run's preset
+        spec = WEAVER_METHODS[method]
+        preset = getattr(args, "preset", None) or "cpu"
+        return {**spec, "model_options": WEAVER_SIZES[spec["model"]][preset]}
     if method in VARIANTS:
         return VARIANTS[method]
     base, _, tail = method.partition("_")
@@ -82,7 +124,15 @@ def make_penalty(method: str, lam: float | None, args=None):
 
 
 def build_model(cfg, method="baseline", args=None) -> torch.nn.Module:
-    if method == "lgatr":
+    """The method's network: JetTransformer (``cfg``'s sizes), L-GATr, ParT or ParticleNet
+    (one logit; sizes from the method's spec)."""
+    spec = method_spec(method, args)
+    model = spec.get("model")
+    if model == "part":
+        return part.PartFromMomenta(num_classes=1, **spec["model_options"])
+    if model == "particlenet":
+        return particlenet.ParticleNetFromMomenta(num_classes=1, **spec["model_options"])
+    if model == "lgatr":
         return lgatr_tagger.LGATrTagger(
             blocks=cfg["lgatr_blocks"], mv_channels=cfg["lgatr_mv"], s_channels=cfg["lgatr_s"],
             heads=cfg["heads"], spurions=bool(args is not None and args.lgatr_spurions),

@@ -1,4 +1,4 @@
-"""Synthetic two-class jets for smoke runs and benchmarks of the weaver taggers (no event
+"""Synthetic two-class jets for tests and benchmarks of the weaver taggers (no event
 generator needed): 'top-like' jets have three prongs, 'QCD-like' jets one; massless
 constituents around a random axis, zero-padded, (E, px, py, pz) in GeV."""
 
