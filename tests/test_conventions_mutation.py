@@ -318,3 +318,20 @@ def test_sample_discrete_honours_dtype():
     """Kills discrete-dtype-ignored."""
     for G in (Lorentz(), SO3(), E3()):
         assert G.sample_discrete(4, dtype=torch.float32).dtype == torch.float32
+
+
+# ------------------------------------------------------------------------- the exponential
+@pytest.mark.parametrize("phi", [0.001, 0.01, 0.03, 0.03125, 0.049, 0.059, 0.061, 0.3, 2.0])
+def test_group_exp_is_exact_to_float64_rounding_at_small_norms(phi):
+    """exp(phi K_x) = cosh/sinh to 1e-15 relative (torch 2.13's CPU matrix_exp is 2.3e-10 off
+    at phi = 0.049), and a rotation by 2^-5 about z lies in the beam subgroup (it failed
+    tests/test_groups.py on main). Planted bug: liesoft.groups.expm.SMALL = 0 (torch only)."""
+    G = Lorentz()
+    g = G.exp(phi * G.generators[0])
+    ref = torch.eye(4, dtype=D)
+    ref[0, 0] = ref[1, 1] = math.cosh(phi)
+    ref[0, 1] = ref[1, 0] = -math.sinh(phi)
+    assert float((g - ref).abs().max()) <= 4e-16 * math.cosh(phi)
+    beam = G.preserving_subspace(torch.tensor([1.0, 0, 0, 0], dtype=D),
+                                 torch.tensor([0, 0, 0, 1.0], dtype=D))
+    assert bool(beam.contains(beam.exp(phi * beam.generators[1])))

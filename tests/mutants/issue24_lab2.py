@@ -10,24 +10,22 @@ are listed in tests/MUTATIONS.md."""
 
 P = "liesoft/penalties/"
 H = "examples/hep/"
-T_PEN = ["tests/test_penalties.py", "tests/test_penalty_units.py", "tests/test_conventions_mutation.py"]
-T_ROUTES = ["tests/test_routes.py", "tests/test_conventions_mutation.py"]
-T_MS = ["tests/test_model_state.py", "tests/test_conventions_mutation.py"]
-T_BUD = ["tests/test_budget.py", "tests/test_conventions_mutation.py"]
-T_AUD = ["tests/test_audit.py", "tests/test_conventions_mutation.py"]
-T_TEST = ["tests/test_testing.py", "tests/test_conventions_mutation.py"]
-T_REPS = ["tests/test_reps.py", "tests/test_user_reps.py", "tests/test_conventions_mutation.py"]
-T_GRP = ["tests/test_lorentz.py", "tests/test_rotations.py", "tests/test_membership.py",
-         "tests/test_conventions_mutation.py"]
-T_DET = ["tests/hep/test_detector.py", "tests/hep/test_invariants_mutation.py"]
-T_GEN = ["tests/hep/test_jetgen.py", "tests/hep/test_invariants_mutation.py"]
-T_LOAD = ["tests/hep/test_loaders.py", "tests/hep/test_invariants_mutation.py"]
-T_EVAL = ["tests/hep/test_evaluation.py", "tests/hep/test_invariants_mutation.py"]
-T_REG = ["tests/hep/test_jet_regression.py", "tests/hep/test_invariants_mutation.py"]
-T_TOP = ["tests/hep/test_toptag_studies.py", "tests/hep/test_toptag.py",
-         "tests/hep/test_invariants_mutation.py"]
-T_TOY = ["tests/hep/test_toy_regression.py", "tests/hep/test_invariants_mutation.py"]
-T_PART = ["tests/hep/test_part.py", "tests/hep/test_invariants_mutation.py"]
+T_PEN = ["tests/test_conventions_mutation.py", "tests/test_penalties.py", "tests/test_penalty_units.py"]
+T_ROUTES = ["tests/test_conventions_mutation.py", "tests/test_routes.py"]
+T_MS = ["tests/test_conventions_mutation.py", "tests/test_model_state.py"]
+T_BUD = ["tests/test_conventions_mutation.py", "tests/test_budget.py"]
+T_AUD = ["tests/test_conventions_mutation.py", "tests/test_audit.py"]
+T_TEST = ["tests/test_conventions_mutation.py", "tests/test_testing.py"]
+T_REPS = ["tests/test_conventions_mutation.py", "tests/test_reps.py", "tests/test_user_reps.py"]
+T_GRP = ["tests/test_conventions_mutation.py", "tests/test_lorentz.py", "tests/test_rotations.py", "tests/test_membership.py"]
+T_DET = ["tests/hep/test_invariants_mutation.py", "tests/hep/test_detector.py"]
+T_GEN = ["tests/hep/test_invariants_mutation.py", "tests/hep/test_jetgen.py"]
+T_LOAD = ["tests/hep/test_invariants_mutation.py", "tests/hep/test_loaders.py"]
+T_EVAL = ["tests/hep/test_invariants_mutation.py", "tests/hep/test_evaluation.py"]
+T_REG = ["tests/hep/test_invariants_mutation.py", "tests/hep/test_jet_regression.py"]
+T_TOP = ["tests/hep/test_invariants_mutation.py", "tests/hep/test_toptag_studies.py", "tests/hep/test_toptag.py"]
+T_TOY = ["tests/hep/test_invariants_mutation.py", "tests/hep/test_toy_regression.py"]
+T_PART = ["tests/hep/test_invariants_mutation.py", "tests/hep/test_part.py"]
 
 MUTANTS = [
     # ---------------------------------------------------------------- penalties/common.py
