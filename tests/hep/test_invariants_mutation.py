@@ -218,3 +218,43 @@ def test_tagging_metrics_count_ties_at_the_working_point_as_selected():
     cut = np.quantile(scores[:10], 0.7)
     scores[10:13] = cut                       # three backgrounds exactly at the cut
     assert ev.rejection_at(labels, scores, 0.3) == pytest.approx(4 / 3)
+
+
+# ------------------------------------------------------------------------- jet cache
+def test_a_format_2_cache_is_reused_for_targets_not_regenerated(tmp_path, monkeypatch):
+    """A cached file of the current format holds the targets: ``targets=True`` returns it
+    without generating. Kills gen-format2-regenerated."""
+    import h5py
+
+    from examples.hep.data import jetgen
+
+    path = jetgen.cache_path(4, 4, cache_dir=tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        f.attrs["format_version"] = jetgen.FORMAT_VERSION
+
+    def no_generation(*a, **k):
+        raise AssertionError("the cached format-2 file was regenerated")
+
+    monkeypatch.setattr(jetgen, "_run_all", no_generation)
+    assert jetgen.generate_jets(4, 4, cache_dir=tmp_path, targets=True) == path
+
+
+def test_the_cache_key_names_the_jets_not_the_file_format(monkeypatch):
+    """A new file format (more datasets, same jets) keeps the key. Kills gen-key-hashes-format."""
+    from examples.hep.data import jetgen
+
+    before = jetgen.cache_path(10, 10, cache_dir="/tmp/x")
+    monkeypatch.setattr(jetgen, "FORMAT_VERSION", jetgen.FORMAT_VERSION + 1)
+    assert jetgen.cache_path(10, 10, cache_dir="/tmp/x") == before
+
+
+def test_wide_pt_bins_are_n_equal_bins_covering_the_window():
+    """Kills gen-pt-bins-off-by-one."""
+    from examples.hep.data.jetgen import _pt_bins
+
+    bins = _pt_bins(350.0, 3000.0, True, 5)
+    assert len(bins) == 5 and bins[0][0] == 350.0 and bins[-1][1] == 3000.0
+    assert all(b[0] == a[1] for a, b in zip(bins[:-1], bins[1:], strict=True))
+    assert np.allclose([hi - lo for lo, hi in bins], 530.0)
+    assert _pt_bins(550.0, 650.0, False, 5) == [(550.0, 650.0)]
