@@ -335,3 +335,18 @@ def test_group_exp_is_exact_to_float64_rounding_at_small_norms(phi):
     beam = G.preserving_subspace(torch.tensor([1.0, 0, 0, 0], dtype=D),
                                  torch.tensor([0, 0, 0, 1.0], dtype=D))
     assert bool(beam.contains(beam.exp(phi * beam.generators[1])))
+
+
+# ------------------------------------------------------------------------- dtype paths
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_every_sampler_of_every_group_honours_dtype(dtype):
+    """The same kind of hole as discrete-dtype-ignored, for each sampler of the zoo's groups
+    (built-in, subgroups, user-defined): sample, sample_discrete and exp keep the requested
+    dtype."""
+    from tests.groups_zoo import GROUPS, group
+
+    for name in sorted(GROUPS):
+        G = group(name)
+        assert G.sample(3, dtype=dtype).dtype == dtype, name
+        assert G.sample_discrete(3, dtype=dtype).dtype == dtype, name
+        assert G.exp(G.generators.to(dtype)).dtype == dtype, name
