@@ -343,7 +343,7 @@ def test_every_sampler_of_every_group_honours_dtype(dtype):
     """The same kind of hole as discrete-dtype-ignored, for each sampler of the zoo's groups
     (built-in, subgroups, user-defined): sample, sample_discrete and exp keep the requested
     dtype."""
-    from tests.groups_zoo import GROUPS, group
+    from groups_zoo import GROUPS, group
 
     for name in sorted(GROUPS):
         G = group(name)
