@@ -350,3 +350,16 @@ def test_every_sampler_of_every_group_honours_dtype(dtype):
         assert G.sample(3, dtype=dtype).dtype == dtype, name
         assert G.sample_discrete(3, dtype=dtype).dtype == dtype, name
         assert G.exp(G.generators.to(dtype)).dtype == dtype, name
+
+
+# ------------------------------------------------------------------------- budget
+@pytest.mark.parametrize("ratio", [1e-3, 1e3])
+def test_budget_step_is_clipped_on_both_sides(ratio):
+    """|ln(ema / target)| enters at most ``clip``: a penalty 1000x under target moves ln(lam)
+    by -rate*clip, exactly as 1000x over moves it by +rate*clip (a zero penalty was already
+    tested; a tiny positive one was not). Kills clip-one-sided."""
+    from liesoft import ViolationBudget
+
+    b = ViolationBudget(lambda f, x: torch.zeros(()), target=2.0, rate=0.05, clip=0.5)
+    lam = b.next_lam(1.0, 2.0 * ratio)
+    assert lam == pytest.approx(math.exp(math.copysign(0.05 * 0.5, math.log(ratio))), rel=1e-14)
