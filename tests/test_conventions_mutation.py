@@ -363,3 +363,54 @@ def test_budget_step_is_clipped_on_both_sides(ratio):
     b = ViolationBudget(lambda f, x: torch.zeros(()), target=2.0, rate=0.05, clip=0.5)
     lam = b.next_lam(1.0, 2.0 * ratio)
     assert lam == pytest.approx(math.exp(math.copysign(0.05 * 0.5, math.log(ratio))), rel=1e-14)
+
+
+def _reps_and_groups():
+    from liesoft import AxialVector, Point, Pseudoscalar
+
+    lor, so3, e3 = Lorentz(), SO3(), E3()
+    return [(lor, Scalar()), (lor, Vector4()), (lor, Dual(Vector())), (lor, Vector() + Scalar()),
+            (lor, Tensor(1, 1)), (lor, Tensor(0, 2)), (lor, Vector() * Vector() + Dual(Vector())),
+            (so3, Pseudoscalar()), (so3, AxialVector()), (so3, Vector() * AxialVector()),
+            (e3, Point()), (e3, Vector()), (e3, Point() + Vector())]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_every_rep_keeps_low_precision_data_in_their_dtype(dtype):
+    """The kind of hole of product-act-float64-out, for every rep: act, infinitesimal and
+    infinitesimal_all on float32/bfloat16 data return that dtype, and equal the float64
+    computation rounded once."""
+    for G, rep in _reps_and_groups():
+        rep = rep.bind(G)
+        x64 = torch.randn(3, 2, *rep.shape(), generator=torch.Generator().manual_seed(0),
+                          dtype=D)
+        x = x64.to(dtype)
+        g = G.sample(3, generator=torch.Generator().manual_seed(1)) @ G.sample_discrete(
+            3, generator=torch.Generator().manual_seed(2))
+        out = rep.act(g, x)
+        assert out.dtype == dtype, rep
+        assert torch.equal(out, rep.act(g, x.to(D)).to(dtype)), rep
+        assert rep.infinitesimal(G.generators[0], x).dtype == dtype, rep
+        assert rep.infinitesimal_all(G.generators, x).dtype == dtype, rep
+
+
+def test_tensor_p_q_has_its_upper_indices_first_for_any_p_q():
+    """Tensor(2, 1): T^{ab}_c -> g^a_i g^b_j T^{ij}_k (g^-1)^k_c, and Tensor(1, 2) likewise:
+    the kind of hole of tensor-lower-first beyond (1, 1); metric contraction of
+    Tensor(1, 1) (the trace) is invariant, of Tensor(0, 2) with eta^-1 too."""
+    G = Lorentz()
+    g = Lorentz.boost(torch.tensor([0.5, 0.2, -0.1], dtype=D))
+    gi = torch.linalg.inv(g)
+    gen = torch.Generator().manual_seed(0)
+    T = torch.randn(2, 4, 4, 4, generator=gen, dtype=D)
+    want = torch.einsum("ai,bj,nijk,kc->nabc", g, g, T, gi)
+    assert torch.allclose(Tensor(2, 1).bind(G).act(g, T), want, atol=1e-10)
+    want = torch.einsum("ai,nijk,jb,kc->nabc", g, T, gi, gi)
+    assert torch.allclose(Tensor(1, 2).bind(G).act(g, T), want, atol=1e-10)
+    M = torch.randn(2, 4, 4, generator=gen, dtype=D)
+    tr = lambda t: torch.diagonal(t, dim1=-2, dim2=-1).sum(-1)   # noqa: E731
+    assert torch.allclose(tr(Tensor(1, 1).bind(G).act(g, M)), tr(M), atol=1e-10)
+    eta = torch.diag(torch.tensor([1.0, -1, -1, -1], dtype=D))
+    lower = Tensor(0, 2).bind(G).act(g, M)
+    assert torch.allclose(torch.einsum("nij,ij->n", lower, eta), torch.einsum(
+        "nij,ij->n", M, eta), atol=1e-10)
