@@ -2,8 +2,9 @@
 
 torch 2.13's CPU ``torch.linalg.matrix_exp`` loses accuracy in float64 for small matrices:
 for ``A = phi K`` (a boost generator, exact answer cosh/sinh) the error is 8e-14 at
-``phi = 0.01``, 2.0e-11 at 0.03 and 2.3e-10 at 0.049, back to 2e-16 from 0.05 on
-(``python -c "import torch; ..."`` in tests/test_conventions_mutation.py). Those elements then
+``phi = 0.01``, 2.0e-11 at 0.03 and 2.3e-10 at 0.049, back to 2e-16 from 0.05 on (measured
+with torch 2.13.0+cpu; ``test_group_exp_is_exact_to_float64_rounding_at_small_norms`` in
+tests/test_conventions_mutation.py checks this module at those norms). Those elements then
 fail ``contains`` (a rotation by 2^-5 had ``g^T g - 1`` of 9e-13). Below 1-norm 0.06 this module
 sums the Taylor series to degree 12 (truncation ``0.06^13 / 13! < 2e-26``); elsewhere, and for
 other dtypes, it calls torch.
