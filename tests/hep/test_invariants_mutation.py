@@ -211,8 +211,8 @@ def test_tagging_metrics_count_ties_at_the_working_point_as_selected():
     """Scores equal to the threshold (0.5) or to the signal-efficiency cut are selected
     (>=). Kills rejection-ties-strict, bacc-threshold-strict."""
     labels = np.array([1, 1, 0, 0])
-    scores = np.array([0.5, 0.9, 0.5, 0.1])
-    assert ev.balanced_accuracy(labels, scores) == pytest.approx(0.75)
+    scores = np.array([0.5, 0.9, 0.2, 0.1])  # a top exactly at 0.5 is tagged
+    assert ev.balanced_accuracy(labels, scores) == pytest.approx(1.0)
     labels = np.array([1] * 10 + [0] * 4)
     scores = np.concatenate([np.linspace(0.1, 1.0, 10), [0.73, 0.73, 0.73, 0.0]])
     cut = np.quantile(scores[:10], 0.7)
