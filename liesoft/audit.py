@@ -20,6 +20,7 @@ import torch
 
 from ._checks import check_floating
 from .groups.base import LieGroup, _device_of, _index_families
+from .groups.expm import matrix_exp
 from .penalties.common import as_residual_dtype, squared_norm
 from .reps import Representation, Scalar
 
@@ -180,7 +181,7 @@ def invariance_profile(f: Callable, x: torch.Tensor, group: LieGroup, in_rep: Re
             c = torch.randn(x.shape[0], mats.shape[0], generator=generator,
                             dtype=torch.float64, device=dev).to(x.device)
             c = theta * c / c.norm(dim=-1, keepdim=True)   # one generator: c = +-theta
-            g = torch.linalg.matrix_exp(torch.einsum("bk,kij->bij", c, mats))
+            g = matrix_exp(torch.einsum("bk,kij->bij", c, mats))
             viol = []
             for i in range(0, x.shape[0], chunk):
                 sl = slice(i, i + chunk)

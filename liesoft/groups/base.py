@@ -21,6 +21,7 @@ import torch
 
 from .._checks import check_floating, check_square_batch, default_atol, resolve_dtype
 from .exact import nullspace, numerical_nullspace, project_onto_span
+from .expm import matrix_exp
 from .logm import principal_log
 
 __all__ = ["LieGroup", "MatrixLieGroup"]
@@ -139,7 +140,7 @@ class LieGroup(abc.ABC):
                 f"A must have shape (..., {self.dim}, {self.dim}) for {self.name}, "
                 f"got {tuple(A.shape)}"
             )
-        return torch.linalg.matrix_exp(A)
+        return matrix_exp(A)
 
     def structure_constants(self) -> torch.Tensor:
         """``f`` of shape ``(n, n, n)`` with ``[L_a, L_b] = sum_c f[a, b, c] L_c`` (float64)."""
@@ -196,7 +197,7 @@ class LieGroup(abc.ABC):
         dev = _device_of(generator, device)
         c = scale * torch.randn(n, self.n_generators, generator=generator, dtype=torch.float64,
                                 device=dev)
-        g = torch.linalg.matrix_exp(torch.einsum("na,aij->nij", c, self.generators.to(dev)))
+        g = matrix_exp(torch.einsum("na,aij->nij", c, self.generators.to(dev)))
         return g.to(device=device if device is not None else dev, dtype=dtype)
 
     # ------------------------------------------------------------------ subgroups
