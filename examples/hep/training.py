@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import pathlib
@@ -31,6 +30,7 @@ from tqdm import tqdm
 
 from examples.hep.data.jetgen import generate_jets
 from examples.hep.data.loaders import load_atlas, load_generated, load_toptag_reference
+from examples.hep.options import add_run_arguments  # noqa: F401  (the scripts' shared options)
 from liesoft import GSEAL, Lorentz, Vector4
 
 BETA_MAX = 0.95 ** 0.5  # GSEAL's boosts and the test-set boosts: |beta|^2 <= 0.95
@@ -56,19 +56,6 @@ class Context:
     def log(self, *msg):
         if self.main:
             print(*msg, flush=True)
-
-
-
-def add_run_arguments(ap: argparse.ArgumentParser, out: str) -> None:
-    """The options every example built on :func:`train_one` shares (output, device, resume,
-    jet cache, epochs, progress bar)."""
-    ap.add_argument("--out", default=out)
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
-    ap.add_argument("--cache-dir", default=None, help="jet cache (default ~/.cache/liesoft)")
-    ap.add_argument("--workers", type=int, default=None, help="jet-generation processes")
-    ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
-    ap.add_argument("--no-progress", action="store_true")
 
 
 

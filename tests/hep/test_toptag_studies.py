@@ -46,8 +46,16 @@ def test_study_full_means_every_study_with_three_seeds_unless_told_otherwise():
     full = toptag.parse_args(["--study", "full"])
     assert full.studies == list(S.STUDIES) and full.seeds == 3
     assert toptag.parse_args(["--study", "full", "--seeds", "5"]).seeds == 5
+    # no option: the first-run preset with Table 1 and Table 2 only (issue 21); the other
+    # presets keep their studies (the cpu preset computes what it did)
     default = toptag.parse_args([])
-    assert default.studies == ["table1", "timing", "extrapolation"] and default.seeds == 1
+    assert default.preset == "first" and default.studies == ["table1", "timing"]
+    assert default.seeds == 1
+    cpu = toptag.parse_args(["--preset", "cpu"])
+    assert cpu.studies == ["table1", "timing", "extrapolation"] and cpu.seeds == 1
+    assert toptag.parse_args(["--quick"]).studies == ["table1", "timing", "extrapolation"]
+    assert toptag.parse_args(["--studies", "table1,extrapolation"]).studies == [
+        "table1", "extrapolation"]
     with pytest.raises(SystemExit):
         toptag.parse_args(["--studies", "table1,nonsense"])
 
