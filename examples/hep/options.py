@@ -31,6 +31,7 @@ TOPTAG_PRESETS = {
            "jets, d = 64, 10 epochs",
     "quick": "smoke test in < 2 min (1.2k jets, d = 16, 2 epochs; the tests use it)",
     "paper": "the paper's model and data (GPU): 400k jets, d = 256, 3 layers, 30 epochs",
+    "gpu_check": "the paper's model on 20k jets for 2 epochs (benchmarks/gpu_check.py)",
 }
 TOPTAG_FULL_STUDY = dict(studies="table1,timing,extrapolation,lambda_scan,cost", seeds=3)
 TOPTAG_STUDIES = {

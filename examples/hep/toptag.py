@@ -69,7 +69,8 @@ def parse_args(argv=None):
                     + options.listing(options.TOPTAG_PRESETS))
     ap.add_argument("--quick", action="store_true", help="same as --preset quick")
     ap.add_argument("--data", default="pythia",
-                    help="pythia (jets generated here, cached) | atlas:PATH (ATLAS open data, "
+                    help="pythia (jets generated here, cached) | generated:PATH (a jet file "
+                         "generated before, read as is) | atlas:PATH (ATLAS open data, "
                          "record 15013) | reference:PATH (Kasieczka et al. 2019 top-tagging set)")
     ap.add_argument("--methods", default=DEFAULT_METHODS,
                     help="comma list of methods, among\n" + options.listing(options.TOPTAG_METHODS))

@@ -110,12 +110,15 @@ def load_data(args, cfg, ctx, wide: bool, targets: bool = False, detector=None) 
         barrier(ctx)
         path = generate_jets(n // 2, n - n // 2, **kwargs)
         data = load_generated(path, targets=targets)
+    elif kind == "generated" and path:  # a file of generate_jets, read as is (no pythia8)
+        data = load_generated(path, targets=targets)
     elif kind == "atlas" and path:
         data = load_atlas(path)
     elif kind == "reference" and path:
         data = load_toptag_reference(path)
     else:
-        raise SystemExit(f"--data must be pythia, atlas:PATH or reference:PATH, got {args.data!r}")
+        raise SystemExit(f"--data must be pythia, generated:PATH, atlas:PATH or reference:PATH, "
+                         f"got {args.data!r}")
     m = cfg["max_constituents"]
     out = {"x": np.ascontiguousarray(data["constituents"][:, :m], dtype=np.float32),
            "y": np.asarray(data["labels"], dtype=np.float32),

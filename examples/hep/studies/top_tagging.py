@@ -51,6 +51,9 @@ PRESETS = {
                   lgatr_blocks=12, lgatr_mv=16, lgatr_s=32,  # L-GATr paper's tagger size
                   wide_bins=10),
 }
+# the GPU check (benchmarks/gpu_check.py): the paper's model on 20k window jets, 2 epochs
+PRESETS["gpu_check"] = dict(PRESETS["paper"], n_jets=20_000, n_wide=10_000, epochs=2,
+                            patience=2, n_audit=2000)
 EXTRAPOLATION_LAMBDA = {"gseal": 1.0, "dseal": 1.0}
 LAMBDA_SCAN = {"gseal": (0.1, 1.0, 10.0), "dseal": (0.01, 0.1, 1.0)}
 FULL_STUDY = dict(studies="table1,timing,extrapolation,lambda_scan,cost", seeds=3)
