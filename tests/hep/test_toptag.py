@@ -364,8 +364,8 @@ def test_ddp_with_two_cpu_processes(tmp_path, cache):
 
 def test_bad_data_argument_is_refused(tmp_path, cache):
     r = run(["--out", str(tmp_path), "--data", "atlas"], cache)
-    assert r.returncode != 0 and "--data must be pythia, atlas:PATH or reference:PATH" in (
-        r.stdout + r.stderr)
+    assert r.returncode != 0 and ("--data must be pythia, generated:PATH, atlas:PATH or "
+                                  "reference:PATH") in (r.stdout + r.stderr)
     r = run(["--out", str(tmp_path), "--methods", "baseline,lgtr"], cache)
     assert r.returncode != 0 and "--methods must be a comma list" in r.stderr
 
