@@ -1,8 +1,9 @@
 """Top tagging with SEAL on real simulated jets: the paper's Table 1 and Fig. 2-5.
 
-    python examples/hep/toptag.py                      # the main job: CPU preset, one seed
+    python examples/hep/toptag.py                      # the first run: preset first, table1+timing
     python examples/hep/toptag.py --quick              # < 2 min smoke run (used by the tests)
-    python examples/hep/toptag.py --study full --resume  # 3 seeds, lambda scan, cost study
+    python examples/hep/toptag.py --preset cpu         # the CPU preset's main job (+ extrapolation)
+    python examples/hep/toptag.py --preset cpu --study full --resume  # 3 seeds, λ scan, cost
     python examples/hep/toptag.py --budget gseal=2e-3  # a violation budget instead of lambda
     python examples/hep/toptag.py --preset paper --device cuda --seeds 5
     torchrun --nproc_per_node 4 examples/hep/toptag.py --preset paper   # DDP on 4 GPUs
@@ -22,7 +23,9 @@ the methods in ``models/tagger_recipe.py``, the training loop in ``training.py``
 4. *lambda_scan*: Fig. 2 for GSEAL lambda in {0.1, 1, 10} and δSEAL in {0.01, 0.1, 1} (one seed);
 5. *cost*: what SEAL buys per unit of cost: GSEAL with ``fraction`` 0.25 / 0.5, δSEAL
    ``mode="fd"`` and the trained baseline fine-tuned with GSEAL for 2 epochs (one seed).
-``--study full`` = all five with 3 seeds (the documented multi-seed study).
+``--study full`` = all five with 3 seeds (the documented multi-seed study, ``--preset cpu``).
+Without ``--studies``, the default preset ``first`` runs table1 and timing, the others
+table1, timing and extrapolation; the run ends with a summary (table, outputs, next commands).
 
 δSEAL lambdas are in the paper's units: its top-tagging code sums the six squared Lie
 derivatives per jet (``DeltaSEAL(..., reduction="sum")``), eq. 10 averages them, so the
