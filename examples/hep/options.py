@@ -25,7 +25,7 @@ TOPTAG_METHODS = {
     "gseal_finetune": "the trained baseline fine-tuned with GSEAL for 2 epochs (cost study)",
 }
 TOPTAG_PRESETS = {
-    "first": "the default: 16k window jets, a d = 48 transformer, 8 epochs; Table 1, Fig. 2-3 "
+    "first": "the default: 30k window jets, a d = 48 transformer, 12 epochs; Table 1, Fig. 2-3 "
              "and Table 2 in <= 10 min on 2 CPU cores",
     "cpu": "the documented CPU study (--preset cpu --study full): 30k window + 40k wide-pT "
            "jets, d = 64, 10 epochs",
