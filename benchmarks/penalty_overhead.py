@@ -51,10 +51,15 @@ def jet_batch(batch, n, device, gen):
     return x.to(device), y.to(device)
 
 
-def make_step(model, opt, x, y, loss_fn, penalty=None, how="fx"):
-    """One optimiser step; ``how`` says how the penalty shares the forward pass."""
+def make_step(model, opt, x, y, loss_fn, penalty=None, how="fx", autocast=False):
+    """One optimiser step; ``how`` says how the penalty shares the forward pass; ``autocast``:
+    the forward passes and the penalty under bfloat16 autocast."""
 
     def step():
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
+            body()
+
+    def body():
         opt.zero_grad(set_to_none=True)
         if penalty is None:
             loss = loss_fn(model(x), y)
@@ -120,24 +125,29 @@ def toy_variants(device, gen):
     return out
 
 
-def jet_variants(device, gen, paper: bool):
+def jet_variants(device, gen, paper: bool, autocast: bool = False, size=None, batch=256):
+    """The jet transformer's steps: plain, GSEAL (fraction 1 and 0.25), δSEAL (exact, exact at
+    fraction 0.25, fd). ``size``: ``(d, layers, n constituents)`` instead of the CPU (64, 2, 50)
+    or paper (256, 3, 100) size; ``autocast``: under bfloat16 autocast."""
     L = Lorentz()
     torch.manual_seed(0)
-    d, layers, n = (256, 3, 100) if paper else (64, 2, 50)
+    d, layers, n = size or ((256, 3, 100) if paper else (64, 2, 50))
     model = JetTransformer(d=d, layers=layers, heads=4).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    x, y = jet_batch(256, n, device, gen)
+    x, y = jet_batch(batch, n, device, gen)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
+    a = dict(autocast=autocast)
     return {
-        "plain (scalar)": make_step(model, opt, x, y, bce),
-        "GSEAL, fraction 1": make_step(model, opt, x, y, bce, GSEAL(L, Vector4())),
+        "plain (scalar)": make_step(model, opt, x, y, bce, **a),
+        "GSEAL, fraction 1": make_step(model, opt, x, y, bce, GSEAL(L, Vector4()), **a),
         "GSEAL, fraction 0.25": make_step(model, opt, x, y, bce,
-                                          GSEAL(L, Vector4(), fraction=0.25)),
+                                          GSEAL(L, Vector4(), fraction=0.25), **a),
         "δSEAL exact, scalar output": make_step(model, opt, x, y, bce, DeltaSEAL(L, Vector4()),
-                                                "shared"),
+                                                "shared", **a),
         "δSEAL exact, fraction 0.25": make_step(model, opt, x, y, bce,
-                                                DeltaSEAL(L, Vector4(), fraction=0.25), "subset"),
-        "δSEAL fd": make_step(model, opt, x, y, bce, DeltaSEAL(L, Vector4(), mode="fd")),
+                                                DeltaSEAL(L, Vector4(), fraction=0.25), "subset",
+                                                **a),
+        "δSEAL fd": make_step(model, opt, x, y, bce, DeltaSEAL(L, Vector4(), mode="fd"), **a),
     }
 
 

@@ -22,3 +22,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def _same_random_state_for_every_test():
     torch.manual_seed(0)
     np.random.seed(0)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", default="cpu",
+                     help="device of tests/test_device.py (cpu, cuda, cuda:1, ...; default cpu)")
+
+
+@pytest.fixture(scope="session")
+def device(request):
+    """The device ``--device`` names; the tests that take it skip when it is not available."""
+    dev = torch.device(request.config.getoption("--device"))
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        pytest.skip(f"--device {dev} given but CUDA is not available")
+    return dev

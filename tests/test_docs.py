@@ -43,3 +43,21 @@ def test_budget_doc_example_meets_its_target_and_its_unit_checks_hold():
     assert set(namespace["checkpoint"]["budget"]) == {"_lr_ref", *(f"_{k}" for k in STATE)}
     assert abs(namespace["gamma_g"] ** 0.5 / float(namespace["rms"]) - 1) < 1e-12
     assert abs(namespace["ratio"] - 1) < 0.05
+
+
+def test_readme_quickstart_prints_the_output_it_shows(capsys):
+    """README's quickstart is seeded: what it prints is the ```text block after it, to the
+    printed precision (4 decimals; 1e-4 allows a last-digit flip from float32 rounding on
+    another CPU)."""
+    text = (ROOT / "README.md").read_text()
+    quick = text[text.index("## Quickstart"):]
+    code = BLOCK.search(quick).group(1)
+    shown = re.search(r"```text\n(.*?)```", quick, re.S).group(1)
+    exec(compile(code, "README quickstart", "exec"), {"__name__": "doc_quickstart"})
+    printed = capsys.readouterr().out
+    number = re.compile(r"-?\d+\.\d+")
+    got, want = number.findall(printed), number.findall(shown)
+    assert len(got) == len(want) == 3
+    assert all(abs(float(a) - float(b)) <= 1e-4 for a, b in zip(got, want, strict=True))
+    assert number.sub("#", printed) == number.sub("#", shown)
+    assert text.index("## Quickstart") < text.index("## The main job") < text.index("## Tests")

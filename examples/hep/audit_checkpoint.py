@@ -17,28 +17,37 @@ import pathlib
 import re
 import sys
 
-import torch
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from examples.hep import training  # noqa: E402
-from examples.hep.models import lgatr_tagger  # noqa: E402
-from examples.hep.models.tagger_recipe import METHODS, build_model  # noqa: E402
-from examples.hep.studies.top_tagging import PRESETS  # noqa: E402
-from liesoft import Lorentz, Vector4, invariance_profile  # noqa: E402
+from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("checkpoint")
-    ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
-    ap.add_argument("--cache-dir", default=None)
-    ap.add_argument("--jets", type=int, default=300)
-    ap.add_argument("--magnitudes", default="0.5,0.9")
-    ap.add_argument("--lgatr-spurions", action="store_true")
+    ap = options.parser(__doc__)
+    ap.add_argument("checkpoint", help="a toptag.py checkpoint, "
+                    "OUT/checkpoints/{table1|extrapolation}_{method}_seed{n}.pt")
+    ap.add_argument("--preset", choices=list(options.TOPTAG_PRESETS), default="cpu",
+                    metavar="PRESET", help="the toptag.py preset the checkpoint was trained "
+                    "with (its data and model sizes), one of\n"
+                    + options.listing(options.TOPTAG_PRESETS))
+    ap.add_argument("--cache-dir", default=None,
+                    help="jet cache folder of that run (default: ~/.cache/liesoft)")
+    ap.add_argument("--jets", type=int, default=300, help="test jets to audit, >= 1")
+    ap.add_argument("--magnitudes", default=options.AUDIT_MAGNITUDES,
+                    help="comma list of boost magnitudes |β| in [0, 1)")
+    ap.add_argument("--lgatr-spurions", action="store_true",
+                    help="the checkpoint is an L-GATr with spurion tokens "
+                         "(toptag.py --lgatr-spurions)")
     args = ap.parse_args(argv)
+    import torch
+
+    from examples.hep import training
+    from examples.hep.models import lgatr_tagger
+    from examples.hep.models.tagger_recipe import METHODS, build_model
+    from examples.hep.studies.top_tagging import PRESETS
+    from liesoft import Lorentz, Vector4, invariance_profile
     path = pathlib.Path(args.checkpoint)
     match = re.fullmatch(r"(table1|extrapolation)_([a-z]+)_seed\d+\.pt", path.name)
     if match is None or match.group(2) not in METHODS:

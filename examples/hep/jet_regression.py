@@ -72,38 +72,45 @@ EXPECTATION_DRAWS = 300  # random-mode draws against one exact δSEAL value
 TIMING_STEPS = 20
 # -----------------------------------------------------------------------------
 
-import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import pathlib  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from examples.hep import training as T  # noqa: E402
-from examples.hep.data.detector import DetectorConfig  # noqa: E402
-from examples.hep.data.jetgen import WIDE_WINDOW  # noqa: E402
-from examples.hep.evaluation import regression as rev  # noqa: E402
-from examples.hep.models.regressor_recipe import LAMBDA, METHODS, RECIPE, predict  # noqa: E402
-from examples.hep.models.regressors import SCALE  # noqa: E402
+from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
+
+# torch, numpy, training, evaluation and models are imported in the functions that use them,
+# so that --help does not wait for them
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
-    ap.add_argument("--quick", action="store_true", help="= --preset quick")
-    ap.add_argument("--methods", default=",".join(METHODS))
-    ap.add_argument("--lam", default="", help="override LAMBDA, e.g. gseal=0.1,dseal=10")
-    ap.add_argument("--seeds", type=int, default=1, help="trainings per method (mean ± std)")
-    ap.add_argument("--no-timing", action="store_true", help="skip the interleaved timing")
-    T.add_run_arguments(ap, "runs/jet_regression")
+    ap = options.parser(__doc__)
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu", metavar="PRESET",
+                    help="sizes of data, model and training, one of\n"
+                    + options.listing(options.REGRESSION_PRESETS))
+    ap.add_argument("--quick", action="store_true", help="same as --preset quick")
+    ap.add_argument("--methods", default=",".join(options.REGRESSION_METHODS),
+                    help="comma list of methods, among\n"
+                    + options.listing(options.REGRESSION_METHODS))
+    lams = ",".join(f"{k}={v:g}" for k, v in options.REGRESSION_LAMBDA_DEFAULT.items())
+    ap.add_argument("--lam", default="",
+                    help="penalty weights λ replacing the defaults (" + lams + ", from the λ "
+                         "scan of docs/jet_regression.md) for gseal and/or dseal (dseal also "
+                         "sets dseal_random's); values finite and >= 0, e.g. "
+                         "gseal=0.1,dseal=10 (default: the defaults)")
+    ap.add_argument("--seeds", type=int, default=1,
+                    help="trainings per method, >= 1 (mean ± std)")
+    ap.add_argument("--no-timing", action="store_true",
+                    help="skip the interleaved train-step timing")
+    options.add_run_arguments(ap, "runs/jet_regression")
     args = ap.parse_args(argv)
+    from examples.hep.models.regressor_recipe import METHODS
+
     if args.quick:
         args.preset = "quick"
     args.methods = [m for m in args.methods.split(",") if m]
@@ -124,6 +131,8 @@ def parse_args(argv=None):
 
 def parse_lambdas(text: str) -> dict:
     """``"gseal=0.1,dseal=10"`` -> ``{"gseal": 0.1, "dseal": 10.0}`` (finite, >= 0)."""
+    from examples.hep.models.regressor_recipe import LAMBDA
+
     out = {}
     for item in (t for t in text.split(",") if t):
         name, sep, value = item.partition("=")
@@ -143,6 +152,14 @@ def parse_lambdas(text: str) -> dict:
 def prepare(args, cfg, ctx) -> dict:
     """The wide sample with its targets: train / validation restricted to detector-level pT
     <= the cut, the whole test set, its boosted copy and the audit jets."""
+    import numpy as np
+    import torch
+
+    from examples.hep import training as T
+    from examples.hep.data.detector import DetectorConfig
+    from examples.hep.data.jetgen import WIDE_WINDOW
+    from examples.hep.models.regressors import SCALE
+
     data = T.load_data(args, cfg, ctx, wide=True, targets=True,
                        detector=DetectorConfig(**DETECTOR))
     data["t"] = (data["p_true"] / SCALE).astype(np.float32)
@@ -158,6 +175,8 @@ def prepare(args, cfg, ctx) -> dict:
 
 def summarise(pred, pred_boost, d, cfg) -> dict:
     """Response and resolution in / above the training range, boosted and per bin."""
+    from examples.hep.evaluation import regression as rev
+
     test = d["test"]
     cut = test["pt"] <= cfg["pt_cut"]
     pt_true = rev.kinematics4(test["p_true"])["pt"]
@@ -168,6 +187,9 @@ def summarise(pred, pred_boost, d, cfg) -> dict:
 
 
 def evaluate(model, info, d, cfg, ctx, seed) -> dict:
+    from examples.hep.evaluation import regression as rev
+    from examples.hep.models.regressor_recipe import predict
+
     run = summarise(predict(model, d["test"]["x"], ctx), predict(model, d["x_boost"], ctx),
                     d, cfg)
     model.eval()
@@ -183,15 +205,23 @@ def evaluate(model, info, d, cfg, ctx, seed) -> dict:
 
 def log_run(ctx, method, seed, run):
     i, b = run["inside"], run["boosted"]
+    violation = (f"{run['violation_at_0.5']:.3e}" if "violation_at_0.5" in run
+                 else "– (no model: the measured jet)")
     ctx.log(f"[{method}/seed {seed}] inside: σ(E) {i['E']['resolution']:.4f}, σ(m) "
             f"{i['m']['resolution']:.4f}, ⟨E⟩ {i['E']['response']:.4f}; boosted: σ(E) "
             f"{b['E']['resolution']:.4f}, σ(m) {b['m']['resolution']:.4f}; violation at "
-            f"|β| = 0.5: {run.get('violation_at_0.5', float('nan')):.3e}")
+            f"|β| = 0.5: {violation}")
 
 
 # ----------------------------------------------------------------------------- main
 def main(argv=None):
     args = parse_args(argv)
+    import torch
+
+    from examples.hep import training as T
+    from examples.hep.evaluation import regression as rev
+    from examples.hep.models.regressor_recipe import LAMBDA, METHODS, RECIPE
+
     cfg = dict(PRESETS[args.preset])
     if args.epochs is not None:
         cfg["epochs"] = args.epochs
@@ -248,6 +278,8 @@ def main(argv=None):
 
 
 def write_outputs(runs, details, cfg, ctx):
+    from examples.hep.evaluation import regression as rev
+
     drop = ("history", "binned", "violation", "violation_per_generator")
     metrics = {m: [{k: v for k, v in r.items() if k not in drop} for r in rs]
                for m, rs in runs.items()}

@@ -1,8 +1,9 @@
 """Top tagging with SEAL on real simulated jets: the paper's Table 1 and Fig. 2-5.
 
-    python examples/hep/toptag.py                      # the main job: CPU preset, one seed
+    python examples/hep/toptag.py                      # the first run: preset first, table1+timing
     python examples/hep/toptag.py --quick              # < 2 min smoke run (used by the tests)
-    python examples/hep/toptag.py --study full --resume  # 3 seeds, lambda scan, cost study
+    python examples/hep/toptag.py --preset cpu         # the CPU preset's main job (+ extrapolation)
+    python examples/hep/toptag.py --preset cpu --study full --resume  # 3 seeds, λ scan, cost
     python examples/hep/toptag.py --budget gseal=2e-3  # a violation budget instead of lambda
     python examples/hep/toptag.py --methods part_baseline,part_gseal,part_dseal --seeds 3 \
         --studies table1,timing                        # ParT (weaver-core) with SEAL
@@ -24,7 +25,9 @@ the methods in ``models/tagger_recipe.py``, the training loop in ``training.py``
 4. *lambda_scan*: Fig. 2 for GSEAL lambda in {0.1, 1, 10} and δSEAL in {0.01, 0.1, 1} (one seed);
 5. *cost*: what SEAL buys per unit of cost: GSEAL with ``fraction`` 0.25 / 0.5, δSEAL
    ``mode="fd"`` and the trained baseline fine-tuned with GSEAL for 2 epochs (one seed).
-``--study full`` = all five with 3 seeds (the documented multi-seed study).
+``--study full`` = all five with 3 seeds (the documented multi-seed study, ``--preset cpu``).
+Without ``--studies``, the default preset ``first`` runs table1 and timing, the others
+table1, timing and extrapolation; the run ends with a summary (table, outputs, next commands).
 
 δSEAL lambdas are in the paper's units: its top-tagging code sums the six squared Lie
 derivatives per jet (``DeltaSEAL(..., reduction="sum")``), eq. 10 averages them, so the
@@ -47,29 +50,11 @@ import pathlib
 import sys
 import time
 
-import torch
-import torch.distributed as dist
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from examples.hep.models import lgatr_tagger  # noqa: E402
-from examples.hep.models.tagger_recipe import (  # noqa: E402
-    METHODS,
-    VARIANTS,
-    WEAVER_METHODS,
-    WEAVER_MISSING_MESSAGE,
-    parse_budget,
-    weaver_available,
-)
-from examples.hep.studies.top_tagging import (  # noqa: E402
-    FULL_STUDY,
-    PRESETS,
-    STUDIES,
-    STUDY_FUNCTIONS,
-)
-from examples.hep.training import add_run_arguments, setup  # noqa: E402
+from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 
 # ----------------------------------------------------------------------------- configuration
 # PRESETS (cpu, quick, paper), the λs of the extrapolation and the λ scan: studies/top_tagging.py;
@@ -78,32 +63,61 @@ from examples.hep.training import add_run_arguments, setup  # noqa: E402
 # cost study's): models/tagger_recipe.py. Defaults of the command line:
 DEFAULT_METHODS = "baseline,gseal,dseal"
 DEFAULT_STUDIES = "table1,timing,extrapolation"
+DEFAULT_PRESET = "first"  # no --preset: the first run, Table 1 + Table 2 in <= 10 min on 2 cores
+PRESET_STUDIES = {"first": "table1,timing"}  # a preset's own default --studies
 # -----------------------------------------------------------------------------
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
-    ap.add_argument("--quick", action="store_true", help="= --preset quick")
-    ap.add_argument("--data", default="pythia", help="pythia | atlas:PATH | reference:PATH")
-    ap.add_argument("--methods", default=DEFAULT_METHODS)
+    ap = options.parser(__doc__)
+    ap.add_argument("--preset", choices=list(options.TOPTAG_PRESETS), default=DEFAULT_PRESET,
+                    metavar="PRESET", help="sizes of data, model and training, one of\n"
+                    + options.listing(options.TOPTAG_PRESETS))
+    ap.add_argument("--quick", action="store_true", help="same as --preset quick")
+    ap.add_argument("--data", default="pythia",
+                    help="pythia (jets generated here, cached) | generated:PATH (a jet file "
+                         "generated before, read as is) | atlas:PATH (ATLAS open data, "
+                         "record 15013) | reference:PATH (Kasieczka et al. 2019 top-tagging set)")
+    ap.add_argument("--methods", default=DEFAULT_METHODS,
+                    help="comma list of methods, among\n" + options.listing(options.TOPTAG_METHODS))
+
     ap.add_argument("--budget", default="",
-                    help="violation-budget methods, e.g. gseal=2e-3,dseal=1e-3: lambda set "
-                         "while training so that the penalty's EMA meets the target")
+                    help="violation-budget methods, e.g. gseal=2e-3,dseal=1e-3 (gseal and/or "
+                         "dseal, targets > 0): lambda set while training so that the penalty's "
+                         "EMA meets the target; adds gseal_budget / dseal_budget to --methods "
+                         "(default: none)")
     ap.add_argument("--seeds", type=int, default=None,
-                    help="trainings per method (mean ± std); default 1, 3 with --study full")
-    ap.add_argument("--pt-cut", type=float, default=None, help="extrapolation training cut")
+                    help="trainings per method, >= 1 (mean ± std; default: 1, "
+                         f"{options.TOPTAG_FULL_STUDY['seeds']} with --study full)")
+    ap.add_argument("--pt-cut", type=float, default=None,
+                    help="extrapolation study: train on jets with pT <= this [GeV] (default: "
+                         "the preset's, 1000)")
     ap.add_argument("--studies", default=None,
-                    help="comma list of " + ",".join(STUDIES) + f" (default {DEFAULT_STUDIES})")
+                    help="comma list of studies, among\n" + options.listing(options.TOPTAG_STUDIES)
+                    + f"\n(default: {PRESET_STUDIES[DEFAULT_PRESET]} with preset "
+                    f"{DEFAULT_PRESET}, {DEFAULT_STUDIES} with the others)")
     ap.add_argument("--study", choices=["full"], default=None,
-                    help="full: " + FULL_STUDY["studies"] + f" with {FULL_STUDY['seeds']} seeds")
+                    help="full: " + options.TOPTAG_FULL_STUDY["studies"]
+                    + f" with {options.TOPTAG_FULL_STUDY['seeds']} seeds, the documented study "
+                    "with --preset cpu (default: none, the studies of --studies)")
     ap.add_argument("--penalty-on", choices=["prob", "logit"], default="prob",
-                    help="penalise the probability (paper) or the logit")
+                    help="penalise the probability sigma(logit) (paper) or the logit")
     ap.add_argument("--lgatr-spurions", action="store_true",
                     help="L-GATr with the beam and time direction as extra spurion tokens")
-    add_run_arguments(ap, "runs/toptag")
+    options.add_run_arguments(ap, "runs/toptag")
     ap.add_argument("--interrupt-after", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    from examples.hep.models import lgatr_tagger
+    from examples.hep.models.tagger_recipe import (
+        METHODS,
+        VARIANTS,
+        WEAVER_METHODS,
+        WEAVER_MISSING_MESSAGE,
+        parse_budget,
+        weaver_available,
+    )
+    from examples.hep.studies.top_tagging import FULL_STUDY, STUDIES
+
     if args.quick:
         args.preset = "quick"
     methods = [m for m in args.methods.split(",") if m]
@@ -122,7 +136,8 @@ def parse_args(argv=None):
         ap.error(str(err))
     args.methods = methods + [f"{p}_budget" for p in args.budgets]
     full = args.study == "full"
-    studies = args.studies or (FULL_STUDY["studies"] if full else DEFAULT_STUDIES)
+    studies = args.studies or (FULL_STUDY["studies"] if full else
+                               PRESET_STUDIES.get(args.preset, DEFAULT_STUDIES))
     args.studies = [s for s in studies.split(",") if s]
     if not set(args.studies) <= set(STUDIES) or not args.studies:
         ap.error(f"--studies must be a comma list of {','.join(STUDIES)}, got {args.studies}")
@@ -133,9 +148,14 @@ def parse_args(argv=None):
     return args
 
 
-
 def main(argv=None):
     args = parse_args(argv)
+    import torch
+    import torch.distributed as dist
+
+    from examples.hep.studies.top_tagging import PRESETS, STUDIES, STUDY_FUNCTIONS
+    from examples.hep.training import setup
+
     cfg = dict(PRESETS[args.preset])
     if args.epochs is not None:
         if args.epochs < 1:
@@ -163,8 +183,49 @@ def main(argv=None):
     if ctx.main:
         (ctx.out / "details.json").write_text(json.dumps(details, indent=1, default=float))
         ctx.log(f"done in {details['wall_s'] / 60:.1f} min; outputs in {ctx.out}")
+        print(summary(args, details, ctx.out), flush=True)
     if ctx.world > 1:
         dist.destroy_process_group()
+
+
+def summary(args, details: dict, out) -> str:
+    """The closing lines of a run: per method AUC, 1/ε_B at ε_S = 0.3, mean |Δσ| at |β| = 0.5,
+    boosted balanced accuracy and the interleaved train-step ratio (seed 0 and the mean over
+    seeds where several), the files written to ``out`` and what to run next."""
+    from examples.hep.evaluation.tagging import label
+
+    lines = [f"\nSummary: preset {args.preset}, {args.seeds} seed(s), "
+             f"{details['wall_s'] / 60:.1f} min"]
+    runs = details.get("table1", {})
+    steps = details.get("timing", {}).get("median_s", {})
+    ref = steps.get("baseline", {}).get("train")
+    if runs:
+        lines += ["| method | AUC | 1/ε_B (0.3) | mean |Δσ| at |β| = 0.5 | boosted bal. acc. | "
+                  "train step / baseline |", "|---|---|---|---|---|---|"]
+        for m, rs in runs.items():
+            def mean(values):
+                return sum(values) / len(values)
+            inv = [r["invariance"]["mean"][r["invariance"]["magnitudes"].index(0.5)]
+                   for r in rs if "invariance" in r and 0.5 in r["invariance"]["magnitudes"]]
+            ratio = (f"{steps[m]['train'] / ref:.2f}" if ref and m in steps else "–")
+            lines.append(f"| {label(m)} | {mean([r['auc'] for r in rs]):.4f} | "
+                         f"{mean([r['rejection_at_0.3'] for r in rs]):.1f} | "
+                         + (f"{mean(inv):.4f}" if inv else "–") + " | "
+                         f"{mean([r['boosted']['balanced_accuracy'] for r in rs]):.4f} | "
+                         f"{ratio} |")
+        lines.append("(–: not measured in this run; ratios from the timing study)")
+    written = sorted(p.name for p in pathlib.Path(out).iterdir() if p.is_file())
+    lines.append(f"Outputs in {out}: " + ", ".join(written) + "; checkpoints/")
+    nxt = ["Next:"]
+    if "extrapolation" not in args.studies:
+        nxt.append("  the extrapolation to 3 TeV (Fig. 4-5): python examples/hep/toptag.py "
+                   f"--preset {args.preset} --studies extrapolation --resume --out {out}")
+    if args.preset != "cpu" or args.study != "full":
+        nxt.append("  the documented 3-seed study (docs/top_tagging.md; hours on 2 cores): "
+                   "python examples/hep/toptag.py --preset cpu --study full --resume "
+                   "--out runs/toptag_full")
+    nxt.append("  every option: python examples/hep/toptag.py --help")
+    return "\n".join(lines + nxt)
 
 
 if __name__ == "__main__":

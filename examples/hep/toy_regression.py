@@ -48,7 +48,6 @@ of 1000 epochs at a constant 1e-5, lambda in {0.1, 1, 10, 100} (GSEAL) and {0.01
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import pathlib
@@ -56,16 +55,14 @@ import sys
 import time
 from dataclasses import dataclass
 
-import torch
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from examples.hep.data.toy import make_data  # noqa: E402
-from examples.hep.evaluation.toy import group_runs, make_figures, write_results, write_tables  # noqa: E402
-from examples.hep.studies.toy_budget import write_budget_reports  # noqa: E402
-from examples.hep.studies.toy_cells import budget_plan, load_cell, plan, train_cell, write_json  # noqa: E402
+from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
+
+# torch and the toy's modules (data/toy.py, models/toy.py, studies/toy_cells.py, toy_budget.py,
+# evaluation/toy.py) are imported in main(), so that --help does not wait for them
 
 # ----------------------------------------------------------------------------- configuration
 # The default preset; `--preset paper` and `--quick` override some fields (PRESETS below).
@@ -124,7 +121,10 @@ PRESETS = {
 # studies/toy_cells.py
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str):
+    """``auto`` | ``cpu`` | ``cuda`` -> a ``torch.device`` (cuda only when available)."""
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -133,14 +133,20 @@ def resolve_device(name: str) -> torch.device:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", choices=sorted(PRESETS), default="default")
+    p = options.parser(__doc__)
+    p.add_argument("--preset", choices=sorted(PRESETS), default="default", metavar="PRESET",
+                   help="configuration, one of\n" + options.listing(options.TOY_PRESETS))
     p.add_argument("--quick", action="store_true", help="same as --preset quick (< 1 min)")
-    p.add_argument("--out", default=None, help="output folder (default runs/toy_regression)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, help="training seeds")
-    p.add_argument("--cases", nargs="+", choices=("exact", "broken"), default=None)
+    p.add_argument("--out", default=None,
+                   help="output folder (default: runs/toy_regression, runs/toy_regression_"
+                        "PRESET for the other presets)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto: cuda when available, else cpu")
+    p.add_argument("--seeds", type=int, nargs="+", default=None,
+                   help="training seeds, e.g. --seeds 0 1 2 (default: the preset's, 0)")
+    p.add_argument("--cases", nargs="+", choices=("exact", "broken"), default=None,
+                   help="targets: exact (invariant f) and/or broken (f + spurion terms) "
+                        "(default: both)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: torch's choice; --quick uses 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -148,14 +154,23 @@ def parse_args(argv=None):
                    help="violation-budget study: the fixed-lambda Fig. 1 cells and the budget "
                         "cells only; writes budget.csv/md/png (docs/budget.md)")
     p.add_argument("--targets-gseal", type=float, nargs="+", default=None,
-                   help="--budget: GSEAL targets (default: the preset's)")
+                   help="--budget: GSEAL targets of Γ, > 0 (default: the preset's, "
+                        + ", ".join(f"{t:g}" for t in Config.budget_targets_gseal) + ")")
     p.add_argument("--targets-dseal", type=float, nargs="+", default=None,
-                   help="--budget: deltaSEAL targets (default: the preset's)")
+                   help="--budget: deltaSEAL targets of Γ, > 0 (default: the preset's, "
+                        + ", ".join(f"{t:g}" for t in Config.budget_targets_dseal) + ")")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    import torch
+
+    from examples.hep.data.toy import make_data
+    from examples.hep.evaluation.toy import group_runs, make_figures, write_results, write_tables
+    from examples.hep.studies.toy_budget import write_budget_reports
+    from examples.hep.studies.toy_cells import budget_plan, load_cell, plan, train_cell, write_json
+
     preset = "quick" if args.quick else args.preset
     cfg = dataclasses.replace(Config(), **PRESETS[preset])
     if args.seeds:

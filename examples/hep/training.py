@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import pathlib
@@ -31,6 +30,7 @@ from tqdm import tqdm
 
 from examples.hep.data.jetgen import generate_jets
 from examples.hep.data.loaders import load_atlas, load_generated, load_toptag_reference
+from examples.hep.options import add_run_arguments  # noqa: F401  (the scripts' shared options)
 from liesoft import GSEAL, Lorentz, Vector4
 
 BETA_MAX = 0.95 ** 0.5  # GSEAL's boosts and the test-set boosts: |beta|^2 <= 0.95
@@ -56,19 +56,6 @@ class Context:
     def log(self, *msg):
         if self.main:
             print(*msg, flush=True)
-
-
-
-def add_run_arguments(ap: argparse.ArgumentParser, out: str) -> None:
-    """The options every example built on :func:`train_one` shares (output, device, resume,
-    jet cache, epochs, progress bar)."""
-    ap.add_argument("--out", default=out)
-    ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    ap.add_argument("--resume", action="store_true", help="continue from checkpoints in --out")
-    ap.add_argument("--cache-dir", default=None, help="jet cache (default ~/.cache/liesoft)")
-    ap.add_argument("--workers", type=int, default=None, help="jet-generation processes")
-    ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
-    ap.add_argument("--no-progress", action="store_true")
 
 
 
@@ -123,12 +110,15 @@ def load_data(args, cfg, ctx, wide: bool, targets: bool = False, detector=None) 
         barrier(ctx)
         path = generate_jets(n // 2, n - n // 2, **kwargs)
         data = load_generated(path, targets=targets)
+    elif kind == "generated" and path:  # a file of generate_jets, read as is (no pythia8)
+        data = load_generated(path, targets=targets)
     elif kind == "atlas" and path:
         data = load_atlas(path)
     elif kind == "reference" and path:
         data = load_toptag_reference(path)
     else:
-        raise SystemExit(f"--data must be pythia, atlas:PATH or reference:PATH, got {args.data!r}")
+        raise SystemExit(f"--data must be pythia, generated:PATH, atlas:PATH or reference:PATH, "
+                         f"got {args.data!r}")
     m = cfg["max_constituents"]
     out = {"x": np.ascontiguousarray(data["constituents"][:, :m], dtype=np.float32),
            "y": np.asarray(data["labels"], dtype=np.float32),

@@ -364,8 +364,8 @@ def test_ddp_with_two_cpu_processes(tmp_path, cache):
 
 def test_bad_data_argument_is_refused(tmp_path, cache):
     r = run(["--out", str(tmp_path), "--data", "atlas"], cache)
-    assert r.returncode != 0 and "--data must be pythia, atlas:PATH or reference:PATH" in (
-        r.stdout + r.stderr)
+    assert r.returncode != 0 and ("--data must be pythia, generated:PATH, atlas:PATH or "
+                                  "reference:PATH") in (r.stdout + r.stderr)
     r = run(["--out", str(tmp_path), "--methods", "baseline,lgtr"], cache)
     assert r.returncode != 0 and "--methods must be a comma list" in r.stderr
 
@@ -483,3 +483,16 @@ def test_train_one_refuses_anything_but_a_recipe(tmp_path):
             training.train_one("t", "baseline", 0, data, data, dict(top_tagging.PRESETS["quick"]),
                                ctx, args, recipe=bad)
     assert not (tmp_path / "checkpoints").exists()
+
+
+def test_quick_run_ends_with_the_summary(quick_run):
+    """The run's last lines: the summary table (one row per method), where the outputs went
+    and what to run next (the extrapolation is in the quick run's default studies: not
+    proposed; the documented study is)."""
+    out, r = quick_run
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    tail = r.stdout[r.stdout.rindex("Summary: preset quick"):]
+    for label in ("| Baseline |", "| Baseline + GSEAL |", "| Baseline + δSEAL |"):
+        assert label in tail
+    assert f"Outputs in {out}:" in tail and "metrics.json" in tail and "table1.md" in tail
+    assert "--preset cpu --study full" in tail and "--studies extrapolation" not in tail

@@ -46,8 +46,16 @@ def test_study_full_means_every_study_with_three_seeds_unless_told_otherwise():
     full = toptag.parse_args(["--study", "full"])
     assert full.studies == list(S.STUDIES) and full.seeds == 3
     assert toptag.parse_args(["--study", "full", "--seeds", "5"]).seeds == 5
+    # no option: the first-run preset with Table 1 and Table 2 only (issue 21); the other
+    # presets keep their studies (the cpu preset computes what it did)
     default = toptag.parse_args([])
-    assert default.studies == ["table1", "timing", "extrapolation"] and default.seeds == 1
+    assert default.preset == "first" and default.studies == ["table1", "timing"]
+    assert default.seeds == 1
+    cpu = toptag.parse_args(["--preset", "cpu"])
+    assert cpu.studies == ["table1", "timing", "extrapolation"] and cpu.seeds == 1
+    assert toptag.parse_args(["--quick"]).studies == ["table1", "timing", "extrapolation"]
+    assert toptag.parse_args(["--studies", "table1,extrapolation"]).studies == [
+        "table1", "extrapolation"]
     with pytest.raises(SystemExit):
         toptag.parse_args(["--studies", "table1,nonsense"])
 
@@ -238,3 +246,20 @@ def test_full_quick_study_writes_every_table_and_figure(full_quick):
     for runs in ext["runs"].values():
         assert [len(r["history"]) for r in runs] == [ext["epochs"]] * 2
     assert f"up to {ext['epochs']} epochs" in (full_quick / "extrapolation.md").read_text()
+
+
+def test_summary_lists_each_method_the_step_ratios_outputs_and_next_commands(tmp_path):
+    args = toptag.parse_args([])  # the first run: table1 and timing
+    run = {"auc": 0.96, "rejection_at_0.3": 120.0, "boosted": {"balanced_accuracy": 0.7},
+           "invariance": {"magnitudes": [0.1, 0.5, 0.9], "mean": [0.01, 0.25, 0.4]}}
+    details = {"wall_s": 540.0, "table1": {"baseline": [run], "gseal": [dict(
+        run, auc=0.95, invariance={"magnitudes": [0.1, 0.5, 0.9], "mean": [0.0, 0.04, 0.1]})]},
+        "timing": {"median_s": {"baseline": {"train": 0.2}, "gseal": {"train": 0.5}}}}
+    (tmp_path / "table1.md").write_text("x")
+    (tmp_path / "fig2_invariance.png").write_text("x")
+    text = toptag.summary(args, details, tmp_path)
+    assert "preset first, 1 seed(s), 9.0 min" in text
+    assert "| Baseline | 0.9600 | 120.0 | 0.2500 | 0.7000 | 1.00 |" in text
+    assert "| Baseline + GSEAL | 0.9500 | 120.0 | 0.0400 | 0.7000 | 2.50 |" in text
+    assert f"Outputs in {tmp_path}: fig2_invariance.png, table1.md" in text
+    assert "--studies extrapolation" in text and "--preset cpu --study full" in text

@@ -140,6 +140,8 @@ def results_markdown(metrics: dict, pt_cut: float) -> str:
             col(("inside", "E", "response")), col(("inside", "m", "response")),
             col(("violation_at_0.5",), fmt=".2e"), col(("train_step_ratio",), fmt=".2f")])
             + " |")
+    lines += ["", "–: not defined (the detector-level jet is no trained model: it has no "
+              "violation and no train step)."]
     return "\n".join(lines) + "\n"
 
 

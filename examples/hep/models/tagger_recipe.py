@@ -55,6 +55,8 @@ WEAVER_SIZES = {
                                                (16, (256, 256, 256))),
                                   fc_params=((256, 0.0),))},
 }
+for _sizes in WEAVER_SIZES.values():  # the first run trains the CPU size, the GPU check the paper's
+    _sizes["first"], _sizes["gpu_check"] = _sizes["cpu"], _sizes["paper"]
 WEAVER_MISSING_MESSAGE = ("the part_* and particlenet_* methods need weaver-core: install the "
                           "hep extra, pip install -e \".[hep]\" "
                           "(or pip install weaver-core==0.5.3)")
