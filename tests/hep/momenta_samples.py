@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import torch
 
+from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4
+
+# the penalties every weaver-tagger test runs: GSEAL and δSEAL's three modes
+PENALTIES = {
+    "gseal": lambda: GSEAL(Lorentz(), Vector4()),
+    "exact": lambda: DeltaSEAL(Lorentz(), Vector4()),
+    "random": lambda: DeltaSEAL(Lorentz(), Vector4(), mode="random"),
+    "fd": lambda: DeltaSEAL(Lorentz(), Vector4(), mode="fd"),
+}
+
 
 def physical_jets(batch: int = 6, length: int = 12, *, min_real: int = 2, dtype=torch.float64,
                   seed: int = 0, pad_positions: str = "end") -> torch.Tensor:
@@ -44,3 +54,13 @@ def calibrate(model: torch.nn.Module, p: torch.Tensor, steps: int = 3) -> torch.
 def all_finite_grads(model: torch.nn.Module) -> bool:
     grads = [q.grad for q in model.parameters() if q.grad is not None]
     return len(grads) > 0 and all(bool(torch.isfinite(g).all()) for g in grads)
+
+
+def padded_jets(dtype=torch.float64) -> torch.Tensor:
+    """Mixed padding, a one-constituent jet (ΔR = 0 to its axis; fewer than k + 1 real
+    particles for ParticleNet's kNN) and a jet of two."""
+    p = physical_jets(6, 12, dtype=dtype, seed=1, pad_positions="mixed")
+    p[0] = 0
+    p[0, 3] = torch.tensor([50.0, 30.0, 40.0, 0.0], dtype=dtype)
+    p[1, 2:] = 0
+    return p

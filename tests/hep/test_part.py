@@ -11,24 +11,14 @@ pytest.importorskip("weaver.nn.model.ParticleTransformer")
 from weaver.nn.model.ParticleTransformer import pairwise_lv_fts_pp  # noqa: E402
 
 from examples.hep.models.part import PartFromMomenta, safe_pair_features  # noqa: E402
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4  # noqa: E402
-from tests.hep.momenta_samples import all_finite_grads, calibrate, physical_jets  # noqa: E402
-
-PENALTIES = {
-    "gseal": lambda: GSEAL(Lorentz(), Vector4()),
-    "exact": lambda: DeltaSEAL(Lorentz(), Vector4()),
-    "random": lambda: DeltaSEAL(Lorentz(), Vector4(), mode="random"),
-    "fd": lambda: DeltaSEAL(Lorentz(), Vector4(), mode="fd"),
-}
-
-
-def padded_jets(dtype=torch.float64):
-    """Mixed padding, plus a one-constituent jet (ΔR = 0 to its axis) and a jet of two."""
-    p = physical_jets(6, 12, dtype=dtype, seed=1, pad_positions="mixed")
-    p[0] = 0
-    p[0, 3] = torch.tensor([50.0, 30.0, 40.0, 0.0], dtype=dtype)
-    p[1, 2:] = 0
-    return p
+from liesoft import DeltaSEAL, Lorentz, Vector4  # noqa: E402
+from tests.hep.momenta_samples import (  # noqa: E402
+    PENALTIES,
+    all_finite_grads,
+    calibrate,
+    padded_jets,
+    physical_jets,
+)
 
 
 def model(dtype=torch.float64, seed=0, **kw):
