@@ -74,7 +74,7 @@ def option(ap, flag):
 
 def test_toptag_help_lists_every_method_preset_and_study_with_a_line_each(monkeypatch):
     ap = parser_of(toptag.parse_args, monkeypatch)
-    methods = {**tagger_recipe.METHODS, **tagger_recipe.VARIANTS}
+    methods = {**tagger_recipe.METHODS, **tagger_recipe.WEAVER_METHODS, **tagger_recipe.VARIANTS}
     assert items(option(ap, "--methods").help) == list(options.TOPTAG_METHODS)
     assert set(options.TOPTAG_METHODS) == set(methods)
     assert items(option(ap, "--preset").help) == list(options.TOPTAG_PRESETS)
