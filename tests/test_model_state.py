@@ -423,3 +423,95 @@ def test_the_check_rejects_bad_input():
         assert_batch_independent(lambda x, m: x.sum(-1), batch(), torch.ones(3))
     with pytest.raises(TypeError, match="floating-point"):
         assert_batch_independent(bn_mlp(), torch.ones(4, 4, dtype=torch.long))
+
+
+# --------------------------------------------------------------------------- GSEAL return_output
+class CountingBN(torch.nn.Module):
+    """A non-invariant MLP with batch normalisation that counts its forward passes."""
+
+    def __init__(self, dropout=0.0, seed=5):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.inner = bn_mlp(seed, dropout=dropout)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.inner(x)
+
+
+@pytest.mark.parametrize("fraction", [1.0, 0.5])
+def test_gseal_return_output_with_batchnorm_shares_the_task_pass(fraction):
+    # the task pass is the clean pass: 2 passes, not 3; the value equals the recomputing route's
+    # (the clean batch's statistics normalise f(g.x) in both); the output and the running
+    # statistics are the task pass alone's
+    x = batch()
+    model, alone, ref = CountingBN(), CountingBN(), CountingBN()
+    fx_alone = alone(x)
+    pen = GSEAL(Lorentz(), Vector4(), beta_max=BETA, fraction=fraction)
+    value, fx = pen(model, x, return_output=True, generator=torch.Generator().manual_seed(3))
+    assert model.calls == 2
+    torch.testing.assert_close(fx, fx_alone, rtol=0, atol=0)
+    for (k, a), (_, b) in zip(alone.state_dict().items(), model.state_dict().items(),
+                              strict=True):
+        assert torch.equal(a, b), k
+    expected = pen(ref, x, fx=ref(x), generator=torch.Generator().manual_seed(3))
+    assert ref.calls == 3 + (fraction < 1)  # task pass, clean pass (+ capture), f(g.x)
+    torch.testing.assert_close(value, expected, rtol=1e-12, atol=0)
+    assert value.item() > 1e-4  # a non-invariant model: the comparison is not of two zeros
+    # the gradient reaches the parameters through both passes
+    (value + fx.sum()).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_gseal_return_output_with_dropout_keeps_the_task_pass_and_shares_the_masks():
+    torch.manual_seed(0)
+    model, x = Invariant().to(D).train(), batch()
+    alone = copy.deepcopy(model)
+    torch.manual_seed(8)
+    fx_alone = alone(x)
+    torch.manual_seed(8)
+    value, fx = GSEAL(Lorentz(), Vector4(), beta_max=BETA)(model, x, return_output=True)
+    torch.testing.assert_close(fx, fx_alone, rtol=0, atol=0)  # the global dropout stream
+    assert value.item() <= 1e-16 * fx.pow(2).sum(-1).mean().item()  # shared masks: invariant
+
+
+def test_gseal_return_output_without_batch_coupling_is_one_extra_pass():
+    x = batch()
+    plain = Counting()
+    value, fx = GSEAL(Lorentz(), Vector4())(plain, x, return_output=True,
+                                             generator=torch.Generator().manual_seed(0))
+    assert plain.calls == 2
+    expected = GSEAL(Lorentz(), Vector4())(plain, x, fx=plain(x),
+                                           generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(value, expected, rtol=0, atol=0)
+    torch.testing.assert_close(fx, plain(x), rtol=0, atol=0)
+
+
+def test_gseal_return_output_refuses_a_reused_fx():
+    x = batch()
+    plain = Counting()
+    with pytest.raises(ValueError, match="fx or return_output"):
+        GSEAL(Lorentz(), Vector4())(plain, x, fx=plain(x), return_output=True)
+
+
+def test_gseal_return_output_gradient_is_that_of_eq_6_with_the_task_pass_as_f_x():
+    # by hand: f(x) the train-mode task pass (batch statistics differentiated), f(g.x) the
+    # per-sample function normalised with the clean batch's statistics as constants
+    x = batch()
+    model, by_hand = CountingBN(), CountingBN()
+    pen = GSEAL(Lorentz(), Vector4(), beta_max=BETA)
+    value, _ = pen(model, x, return_output=True, generator=torch.Generator().manual_seed(3))
+    value.backward()
+    g = pen.sample(x.shape[0], x.device, torch.Generator().manual_seed(3))
+    frozen = frozen_copy(by_hand.inner, x)
+    fx = by_hand.inner(x)
+    f_gx = frozen(torch.einsum("bij,bj->bi", g.to(D), x))
+    manual = (f_gx - fx).pow(2).sum(-1).mean()
+    manual.backward()
+    torch.testing.assert_close(value, manual, rtol=1e-12, atol=0)
+    grads = dict(model.inner.named_parameters())
+    for (name, p), (_, q) in zip(by_hand.inner.named_parameters(), frozen.named_parameters(),
+                                 strict=True):
+        total = p.grad + (q.grad if q.grad is not None else 0)
+        torch.testing.assert_close(grads[name].grad, total, rtol=1e-10, atol=1e-14)

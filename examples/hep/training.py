@@ -144,9 +144,10 @@ def split(data: dict, seed: int = 1234) -> tuple[dict, dict, dict]:
 # ----------------------------------------------------------------------------- training
 def penalised_forward(net, x, method, penalty, on, generator=None, device=None):
     """``(logits, penalty value)`` of one training step, sharing the forward pass. ``on``:
-    the penalty sees ``"prob"`` (the sigmoid of the logit) or ``"logit"``. GSEAL and
-    finite-difference δSEAL take the task forward's output as ``fx``; autodiff δSEAL runs the
-    forward on a leaf ``x`` itself and hands it back (with ``fraction < 1`` it runs its own on
+    the penalty sees ``"prob"`` (the sigmoid of the logit) or ``"logit"``. GSEAL runs the task
+    forward itself (``return_output=True``: with BatchNorm and no dropout it is also the
+    penalty's clean pass); finite-difference δSEAL takes the task forward's output as ``fx``;
+    autodiff δSEAL runs the forward on a leaf ``x`` itself and hands it back (with ``fraction < 1`` it runs its own on
     the subset, beside the task forward)."""
     if penalty is None:
         return net(x), torch.zeros((), device=device)
@@ -158,7 +159,10 @@ def penalised_forward(net, x, method, penalty, on, generator=None, device=None):
         return torch.sigmoid(out) if on == "prob" else out
 
     inner = getattr(penalty, "wrapped", penalty)  # a ViolationBudget's wrapped penalty
-    if isinstance(inner, GSEAL) or inner.mode == "fd":
+    if isinstance(inner, GSEAL):  # the task pass is GSEAL's clean pass (batch norm included)
+        out = penalty(f, x, generator=generator, return_output=True)
+        return store["logits"], out[0]
+    if inner.mode == "fd":
         fx = f(x)
         return store["logits"], penalty(f, x, fx=fx, generator=generator)
     if inner.fraction < 1:

@@ -40,7 +40,7 @@ class GSEAL(PenaltyBase):
         **sampler_options: passed to ``group.sample``, e.g. ``beta_max=0.5`` or
             ``rotations=True`` for :class:`~liesoft.Lorentz`.
 
-    Call ``penalty(f, x, *args, fx=None, generator=None)``:
+    Call ``penalty(f, x, *args, fx=None, generator=None, return_output=False)``:
 
     * ``f`` is any callable ``f(x, *args)``: a module, or a closure;
     * ``x``: ``(B, ..., *in_rep.shape)``; ``args``: extra per-sample tensors (e.g. a padding
@@ -48,7 +48,9 @@ class GSEAL(PenaltyBase):
       group (a mask of all-zero padding is: zero four-vectors stay zero);
     * ``fx``: the prediction ``f(x, *args)`` the training loop already computed, reused
       instead of a second forward pass;
-    * ``generator``: a ``torch.Generator`` for reproducible draws.
+    * ``generator``: a ``torch.Generator`` for reproducible draws;
+    * ``return_output=True``: returns ``(value, f(x))``, the task pass and the penalty sharing
+      the forward pass.
 
     Returns a 0-dim differentiable tensor (in ``x``'s dtype, float32 for half-precision
     outputs).
@@ -56,7 +58,8 @@ class GSEAL(PenaltyBase):
     Models with batch normalisation or dropout in training mode: the penalty's passes normalise
     with the clean batch's statistics (no running-statistics update) and share one random stream
     between ``f(x)`` and ``f(g . x)``; a reused ``fx`` is then recomputed under that rule (one
-    more forward pass). See ``docs/models.md``.
+    more forward pass). With ``return_output=True`` and batch normalisation only (no dropout),
+    the task pass is the clean pass and no pass is added. See ``docs/models.md``.
     """
 
     def __init__(self, group: LieGroup, in_rep: Representation,
@@ -84,7 +87,7 @@ class GSEAL(PenaltyBase):
         return g
 
     def forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+                generator: torch.Generator | None = None, return_output: bool = False):
         """Eq. 6 on the batch ``x``: ``mean_i |f(g_i . x_i) - rho_out(g_i) f(x_i)|^2``.
 
         Args:
@@ -94,28 +97,49 @@ class GSEAL(PenaltyBase):
                 ``x``; they must be invariant under the group.
             fx: ``f(x, *args)`` from the task pass, reused to save a forward pass (ignored and
                 recomputed when the model has batch normalisation or dropout in training mode:
-                the task pass's batch coupling and dropout mask are not the penalty's).
+                the task pass's batch coupling and dropout mask are not the penalty's; use
+                ``return_output=True`` there instead).
             generator: a ``torch.Generator`` for the group elements, the subset and the dropout
                 stream; with it, the global random state is left untouched.
+            return_output: also return ``f(x, *args)`` on the whole batch, for the task loss:
+                the task pass proper (batch statistics, one running-statistics update, the
+                global dropout stream). With batch normalisation and no randomness it is also
+                the penalty's clean pass (its batch statistics normalise ``f(g . x)``), so the
+                penalty costs one forward pass, as with a reused ``fx``.
 
         Returns:
-            A 0-dim tensor, differentiable with respect to the model's parameters.
+            A 0-dim tensor, differentiable with respect to the model's parameters, or
+            ``(value, output)`` with ``return_output=True``.
         """
         with named_dtype_errors(type(self).__name__, f, x):
-            return self._forward(f, x, *args, fx=fx, generator=generator)
+            return self._forward(f, x, *args, fx=fx, generator=generator,
+                                 return_output=return_output)
 
     def _forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None, return_output: bool = False):
         x = self._check_input(x)
         if fx is not None:
+            if return_output:
+                raise ValueError("pass fx or return_output=True, not both (with "
+                                 "return_output=True the penalty computes f(x) itself)")
             self._check_output(fx, x.shape[0], "fx")
         passes = PenaltyPasses(f, x.device, generator, self.stochastic)
+        task_fx = None
+        if return_output and not (passes.active and passes.can_record):
+            # the task pass as the task pass alone computes it
+            fx = task_fx = self._check_output(evaluate(f, x, args), x.shape[0])
         if not passes.active:
             x, args, fx = self._subset(x, args, fx, generator)
             if fx is None:
                 fx = self._check_output(evaluate(f, x, args), x.shape[0])
             g = self.sample(x.shape[0], x.device, generator)
             f_gx = self._check_output(evaluate(f, self.in_rep.act(g, x), args), x.shape[0])
+        elif return_output and passes.can_record:
+            with passes:  # the task pass is the clean pass: its statistics normalise f(g . x)
+                task_fx = self._check_output(passes.record(x, args), x.shape[0])
+                x, args, fx = self._subset(x, args, task_fx, generator)
+                g = self.sample(x.shape[0], x.device, generator)
+                f_gx = self._check_output(passes.run(self.in_rep.act(g, x), args), x.shape[0])
         else:
             with passes:
                 if self.fraction < 1:  # statistics of the whole batch, as in the task pass
@@ -126,4 +150,5 @@ class GSEAL(PenaltyBase):
                 g = self.sample(x.shape[0], x.device, generator)
                 f_gx = self._check_output(passes.run(self.in_rep.act(g, x), args), x.shape[0])
         fx = as_residual_dtype(fx)
-        return gseal_value(as_residual_dtype(f_gx), self.out_rep.act(g, fx))
+        value = gseal_value(as_residual_dtype(f_gx), self.out_rep.act(g, fx))
+        return (value, task_fx) if return_output else value

@@ -103,6 +103,7 @@ class PenaltyPasses:
     def __enter__(self):
         self._stats: dict = {}
         self._calls: dict = {}
+        self._recording = False
         self._saved: dict = {}  # module -> (training, running_mean, running_var)
         self._handles = []
         self._shielded = []
@@ -180,6 +181,8 @@ class PenaltyPasses:
             dtype = torch.promote_types(hd.dtype, like.dtype)
             hd = hd.to(dtype)
             self._stats[key] = (hd.mean(dims), hd.var(dims, unbiased=False))
+        if self._recording:  # the task pass proper: the layer normalises and updates as usual
+            return None
         if module not in self._saved:
             self._saved[module] = (module.training, module._buffers.get("running_mean"),
                                    module._buffers.get("running_var"))
@@ -195,6 +198,25 @@ class PenaltyPasses:
             return self.f(x, *args)
         with self._replayed_noise():
             return self.f(x, *args)
+
+    @property
+    def can_record(self) -> bool:
+        """Whether :meth:`record` can serve as the clean pass: batch normalisation only (no
+        randomness, whose task-pass mask the penalty could not replay; no shielded instance
+        norms, whose task pass must update its buffers)."""
+        return not self.stochastic and not self.instance_norms
+
+    def record(self, x: torch.Tensor, args: Sequence = ()) -> torch.Tensor:
+        """The task pass proper, ``f(x, *args)`` in training mode (batch statistics with their
+        gradients, one running-statistics update), recording each batch-norm layer's statistics
+        for the passes that follow: the clean pass and the task pass become one."""
+        if not self.can_record:
+            raise RuntimeError("record() needs a model without randomness or instance norms")
+        self._calls, self._recording = {}, True
+        try:
+            return self.f(x, *args)
+        finally:
+            self._recording = False
 
     def capture(self, x: torch.Tensor, args: Sequence = ()) -> None:
         """Record the batch-norm statistics of the clean batch ``x`` (no gradients)."""
