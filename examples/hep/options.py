@@ -26,9 +26,11 @@ TOPTAG_METHODS = {
     "part_baseline": "Particle Transformer (weaver-core), no penalty",
     "part_gseal": "Particle Transformer + GSEAL, as gseal",
     "part_dseal": "Particle Transformer + δSEAL, as dseal",
+    "part_dseal_fd": "Particle Transformer + δSEAL by finite differences, as dseal_fd",
     "particlenet_baseline": "ParticleNet (weaver-core), no penalty",
     "particlenet_gseal": "ParticleNet + GSEAL, as gseal",
     "particlenet_dseal": "ParticleNet + δSEAL, as dseal",
+    "particlenet_dseal_fd": "ParticleNet + δSEAL by finite differences, as dseal_fd",
 }
 TOPTAG_PRESETS = {
     "first": "the default: 30k window jets, a d = 48 transformer, 12 epochs; Table 1, Fig. 2-3 "

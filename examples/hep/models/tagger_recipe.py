@@ -3,11 +3,12 @@ study's variants, violation budgets), penalties, network, forward and loss.
 
 The network is part of the method: our :class:`~examples.hep.models.tagger.JetTransformer` by
 default, L-GATr for ``"lgatr"``, and the field's standard taggers from weaver-core for
-``part_<m>`` and ``particlenet_<m>`` (``m`` = baseline, gseal, dseal: the same penalties and λs
-as Table 1's methods; :class:`~examples.hep.models.part.PartFromMomenta`,
+``part_<m>`` and ``particlenet_<m>`` (``m`` = baseline, gseal, dseal, dseal_fd: the same
+penalties and λs as Table 1's methods, δSEAL also by finite differences;
+:class:`~examples.hep.models.part.PartFromMomenta`,
 :class:`~examples.hep.models.particlenet.ParticleNetFromMomenta`, sized per preset by
-:data:`WEAVER_SIZES` and recorded in the method's spec, so a checkpoint is resumed only with
-the same size).
+:data:`WEAVER_SIZES` and recorded in the method's spec, so a checkpoint is resumed only with the
+same size).
 
 δSEAL lambdas are in the paper's units: its top-tagging code sums the six squared Lie
 derivatives per jet (``DeltaSEAL(..., reduction="sum")``), eq. 10 averages them, so the
@@ -41,6 +42,10 @@ DSEAL_REDUCTION = "sum"  # the paper's top-tagging normalisation (its lambda_δ 
 WEAVER_MODELS = ("part", "particlenet")
 WEAVER_METHODS = {f"{model}_{m}": {"model": model, **METHODS[m]}
                   for model in WEAVER_MODELS for m in ("baseline", "gseal", "dseal")}
+# δSEAL by finite differences (the same eq. 10 and λ): exact δSEAL differentiates twice through
+# attention and pair embeddings (4-5x a plain step on the CPU), fd costs about as much as GSEAL
+WEAVER_METHODS.update({f"{model}_dseal_fd": {"model": model, **VARIANTS["dseal_fd"]}
+                       for model in WEAVER_MODELS})
 # their sizes per preset: the wrappers' CPU configs; tiny ones for the --quick smoke run; the
 # papers' for "paper" (dropout 0 everywhere: the wrappers' default, see models/part.py)
 WEAVER_SIZES = {
