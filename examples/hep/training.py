@@ -205,7 +205,9 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
     """Train one model with early stopping on the validation loss; returns the best model
     and ``{"train_step_s": median seconds per batch, "history": per epoch}``. Checkpoints
     every epoch (``--resume`` continues from them). ``init``: a state dict to start from
-    (fine-tuning); the method's ``epochs`` (if any) replaces the preset's. A model trained
+    (fine-tuning); the method's ``epochs`` (if any) replaces the preset's. ``cfg["val_every"]``
+    (default 1): validate, checkpoint and count ``cfg["patience"]`` every that many epochs
+    (and after the last), for tiny training sets with many short epochs. A model trained
     once in this run is reused (same tag, method, seed and lambda). ``recipe``: the model and
     its task (:class:`Recipe`; the tagger's is ``models.tagger_recipe.TAGGER``)."""
     if not isinstance(recipe, Recipe):
@@ -217,6 +219,9 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
         return ctx.trained[key]
     spec = r.method_spec(method, args)
     epochs = spec.get("epochs", cfg["epochs"])
+    val_every = cfg.get("val_every", 1)
+    if isinstance(val_every, bool) or not isinstance(val_every, int) or val_every < 1:
+        raise ValueError(f"cfg['val_every'] must be an integer >= 1, got {cfg['val_every']!r}")
     name = method if lam is None else f"{method}_lam{lam:g}"
     ckpt = ctx.out / "checkpoints" / f"{tag}_{name}_seed{seed}.pt"
     torch.manual_seed(seed)
@@ -289,6 +294,9 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
             run_loss = 0.9 * run_loss + 0.1 * b if i else b
             run_pen = 0.9 * run_pen + 0.1 * q if i else q
             bar.set_postfix({r.loss_name: f"{run_loss:.4f}", "pen": f"{run_pen:.2e}"})
+        if (epoch + 1) % val_every and epoch + 1 < epochs:  # validate every val_every epochs
+            state["epoch"] = epoch + 1
+            continue
         val_loss = r.val_loss(model, val, cfg, ctx)
         record = {"epoch": epoch + 1, r.loss_name: run_loss, "penalty": run_pen,
                   f"val_{r.loss_name}": val_loss}

@@ -30,7 +30,8 @@ COLORS = {"baseline": "tab:blue", "gseal": "tab:orange", "dseal": "tab:green",
           "part_baseline": "navy", "part_gseal": "darkorange", "part_dseal": "darkgreen",
           "particlenet_baseline": "steelblue", "particlenet_gseal": "goldenrod",
           "particlenet_dseal": "olivedrab", "part_dseal_fd": "limegreen",
-          "particlenet_dseal_fd": "yellowgreen",
+          "particlenet_dseal_fd": "yellowgreen", "augment": "black", "lloca": "tab:red",
+          "augment_gseal": "tab:gray",
           # jet_regression.py
           "raw": "black", "dseal_random": "limegreen", "equivariant": "tab:purple"}
 LABELS = {"baseline": "Baseline", "gseal": "Baseline + GSEAL", "dseal": "Baseline + δSEAL",
@@ -40,6 +41,8 @@ LABELS = {"baseline": "Baseline", "gseal": "Baseline + GSEAL", "dseal": "Baselin
           "part_baseline": "ParT", "part_gseal": "ParT + GSEAL", "part_dseal": "ParT + δSEAL",
           "particlenet_baseline": "ParticleNet", "particlenet_gseal": "ParticleNet + GSEAL",
           "particlenet_dseal": "ParticleNet + δSEAL",
+          "augment": "Baseline + boost augmentation", "lloca": "LLoCa (same backbone)",
+          "augment_gseal": "Augmentation + GSEAL",
           "part_dseal_fd": "ParT + δSEAL (fd)", "particlenet_dseal_fd": "ParticleNet + δSEAL (fd)",
           "gseal_budget": "GSEAL, violation budget", "dseal_budget": "δSEAL, violation budget",
           "raw": "Detector-level jet (sum of constituents)",

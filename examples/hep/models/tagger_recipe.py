@@ -21,6 +21,7 @@ import math
 
 import torch
 
+from examples.hep.data.augment import BoostAugmentation
 from examples.hep.models import lgatr_tagger, part, particlenet
 from examples.hep.models.tagger import JetTransformer
 from examples.hep.training import BETA_MAX, Recipe, penalised_forward, predict_logits
@@ -38,6 +39,12 @@ VARIANTS = {"gseal_f0.25": {"penalty": "gseal", "lam": 1.0, "fraction": 0.25},
             "gseal_finetune": {"penalty": "gseal", "lam": 1.0, "finetune": "baseline",
                                "epochs": 2}}
 DSEAL_REDUCTION = "sum"  # the paper's top-tagging normalisation (its lambda_δ as is)
+# the data-efficiency study's comparisons (studies/data_efficiency.py): boost augmentation
+# (each training batch replaced by boosted copies, GSEAL's sampler, fresh draws every step,
+# labels kept), the LLoCa-canonicalised tagger on the JetTransformer's sizes (exactly invariant;
+# optional `lloca` package), and augmentation with GSEAL
+EFFICIENCY_METHODS = {"augment": {"augment": True}, "lloca": {"model": "lloca"},
+                      "augment_gseal": {"augment": True, "penalty": "gseal", "lam": 1.0}}
 # the field's standard taggers (weaver-core; optional `hep` extra) with Table 1's penalties
 WEAVER_MODELS = ("part", "particlenet")
 WEAVER_METHODS = {f"{model}_{m}": {"model": model, **METHODS[m]}
@@ -104,6 +111,8 @@ def method_spec(method: str, args=None) -> dict:
         return {**spec, "model_options": WEAVER_SIZES[spec["model"]][preset]}
     if method in VARIANTS:
         return VARIANTS[method]
+    if method in EFFICIENCY_METHODS:
+        return EFFICIENCY_METHODS[method]
     base, _, tail = method.partition("_")
     if tail == "budget" and args is not None and base in getattr(args, "budgets", {}):
         return {"penalty": base, "lam": 1.0, "budget": args.budgets[base]}
@@ -139,6 +148,11 @@ def build_model(cfg, method="baseline", args=None) -> torch.nn.Module:
         return part.PartFromMomenta(num_classes=1, **spec["model_options"])
     if model == "particlenet":
         return particlenet.ParticleNetFromMomenta(num_classes=1, **spec["model_options"])
+    if model == "lloca":  # call init_standardization(train_jets) before training
+        from examples.hep.models.lloca_tagger import LLoCaTagger
+
+        return LLoCaTagger(d=cfg["d"], layers=cfg["layers"], heads=cfg["heads"],
+                           hidden=cfg["hidden"], hidden_layers=cfg["hidden_layers"])
     if model == "lgatr":
         return lgatr_tagger.LGATrTagger(
             blocks=cfg["lgatr_blocks"], mv_channels=cfg["lgatr_mv"], s_channels=cfg["lgatr_s"],
@@ -154,7 +168,12 @@ def bce(logits, y):
     return torch.nn.functional.binary_cross_entropy_with_logits(logits.float().squeeze(-1), y)
 
 
+AUGMENT = BoostAugmentation()  # the paper's boosts, as GSEAL's sampler and the boosted test
+
+
 def _tagger_forward(net, x, method, penalty, args, generator, device):
+    if method_spec(method, args).get("augment"):  # boosted copies, drawn with the run's generator
+        x = AUGMENT(x, generator=generator)[0]
     return penalised_forward(net, x, method, penalty, args.penalty_on, generator, device)
 
 def validation_loss(model, val, cfg, ctx) -> float:

@@ -1,0 +1,118 @@
+"""Where does SEAL pay? Top tagging with 1 000 to 21 000 training jets: the baseline tagger,
++ GSEAL, + δSEAL, + boost augmentation, and the same backbone made exactly Lorentz invariant
+with LLoCa (issue 23; docs/data_efficiency.md).
+
+    python examples/hep/data_efficiency.py                        # the study (CPU preset), resumable
+    python examples/hep/data_efficiency.py --methods lloca,dseal  # some methods (another process)
+    python examples/hep/data_efficiency.py --report               # metrics.json, table, figures
+    python examples/hep/data_efficiency.py --quick                # seconds: a smoke run (tests)
+
+Sizes, seeds, the training length per size and the early stopping are in
+``studies/data_efficiency.py`` (configuration at its top); the methods in
+``models/tagger_recipe.py``. Every (method, size, seed) writes ``results/<name>.json`` in
+``--out`` when it finishes and is skipped afterwards; an interrupted training resumes from its
+checkpoint. Processes may share one ``--out`` (e.g. one per core with ``OMP_NUM_THREADS=1``);
+each one, and ``--report``, rebuilds ``metrics.json`` (method -> size -> metric -> mean, std,
+number of seeds), ``table.md``, ``auc_vs_size.png``, ``rejection_vs_size.png`` and
+``invariance_vs_size.png`` from every result present. Train-step ratios: ``--step-ratios``
+reads the interleaved measurement of ``benchmarks/data_efficiency_steps.py --json``.
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
+
+# ----------------------------------------------------------------------------- configuration
+DEFAULT_METHODS = "baseline,augment,gseal,lloca,dseal,gseal_f0.25"
+DEFAULT_SIZES = "1000,3000,10000,full"
+QUICK_SIZES = "100,full"  # with the quick preset: 840 jets in all
+# -----------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    ap = options.parser(__doc__)
+    ap.add_argument("--preset", choices=["cpu", "first", "quick"], default="cpu",
+                    help="data, model and optimiser of toptag.py's preset (default: cpu)")
+    ap.add_argument("--quick", action="store_true",
+                    help=f"the quick preset with sizes {QUICK_SIZES}, 1 seed")
+    ap.add_argument("--methods", default=DEFAULT_METHODS,
+                    help="comma list among baseline, augment, gseal, lloca, dseal, gseal_f0.25, "
+                         f"lgatr, augment_gseal (default: {DEFAULT_METHODS})")
+    ap.add_argument("--sizes", default=None,
+                    help=f"comma list of training sizes, 'full' = the whole split (default: "
+                         f"{DEFAULT_SIZES})")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="seeds at every size (default: 3 below the full size, 1 at it)")
+    ap.add_argument("--report", action="store_true",
+                    help="only rebuild metrics.json, table.md and the figures from --out")
+    ap.add_argument("--step-ratios", default=None,
+                    help="JSON of benchmarks/data_efficiency_steps.py --json, for the table's "
+                         "train-step ratios")
+    ap.add_argument("--data", default="pythia", help="as toptag.py's --data (default: pythia)")
+    options.add_run_arguments(ap, "runs/data_efficiency")
+    args = ap.parse_args(argv)
+    args.resume = True  # always: result files and checkpoints make every run resumable
+    args.penalty_on, args.lgatr_spurions, args.interrupt_after = "prob", False, None
+    if args.quick:
+        args.preset, args.sizes = "quick", args.sizes or QUICK_SIZES
+        args.seeds = args.seeds or 1
+    from examples.hep.models.tagger_recipe import method_spec
+    from examples.hep.studies.data_efficiency import METHODS
+
+    args.methods = [m for m in args.methods.split(",") if m]
+    bad = [m for m in args.methods if m not in METHODS]
+    if bad or not args.methods:
+        ap.error(f"--methods must be a comma list of {', '.join(METHODS)}, got {bad or '(none)'}")
+    for m in args.methods:
+        method_spec(m)
+    try:
+        args.sizes = [None if s == "full" else int(s)
+                      for s in (args.sizes or DEFAULT_SIZES).split(",") if s]
+    except ValueError:
+        ap.error(f"--sizes must be a comma list of integers and 'full', got {args.sizes!r}")
+    if not args.sizes or any(n is not None and n < 2 for n in args.sizes):
+        ap.error(f"--sizes must be >= 2 jets each, got {args.sizes}")
+    if args.seeds is not None and args.seeds < 1:
+        ap.error(f"--seeds must be >= 1, got {args.seeds}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+
+    from examples.hep.studies import data_efficiency as study
+    from examples.hep.studies.top_tagging import PRESETS
+    from examples.hep.training import setup
+
+    cfg = dict(PRESETS[args.preset])
+    ctx = setup(args)
+    ratios = None
+    if args.step_ratios:
+        med = json.loads(pathlib.Path(args.step_ratios).read_text())["median_s"]
+        ratios = {m: t / med["baseline"] for m, t in med.items()}
+    if not args.report:
+        torch.set_float32_matmul_precision("high")
+        if "lloca" in args.methods:
+            from examples.hep.models import lloca_tagger
+
+            if not lloca_tagger.available():
+                raise SystemExit(lloca_tagger.MISSING_MESSAGE)
+        t0 = time.perf_counter()
+        study.run_study(args, cfg, ctx, args.methods, args.sizes)
+        ctx.log(f"trainings done in {(time.perf_counter() - t0) / 60:.1f} min")
+    if ctx.main:
+        met = study.report(ctx.out, ratios)
+        print(study.table_markdown(met, ratios) if met else "no results yet in " + str(ctx.out))
+
+
+if __name__ == "__main__":
+    main()

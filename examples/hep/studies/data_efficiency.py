@@ -1,0 +1,227 @@
+"""The data-efficiency study of ``data_efficiency.py`` (issue 23): where does SEAL pay?
+
+Every method trains the CPU preset's tagger on class-balanced, nested subsets of Table 1's
+training split (1 000, 3 000, 10 000 jets and the whole split) and is evaluated on Table 1's
+validation and test sets, the same for all: AUC, 1/ε_B at ε_S = 0.3 and 0.5, invariance under
+random boosts (|β| = 0.1 / 0.5 / 0.9), balanced accuracy on boosted test jets.
+
+Training length: ``S = max(MIN_EPOCHS epochs, MIN_STEPS optimizer steps)`` (a 1 000-jet set
+gets 200 epochs of 4 steps, not 40 steps), the one-cycle schedule spanning ``S``; validation
+every ``max(1 epoch, VAL_STEPS steps)`` and early stopping after ``PATIENCE_STEPS`` steps
+without improvement (:func:`schedule`; at the full size this is Table 1's 10 epochs, patience
+3). One result file per (method, size, seed) in ``out/results/``: finished trainings are
+skipped, interrupted ones resume from their checkpoints, and :func:`report` rebuilds
+``metrics.json`` and the figures from every result file present (several processes may share
+one ``out``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+
+import numpy as np
+
+from examples.hep import training
+from examples.hep.evaluation import tagging as ev
+from examples.hep.models import tagger_recipe as tagging
+from examples.hep.studies import top_tagging
+
+# ----------------------------------------------------------------------------- configuration
+SIZES = (1_000, 3_000, 10_000, None)  # None: Table 1's whole training split
+SEEDS_BELOW_FULL = 3
+SEEDS_FULL = 1
+MIN_EPOCHS, MIN_STEPS = 10, 800
+VAL_STEPS, PATIENCE_STEPS = 40, 240
+# the quick preset (smoke runs, tests): the same rules, scaled down
+QUICK_SCHEDULE = dict(min_epochs=2, min_steps=24, val_steps=8, patience_steps=16)
+# in priority order (an interrupted study is still useful); lgatr only where time allows
+METHODS = ("baseline", "augment", "gseal", "lloca", "dseal", "gseal_f0.25", "lgatr",
+           "augment_gseal")
+BETAS = (0.1, 0.5, 0.9)
+METRICS = ("auc", "balanced_accuracy", "rejection_at_0.3", "rejection_at_0.5",
+           "boosted_balanced_accuracy", *(f"invariance_at_{b:g}" for b in BETAS),
+           "epochs_trained", "steps_trained", "train_s")
+# -----------------------------------------------------------------------------
+
+
+def schedule(n_train: int, batch: int, *, min_epochs: int = MIN_EPOCHS,
+             min_steps: int = MIN_STEPS, val_steps: int = VAL_STEPS,
+             patience_steps: int = PATIENCE_STEPS) -> dict:
+    """Epochs, validation interval and patience (in validations) of a training on ``n_train``
+    jets: ``max(min_epochs, ceil(min_steps / steps per epoch))`` epochs, validation every
+    ``ceil(val_steps / steps per epoch)`` epochs, patience ``ceil(patience_steps / steps per
+    validation)``."""
+    if n_train < 1 or batch < 1:
+        raise ValueError(f"n_train and batch must be >= 1, got {n_train} and {batch}")
+    per_epoch = math.ceil(n_train / batch)
+    epochs = max(min_epochs, math.ceil(min_steps / per_epoch))
+    val_every = max(1, math.ceil(val_steps / per_epoch))
+    patience = math.ceil(patience_steps / (val_every * per_epoch))
+    return {"epochs": epochs, "val_every": val_every, "patience": patience,
+            "steps_per_epoch": per_epoch}
+
+
+def balanced_order(y: np.ndarray, seed: int) -> np.ndarray:
+    """A permutation of the training jets whose every prefix of even length holds as many
+    signal as background jets (while both last): seed ``seed``'s nested subsets are its
+    prefixes, so a larger set contains the smaller ones."""
+    rng = np.random.default_rng(10_007 + seed)
+    sig = rng.permutation(np.flatnonzero(y == 1))
+    bkg = rng.permutation(np.flatnonzero(y == 0))
+    k = min(len(sig), len(bkg))
+    head = np.empty(2 * k, dtype=np.int64)
+    head[0::2], head[1::2] = sig[:k], bkg[:k]
+    return np.concatenate([head, sig[k:], bkg[k:]])
+
+
+def subset(train: dict, n: int | None, seed: int) -> dict:
+    """The first ``n`` jets of :func:`balanced_order` (``None``: the whole split, as is)."""
+    if n is None or n >= len(train["y"]):
+        return train
+    idx = balanced_order(train["y"], seed)[:n]
+    return {k: v[idx] for k, v in train.items()}
+
+
+def size_name(n: int | None, n_full: int) -> str:
+    return str(n_full if n is None else n)
+
+
+def recipe_for(method: str, train_x: np.ndarray):
+    """The tagger's recipe; LLoCa's build also fixes its Frames-Net standardisation from the
+    training jets (part of the state dict, so checkpoints resume)."""
+    if tagging.method_spec(method).get("model") != "lloca":
+        return tagging.TAGGER
+    import torch
+
+    def build(cfg, method, args):
+        model = tagging.build_model(cfg, method, args)
+        model.init_standardization(torch.from_numpy(train_x[:5000]))
+        return model
+
+    return dataclasses.replace(tagging.TAGGER, build=build)
+
+
+def run_one(method, n, seed, data, cfg, ctx, args) -> dict:
+    """Train (or resume) and evaluate one (method, size, seed); the result is also written."""
+    train, val, test, extra = data
+    n_full = len(train["y"])
+    name = f"{method}_{size_name(n, n_full)}_seed{seed}"
+    path = ctx.out / "results" / f"{name}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    part = subset(train, n, seed)
+    sched = schedule(len(part["y"]), cfg["batch"],
+                     **(QUICK_SCHEDULE if args.preset == "quick" else {}))
+    run_cfg = dict(cfg, epochs=sched["epochs"], val_every=sched["val_every"],
+                   patience=sched["patience"])
+    t0 = time.perf_counter()
+    model, info = training.train_one(f"eff{size_name(n, n_full)}", method, seed, part, val,
+                                     run_cfg, ctx, args, recipe=recipe_for(method, part["x"]))
+    run = top_tagging.evaluate_tagger(model, info, test, extra, ctx)
+    result = {"method": method, "size": len(part["y"]), "seed": seed,
+              "signal_fraction": float(part["y"].mean()), **sched,
+              "auc": run["auc"], "balanced_accuracy": run["balanced_accuracy"],
+              **{k: run[k] for k in top_tagging.REJECTIONS},
+              "boosted_balanced_accuracy": run["boosted"]["balanced_accuracy"],
+              **{f"invariance_at_{b:g}": top_tagging.invariance_at(run, b) for b in BETAS},
+              "invariance": run["invariance"], "epochs_trained": info["epochs_trained"],
+              "steps_trained": info["epochs_trained"] * sched["steps_per_epoch"],
+              "train_s": info["train_s"], "train_step_s": info["train_step_s"],
+              "wall_s": time.perf_counter() - t0, "history": info["history"]}
+    if ctx.main:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=1, default=float))
+    top_tagging.log_run(ctx, f"eff{result['size']}", method, seed, run)
+    return result
+
+
+def run_study(args, cfg, ctx, methods, sizes) -> None:
+    """Every (method, size, seed) of ``methods`` × ``sizes``, size by size (small first)."""
+    data = top_tagging.table1_data(args, cfg, ctx)
+    ctx.log(f"data efficiency: {len(data[0]['y'])} training jets in all, "
+            f"{len(data[1]['y'])} validation, {len(data[2]['y'])} test; sizes "
+            f"{[size_name(n, len(data[0]['y'])) for n in sizes]}, methods {methods}")
+    for method in methods:
+        for n in sizes:
+            seeds = SEEDS_FULL if n is None or n >= len(data[0]["y"]) else SEEDS_BELOW_FULL
+            for seed in range(args.seeds if args.seeds else seeds):
+                run_one(method, n, seed, data, cfg, ctx, args)
+
+
+# ----------------------------------------------------------------------------- report
+def load_results(out) -> list[dict]:
+    folder = out / "results"
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] \
+        if folder.exists() else []
+
+
+def metrics(results: list[dict]) -> dict:
+    """``method -> size -> metric -> {mean, std, n, of}`` (sizes as strings, ascending)."""
+    out: dict = {}
+    for r in results:
+        out.setdefault(r["method"], {}).setdefault(r["size"], []).append(r)
+    return {m: {str(n): {k: ev.mean_std([r[k] for r in rs]) for k in METRICS}
+                for n, rs in sorted(by.items())}
+            for m, by in sorted(out.items(), key=lambda kv: _order(kv[0]))}
+
+
+def _order(method: str) -> int:
+    return METHODS.index(method) if method in METHODS else len(METHODS)
+
+
+def table_markdown(met: dict, step_ratios: dict | None = None) -> str:
+    """One row per method and size: mean ± std (n seeds)."""
+    def cell(s, fmt):
+        text = f"{s['mean']:{fmt}}"
+        return text + (f" ± {s['std']:{fmt}}" if s["n"] > 1 else "")
+
+    lines = ["| method | jets | seeds | AUC | 1/ε_B(0.3) | 1/ε_B(0.5) | mean \\|Δσ\\| at "
+             "\\|β\\| = 0.5 | boosted bal. acc. | steps | train step / baseline |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for m, by in met.items():
+        ratio = (f"{step_ratios[m]:.2f}" if step_ratios and m in step_ratios else "–")
+        for n, s in by.items():
+            lines.append(f"| {ev.label(m)} | {n} | {s['auc']['of']} | {cell(s['auc'], '.4f')} | "
+                         f"{cell(s['rejection_at_0.3'], '.1f')} | "
+                         f"{cell(s['rejection_at_0.5'], '.1f')} | "
+                         f"{cell(s['invariance_at_0.5'], '.2e')} | "
+                         f"{cell(s['boosted_balanced_accuracy'], '.4f')} | "
+                         f"{s['steps_trained']['mean']:.0f} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_vs_size(met: dict, key: str, ylabel: str, path, log_y: bool = False) -> None:
+    """``key`` against the training size (log x), mean ± std over seeds, one curve per
+    method."""
+    plt = ev._plt()
+    fig, ax = plt.subplots(figsize=(5.8, 4.3))
+    for m, by in met.items():
+        sizes = [int(n) for n in by]
+        mean = [s[key]["mean"] for s in by.values()]
+        std = [s[key]["std"] if s[key]["n"] > 1 else 0.0 for s in by.values()]
+        ax.errorbar(sizes, mean, yerr=std, fmt="-o", color=ev.color(m), label=ev.label(m),
+                    capsize=3, ms=4)
+    ax.set_xscale("log")
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel("training jets")
+    ax.set_ylabel(ylabel)
+    ev._save(fig, ax, path, legend_size=7)
+
+
+def report(out, step_ratios: dict | None = None) -> dict:
+    """``metrics.json``, ``table.md`` and the figures from every result file in ``out``."""
+    met = metrics(load_results(out))
+    if not met:
+        return met
+    (out / "metrics.json").write_text(json.dumps(met, indent=2))
+    (out / "table.md").write_text(table_markdown(met, step_ratios))
+    plot_vs_size(met, "auc", "AUC", out / "auc_vs_size.png")
+    plot_vs_size(met, "rejection_at_0.3", r"$1/\epsilon_B$ at $\epsilon_S = 0.3$",
+                 out / "rejection_vs_size.png", log_y=True)
+    plot_vs_size(met, "invariance_at_0.5", r"mean $|\Delta\sigma|$ at $|\beta| = 0.5$",
+                 out / "invariance_vs_size.png", log_y=True)
+    return met
