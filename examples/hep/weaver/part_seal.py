@@ -123,7 +123,10 @@ class SealTrain:
     def _step_loss(self, tagger, p, label, loss_func):
         if self.penalty is None:
             return loss_func(tagger(p), label), None
-        reuse = isinstance(self.penalty, GSEAL) or self.penalty.mode == "fd"
+        if isinstance(self.penalty, GSEAL):  # the task pass is also GSEAL's clean pass
+            value, fx = self.penalty(tagger, p, return_output=True)
+            return loss_func(fx, label), value
+        reuse = self.penalty.mode == "fd"
         if reuse or self.penalty.fraction < 1:
             fx = tagger(p)
             value = self.penalty(tagger, p, fx=fx if reuse else None)
