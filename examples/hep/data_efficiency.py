@@ -4,6 +4,7 @@ with LLoCa (issue 23; docs/data_efficiency.md).
 
     python examples/hep/data_efficiency.py                        # the study (CPU preset), resumable
     python examples/hep/data_efficiency.py --methods lloca,dseal  # some methods (another process)
+    python examples/hep/data_efficiency.py --timing               # interleaved train-step ratios
     python examples/hep/data_efficiency.py --report               # metrics.json, table, figures
     python examples/hep/data_efficiency.py --quick                # seconds: a smoke run (tests)
 
@@ -14,12 +15,11 @@ Sizes, seeds, the training length per size and the early stopping are in
 checkpoint. Processes may share one ``--out`` (e.g. one per core with ``OMP_NUM_THREADS=1``);
 each one, and ``--report``, rebuilds ``metrics.json`` (method -> size -> metric -> mean, std,
 number of seeds), ``table.md``, ``auc_vs_size.png``, ``rejection_vs_size.png`` and
-``invariance_vs_size.png`` from every result present. Train-step ratios: ``--step-ratios``
-reads the interleaved measurement of ``benchmarks/data_efficiency_steps.py --json``.
+``invariance_vs_size.png`` from every result present. Train-step ratios: ``--timing`` measures
+every method's step interleaved on one batch (``step_times.json``, read by the report).
 """
 
 import argparse
-import json
 import pathlib
 import sys
 import time
@@ -53,9 +53,9 @@ def parse_args(argv=None):
                     help="seeds at every size (default: 3 below the full size, 1 at it)")
     ap.add_argument("--report", action="store_true",
                     help="only rebuild metrics.json, table.md and the figures from --out")
-    ap.add_argument("--step-ratios", default=None,
-                    help="JSON of benchmarks/data_efficiency_steps.py --json, for the table's "
-                         "train-step ratios")
+    ap.add_argument("--timing", action="store_true",
+                    help="only time every method's train step, interleaved on one batch of "
+                         "training jets (step_times.json: the table's train-step ratios)")
     ap.add_argument("--data", default="pythia", help="as toptag.py's --data (default: pythia)")
     options.add_run_arguments(ap, "runs/data_efficiency")
     args = ap.parse_args(argv)
@@ -95,11 +95,11 @@ def main(argv=None):
 
     cfg = dict(PRESETS[args.preset])
     ctx = setup(args)
-    ratios = None
-    if args.step_ratios:
-        med = json.loads(pathlib.Path(args.step_ratios).read_text())["median_s"]
-        ratios = {m: t / med["baseline"] for m, t in med.items()}
-    if not args.report:
+    if args.timing:
+        out = study.timing(args, cfg, ctx, args.methods, steps=5 if args.quick else 20)
+        ctx.log("train step / baseline: " + ", ".join(f"{m} {r:.2f}"
+                                                      for m, r in out["ratio"].items()))
+    elif not args.report:
         torch.set_float32_matmul_precision("high")
         if "lloca" in args.methods:
             from examples.hep.models import lloca_tagger
@@ -110,8 +110,9 @@ def main(argv=None):
         study.run_study(args, cfg, ctx, args.methods, args.sizes)
         ctx.log(f"trainings done in {(time.perf_counter() - t0) / 60:.1f} min")
     if ctx.main:
-        met = study.report(ctx.out, ratios)
-        print(study.table_markdown(met, ratios) if met else "no results yet in " + str(ctx.out))
+        met = study.report(ctx.out)
+        print(pathlib.Path(ctx.out, "table.md").read_text() if met
+              else "no results yet in " + str(ctx.out))
 
 
 if __name__ == "__main__":

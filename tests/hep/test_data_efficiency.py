@@ -144,6 +144,14 @@ def test_the_quick_study_writes_results_metrics_and_figures_and_skips_finished_r
     (tmp_path / "metrics.json").unlink()
     script.main(argv + ["--report"])
     assert json.loads((tmp_path / "metrics.json").read_text()) == met
+    # --timing: interleaved step times; the report's table then shows the ratios
+    script.main(argv + ["--timing"])
+    steps = json.loads((tmp_path / "step_times.json").read_text())
+    assert steps["ratio"]["baseline"] == 1.0 and steps["ratio"]["augment"] > 0
+    assert set(steps["median_s"]["augment"]) == {"train", "eval"}
+    row = next(line for line in (tmp_path / "table.md").read_text().splitlines()
+               if line.startswith("| Baseline + boost augmentation | 100 "))
+    assert row.rstrip(" |").endswith(f"{steps['ratio']['augment']:.2f}")
 
 
 def test_the_script_rejects_bad_options():

@@ -89,19 +89,40 @@ def size_name(n: int | None, n_full: int) -> str:
     return str(n_full if n is None else n)
 
 
-def recipe_for(method: str, train_x: np.ndarray):
+def recipe_for(method: str | None, train_x: np.ndarray):
     """The tagger's recipe; LLoCa's build also fixes its Frames-Net standardisation from the
-    training jets (part of the state dict, so checkpoints resume)."""
-    if tagging.method_spec(method).get("model") != "lloca":
+    training jets (part of the state dict, so checkpoints resume). ``method=None``: a recipe
+    that does so for whichever method it builds (the timing)."""
+    if method is not None and tagging.method_spec(method).get("model") != "lloca":
         return tagging.TAGGER
     import torch
 
     def build(cfg, method, args):
         model = tagging.build_model(cfg, method, args)
-        model.init_standardization(torch.from_numpy(train_x[:5000]))
+        if hasattr(model, "init_standardization"):
+            model.init_standardization(torch.from_numpy(train_x[:5000]))
         return model
 
     return dataclasses.replace(tagging.TAGGER, build=build)
+
+
+def timing(args, cfg, ctx, methods, steps: int = 20, warmup: int = 3) -> dict:
+    """Train and eval step of every method on one batch of training jets, interleaved step by
+    step (``training.interleaved_step_times``, as toptag.py's timing study); writes
+    ``step_times.json`` with the ratios to the baseline."""
+    train = top_tagging.table1_data(args, cfg, ctx)[0]
+    import torch
+
+    batch = (torch.from_numpy(train["x"][: cfg["batch"]]),
+             torch.from_numpy(train["y"][: cfg["batch"]]))
+    med = training.interleaved_step_times(methods, args, cfg, ctx, steps, warmup,
+                                          recipe=recipe_for(None, train["x"]), batch=batch)
+    ref = med.get("baseline", next(iter(med.values())))
+    out = {"batch": cfg["batch"], "steps": steps, "warmup": warmup, "median_s": med,
+           "ratio": {m: t["train"] / ref["train"] for m, t in med.items()}}
+    if ctx.main:
+        (ctx.out / "step_times.json").write_text(json.dumps(out, indent=1))
+    return out
 
 
 def run_one(method, n, seed, data, cfg, ctx, args) -> dict:
@@ -213,8 +234,11 @@ def plot_vs_size(met: dict, key: str, ylabel: str, path, log_y: bool = False) ->
 
 
 def report(out, step_ratios: dict | None = None) -> dict:
-    """``metrics.json``, ``table.md`` and the figures from every result file in ``out``."""
+    """``metrics.json``, ``table.md`` and the figures from every result file in ``out``; the
+    train-step ratios from ``step_ratios`` or else ``out/step_times.json`` (:func:`timing`)."""
     met = metrics(load_results(out))
+    if step_ratios is None and (out / "step_times.json").exists():
+        step_ratios = json.loads((out / "step_times.json").read_text())["ratio"]
     if not met:
         return met
     (out / "metrics.json").write_text(json.dumps(met, indent=2))
