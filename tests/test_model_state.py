@@ -515,3 +515,22 @@ def test_gseal_return_output_gradient_is_that_of_eq_6_with_the_task_pass_as_f_x(
                                  strict=True):
         total = p.grad + (q.grad if q.grad is not None else 0)
         torch.testing.assert_close(grads[name].grad, total, rtol=1e-10, atol=1e-14)
+
+
+def test_fd_return_output_with_batchnorm_shares_the_task_pass():
+    # fd δSEAL with batch norm and no dropout: task pass = clean pass (2 passes, forward
+    # scheme), the value equals the recomputing route's, running statistics updated once
+    x = batch()
+    model, alone, ref = CountingBN(), CountingBN(), CountingBN()
+    fx_alone = alone(x)
+    pen = DeltaSEAL(Lorentz(), Vector4(), mode="fd")
+    value, fx = pen(model, x, return_output=True, generator=torch.Generator().manual_seed(3))
+    assert model.calls == 2
+    torch.testing.assert_close(fx, fx_alone, rtol=0, atol=0)
+    for (k, a), (_, b) in zip(alone.state_dict().items(), model.state_dict().items(),
+                              strict=True):
+        assert torch.equal(a, b), k
+    expected = pen(ref, x, fx=ref(x), generator=torch.Generator().manual_seed(3))
+    assert ref.calls == 3
+    torch.testing.assert_close(value, expected, rtol=1e-9, atol=0)
+    assert value.item() > 1e-4

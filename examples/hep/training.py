@@ -144,11 +144,10 @@ def split(data: dict, seed: int = 1234) -> tuple[dict, dict, dict]:
 # ----------------------------------------------------------------------------- training
 def penalised_forward(net, x, method, penalty, on, generator=None, device=None):
     """``(logits, penalty value)`` of one training step, sharing the forward pass. ``on``:
-    the penalty sees ``"prob"`` (the sigmoid of the logit) or ``"logit"``. GSEAL runs the task
-    forward itself (``return_output=True``: with BatchNorm and no dropout it is also the
-    penalty's clean pass); finite-difference δSEAL takes the task forward's output as ``fx``;
-    autodiff δSEAL runs the forward on a leaf ``x`` itself and hands it back (with ``fraction < 1`` it runs its own on
-    the subset, beside the task forward)."""
+    the penalty sees ``"prob"`` (the sigmoid of the logit) or ``"logit"``. The penalty runs the
+    task forward itself (``return_output=True``): GSEAL and fd δSEAL use it as their clean pass
+    (with BatchNorm and no dropout too), autodiff δSEAL on a leaf ``x``. With ``fraction < 1``
+    δSEAL runs its own forward on the subset (fd reuses the task output's rows)."""
     if penalty is None:
         return net(x), torch.zeros((), device=device)
     store = {}
@@ -159,17 +158,14 @@ def penalised_forward(net, x, method, penalty, on, generator=None, device=None):
         return torch.sigmoid(out) if on == "prob" else out
 
     inner = getattr(penalty, "wrapped", penalty)  # a ViolationBudget's wrapped penalty
-    if isinstance(inner, GSEAL):  # the task pass is GSEAL's clean pass (batch norm included)
+    if isinstance(inner, GSEAL) or inner.fraction >= 1:  # one forward pass shared
         out = penalty(f, x, generator=generator, return_output=True)
         return store["logits"], out[0]
-    if inner.mode == "fd":
+    if inner.mode == "fd":  # on a subset: the task pass's output, subset
         fx = f(x)
         return store["logits"], penalty(f, x, fx=fx, generator=generator)
-    if inner.fraction < 1:
-        logits = net(x)
-        return logits, penalty(f, x, generator=generator)
-    out = penalty(f, x, generator=generator, return_output=True)
-    return store["logits"], out[0]
+    logits = net(x)
+    return logits, penalty(f, x, generator=generator)
 
 
 

@@ -142,7 +142,8 @@ class DeltaSEAL(PenaltyBase):
             return_output: also return the model's output on ``x``, for the task loss. With
                 batch normalisation or dropout in training mode it is the task pass proper (batch
                 statistics, running-statistics update, the global dropout stream), run before
-                the penalty's own passes.
+                the penalty's own passes; for ``mode="fd"`` with batch normalisation and no
+                randomness it is also fd's clean pass (no pass added, as with a reused ``fx``).
 
         Returns:
             A 0-dim tensor, differentiable with respect to the model's parameters (detached
@@ -173,6 +174,12 @@ class DeltaSEAL(PenaltyBase):
         if not passes.active:
             x, args, fx = self._subset(x, args, fx, generator)
             value, fx = self._evaluate(x, args, fx, generator, functools.partial(evaluate, f))
+        elif return_output and fx is None and self.mode == "fd" and passes.can_record:
+            # batch norm without randomness: the task pass is fd's clean pass, its batch
+            # statistics normalise the shifted passes (fraction == 1 here)
+            with passes:
+                fx = self._check_output(passes.record(x, args), x.shape[0])
+                value, _ = self._finite_difference(x, args, fx, generator, passes.run)
         else:
             # the task pass's output, as the task pass alone computes it (batch statistics,
             # running-statistics update, global dropout stream); the penalty runs its own passes

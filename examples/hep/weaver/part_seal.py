@@ -123,15 +123,12 @@ class SealTrain:
     def _step_loss(self, tagger, p, label, loss_func):
         if self.penalty is None:
             return loss_func(tagger(p), label), None
-        if isinstance(self.penalty, GSEAL):  # the task pass is also GSEAL's clean pass
+        if isinstance(self.penalty, GSEAL) or self.penalty.fraction >= 1:
+            # one forward pass for the task and the penalty (GSEAL's and fd's clean pass)
             value, fx = self.penalty(tagger, p, return_output=True)
             return loss_func(fx, label), value
-        reuse = self.penalty.mode == "fd"
-        if reuse or self.penalty.fraction < 1:
-            fx = tagger(p)
-            value = self.penalty(tagger, p, fx=fx if reuse else None)
-        else:  # exact / random δSEAL: one forward pass for the task and the penalty
-            value, fx = self.penalty(tagger, p, return_output=True)
+        fx = tagger(p)  # δSEAL on a subset: fd reuses the task output's rows
+        value = self.penalty(tagger, p, fx=fx if self.penalty.mode == "fd" else None)
         return loss_func(fx, label), value
 
     def __call__(self, model, loss_func, opt, scheduler, train_loader, dev, epoch,
