@@ -106,14 +106,15 @@ class LinearTagger(torch.nn.Module):
 
 
 class StubPenalty:
-    """A penalty taking ``fx`` (as GSEAL and finite-difference δSEAL do); its value is
-    ``sum f(2 x)`` and it records the ``fx`` it got."""
+    """A penalty running the task pass itself (``return_output=True``, as the recipe calls
+    GSEAL and fd δSEAL); its value is ``sum f(2 x)`` and it records the ``fx`` it computed."""
 
     mode, fraction = "fd", 1.0
 
-    def __call__(self, f, x, fx=None, generator=None):
-        self.fx = fx
-        return f(2 * x).sum()
+    def __call__(self, f, x, fx=None, generator=None, return_output=False):
+        assert fx is None and return_output
+        self.fx = f(x)
+        return f(2 * x).sum(), self.fx
 
 
 def test_penalties_see_the_probability_by_default_and_the_logit_on_request():
