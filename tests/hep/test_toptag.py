@@ -497,3 +497,27 @@ def test_quick_run_ends_with_the_summary(quick_run):
         assert label in tail
     assert f"Outputs in {out}:" in tail and "metrics.json" in tail and "table1.md" in tail
     assert "--preset cpu --study full" in tail and "--studies extrapolation" not in tail
+
+
+def test_merge_table1_rebuilds_the_metrics_of_runs_that_shared_an_out(quick_run, tmp_path):
+    """Table 1 split between two processes (one details.json each) and merged gives the
+    metrics.json of the run that trained all methods; a method in two files is refused."""
+    from examples.hep import merge_table1
+
+    out, r = quick_run
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    details = json.loads((out / "details.json").read_text())
+    want = json.loads((out / "metrics.json").read_text())
+    methods = list(details["table1"])
+    assert len(methods) >= 2
+    files = []
+    for i, part in enumerate((methods[:1], methods[1:])):
+        path = tmp_path / f"details_{i}.json"
+        path.write_text(json.dumps({"table1": {m: details["table1"][m] for m in part}}))
+        files.append(str(path))
+    merge_table1.main([*files, "--out", str(tmp_path / "merged")])
+    got = json.loads((tmp_path / "merged" / "metrics.json").read_text())
+    assert got == want
+    assert (tmp_path / "merged" / "table1.md").read_text() == (out / "table1.md").read_text()
+    with pytest.raises(SystemExit, match="also in another file"):
+        merge_table1.main([files[0], files[0], "--out", str(tmp_path / "twice")])

@@ -143,6 +143,32 @@ def table1_study(args, cfg, ctx, details):
     details["table1"] = runs
     if not ctx.main:
         return
+    metrics = write_table1(runs, ctx.out, args.seeds)
+    print(f"\nTable 1 (test set, mean ± std over {args.seeds} seed(s)):\n"
+          + ev.table1_markdown(metrics, seeds=args.seeds))
+
+
+def write_table1(runs: dict, out, seeds: int | None) -> dict:
+    """``metrics.json``, ``table1.md``, Fig. 2 and Fig. 3 in ``out`` from Table 1's runs
+    (``details["table1"]``: method -> one run per seed); returns the metrics. Also merges the
+    runs of several processes that trained different methods into one ``--out``
+    (``merge_table1.py``)."""
+    metrics = table1_metrics(runs)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out / "table1.md").write_text(ev.table1_markdown(metrics, seeds=seeds))
+    ev.plot_invariance({m: [(r["invariance"]["magnitudes"], r["invariance"]["mean"])
+                            for r in rs] for m, rs in runs.items()},
+                       out / "fig2_invariance.png")
+    ev.plot_accuracy_vs_pt({m: {"original": [r["binned"] for r in rs],
+                                "boosted": [r["binned_boosted"] for r in rs]}
+                            for m, rs in runs.items()}, out / "fig3_accuracy_vs_pt.png")
+    return metrics
+
+
+def table1_metrics(runs: dict) -> dict:
+    """Table 1's ``metrics.json`` from ``details["table1"]`` (method -> one run per seed):
+    per method, mean ± std over seeds (:func:`ev.mean_std`) of the metrics, the invariance at
+    |β| = 0.1 / 0.5 / 0.9 and the boosted balanced accuracy (and the budget summaries)."""
     keys = ["auc", "balanced_accuracy", *REJECTIONS, "train_step_s", "eval_step_s"]
     metrics = {m: {k: ev.mean_std([r[k] for r in rs]) for k in keys} for m, rs in runs.items()}
     for m, rs in runs.items():
@@ -154,16 +180,7 @@ def table1_study(args, cfg, ctx, details):
         budgets = [b for b in (budget_summary(r) for r in rs) if b is not None]
         if budgets:
             metrics[m]["budget"] = budgets
-    (ctx.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (ctx.out / "table1.md").write_text(ev.table1_markdown(metrics, seeds=args.seeds))
-    ev.plot_invariance({m: [(r["invariance"]["magnitudes"], r["invariance"]["mean"])
-                            for r in rs] for m, rs in runs.items()},
-                       ctx.out / "fig2_invariance.png")
-    ev.plot_accuracy_vs_pt({m: {"original": [r["binned"] for r in rs],
-                                "boosted": [r["binned_boosted"] for r in rs]}
-                            for m, rs in runs.items()}, ctx.out / "fig3_accuracy_vs_pt.png")
-    print(f"\nTable 1 (test set, mean ± std over {args.seeds} seed(s)):\n"
-          + ev.table1_markdown(metrics, seeds=args.seeds))
+    return metrics
 
 
 def train_table1(method, seed, train, val, cfg, ctx, args, lam=None):

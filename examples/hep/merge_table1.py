@@ -1,0 +1,47 @@
+"""Table 1 from several ``toptag.py`` processes: each trained some methods (e.g. one process
+per core, ``OMP_NUM_THREADS=1``) and wrote its ``details.json``; this writes ``metrics.json``
+(method -> metric -> mean, std, number of seeds), ``table1.md`` and Fig. 2-3 for all of them.
+
+    python examples/hep/merge_table1.py runs/part/details_*.json --out runs/part
+
+The same numbers as one ``toptag.py --resume`` run over all methods (which re-evaluates every
+checkpoint), without the evaluations. A method found in two files is refused.
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("details", nargs="+", help="details.json files of toptag.py runs")
+    ap.add_argument("--out", required=True, help="folder for metrics.json, table1.md, figures")
+    args = ap.parse_args(argv)
+    from examples.hep.evaluation.tagging import table1_markdown
+    from examples.hep.studies.top_tagging import write_table1
+
+    runs, seeds = {}, set()
+    for path in args.details:
+        table = json.loads(pathlib.Path(path).read_text()).get("table1")
+        if not table:
+            raise SystemExit(f"{path}: no Table 1 runs (run toptag.py with --studies table1)")
+        for method, rs in table.items():
+            if method in runs:
+                raise SystemExit(f"{path}: method {method!r} is also in another file")
+            runs[method] = rs
+            seeds.add(len(rs))
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = write_table1(runs, out, seeds.pop() if len(seeds) == 1 else None)
+    print(table1_markdown(metrics))
+
+
+if __name__ == "__main__":
+    main()
