@@ -440,15 +440,23 @@ class CountingBN(torch.nn.Module):
         return self.inner(x)
 
 
-@pytest.mark.parametrize("fraction", [1.0, 0.5])
-def test_gseal_return_output_with_batchnorm_shares_the_task_pass(fraction):
-    # the task pass is the clean pass: 2 passes, not 3; the value equals the recomputing route's
-    # (the clean batch's statistics normalise f(g.x) in both); the output and the running
-    # statistics are the task pass alone's
+SHARING = {  # penalty, passes of the recomputing route (task, clean [+ capture], transformed), rtol
+    "gseal": (lambda: GSEAL(Lorentz(), Vector4(), beta_max=BETA), 3, 1e-12),
+    "gseal_fraction": (lambda: GSEAL(Lorentz(), Vector4(), beta_max=BETA, fraction=0.5), 4, 1e-12),
+    "fd": (lambda: DeltaSEAL(Lorentz(), Vector4(), mode="fd"), 3, 1e-9),
+}
+
+
+@pytest.mark.parametrize("name", list(SHARING))
+def test_return_output_with_batchnorm_shares_the_task_pass(name):
+    # GSEAL and fd δSEAL: the task pass is the clean pass, 2 passes, not 3; the value equals the
+    # recomputing route's (the clean batch's statistics normalise the transformed pass in both);
+    # the output and the running statistics are the task pass alone's
+    make, recompute_calls, rtol = SHARING[name]
     x = batch()
     model, alone, ref = CountingBN(), CountingBN(), CountingBN()
     fx_alone = alone(x)
-    pen = GSEAL(Lorentz(), Vector4(), beta_max=BETA, fraction=fraction)
+    pen = make()
     value, fx = pen(model, x, return_output=True, generator=torch.Generator().manual_seed(3))
     assert model.calls == 2
     torch.testing.assert_close(fx, fx_alone, rtol=0, atol=0)
@@ -456,8 +464,8 @@ def test_gseal_return_output_with_batchnorm_shares_the_task_pass(fraction):
                               strict=True):
         assert torch.equal(a, b), k
     expected = pen(ref, x, fx=ref(x), generator=torch.Generator().manual_seed(3))
-    assert ref.calls == 3 + (fraction < 1)  # task pass, clean pass (+ capture), f(g.x)
-    torch.testing.assert_close(value, expected, rtol=1e-12, atol=0)
+    assert ref.calls == recompute_calls
+    torch.testing.assert_close(value, expected, rtol=rtol, atol=0)
     assert value.item() > 1e-4  # a non-invariant model: the comparison is not of two zeros
     # the gradient reaches the parameters through both passes
     (value + fx.sum()).backward()
@@ -516,21 +524,3 @@ def test_gseal_return_output_gradient_is_that_of_eq_6_with_the_task_pass_as_f_x(
         total = p.grad + (q.grad if q.grad is not None else 0)
         torch.testing.assert_close(grads[name].grad, total, rtol=1e-10, atol=1e-14)
 
-
-def test_fd_return_output_with_batchnorm_shares_the_task_pass():
-    # fd δSEAL with batch norm and no dropout: task pass = clean pass (2 passes, forward
-    # scheme), the value equals the recomputing route's, running statistics updated once
-    x = batch()
-    model, alone, ref = CountingBN(), CountingBN(), CountingBN()
-    fx_alone = alone(x)
-    pen = DeltaSEAL(Lorentz(), Vector4(), mode="fd")
-    value, fx = pen(model, x, return_output=True, generator=torch.Generator().manual_seed(3))
-    assert model.calls == 2
-    torch.testing.assert_close(fx, fx_alone, rtol=0, atol=0)
-    for (k, a), (_, b) in zip(alone.state_dict().items(), model.state_dict().items(),
-                              strict=True):
-        assert torch.equal(a, b), k
-    expected = pen(ref, x, fx=ref(x), generator=torch.Generator().manual_seed(3))
-    assert ref.calls == 3
-    torch.testing.assert_close(value, expected, rtol=1e-9, atol=0)
-    assert value.item() > 1e-4
