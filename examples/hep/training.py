@@ -178,7 +178,8 @@ class Recipe:
     a function:
 
     * ``build(cfg, method, args) -> nn.Module``; ``method_spec(method, args) -> dict``;
-    * ``make_penalty(method, lam, args) -> (penalty or None, lambda)``;
+    * ``make_penalty(method, lam, args, optimizer=None) -> (penalty or None, lambda)``
+      (``optimizer``: the training's, for a violation budget's learning-rate schedule);
     * ``forward(net, x, method, penalty, args, generator, device) -> (output, penalty value)``;
     * ``loss(output, y) -> scalar``; ``val_loss(model, val, cfg, ctx) -> float``;
 
@@ -229,7 +230,7 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
     steps = math.ceil(n_train / (cfg["batch"] * ctx.world))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"],
                                                 total_steps=epochs * steps)
-    penalty, lam = r.make_penalty(method, lam, args)
+    penalty, lam = r.make_penalty(method, lam, args, optimizer=opt)
     budget = penalty if hasattr(penalty, "target") else None
     gen = torch.Generator(device=ctx.device).manual_seed(seed * 1000 + ctx.rank)
     state = {"epoch": 0, "best": float("inf"), "bad": 0, "history": [], "step_times": [],

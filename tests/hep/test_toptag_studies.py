@@ -263,3 +263,42 @@ def test_summary_lists_each_method_the_step_ratios_outputs_and_next_commands(tmp
     assert "| Baseline + GSEAL | 0.9500 | 120.0 | 0.0400 | 0.7000 | 2.50 |" in text
     assert f"Outputs in {tmp_path}: fig2_invariance.png, table1.md" in text
     assert "--studies extrapolation" in text and "--preset cpu --study full" in text
+
+
+def test_a_tagger_budget_follows_the_training_optimizers_learning_rate(tmp_path):
+    """train_one hands its AdamW to the recipe, so a budget method's ViolationBudget reads the
+    one-cycle learning rate (issue 22: the LR-coupled target); without it the budget would
+    keep the constant target."""
+    import numpy as np
+    import torch
+
+    from examples.hep import training
+    from examples.hep.studies import top_tagging
+    from tests.hep.test_toptag import jets
+
+    g = torch.Generator().manual_seed(0)
+    x = jets(batch=32, n=8, pad=3, seed=1).float().numpy()
+    y = (torch.rand(32, generator=g) < 0.5).float().numpy()
+    data = {"x": x, "y": y, "pt": np.full(32, 600.0)}
+    cfg = dict(top_tagging.PRESETS["quick"], batch=16, epochs=1, patience=2)
+    args = toptag.parse_args(["--quick", "--methods", "baseline", "--budget", "gseal=1e-3",
+                              "--out", str(tmp_path)])
+    seen = []
+    make = tagger_recipe.make_penalty
+
+    def spy(*a, **k):
+        penalty, lam = make(*a, **k)
+        seen.append(penalty)
+        return penalty, lam
+
+    import dataclasses
+
+    recipe = dataclasses.replace(tagger_recipe.TAGGER, make_penalty=spy)
+    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    (tmp_path / "checkpoints").mkdir()
+    model, _ = training.train_one("t", "gseal_budget", 0, data, data, cfg, ctx, args,
+                                  recipe=recipe)
+    (budget,) = seen
+    assert isinstance(budget.optimizer, torch.optim.AdamW)
+    assert budget.optimizer.param_groups[0]["params"][0] is next(model.parameters())
+    assert tagger_recipe.make_penalty("gseal_budget", None, args)[0].optimizer is None

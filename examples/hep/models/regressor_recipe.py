@@ -34,8 +34,9 @@ def build_model(cfg, method="baseline", args=None) -> torch.nn.Module:
     return JetRegressor(**kw)
 
 
-def make_penalty(method: str, lam: float | None, args=None):
-    """``(penalty, λ)``; both penalties compare four-vectors: ``out_rep=Vector4()``."""
+def make_penalty(method: str, lam: float | None, args=None, optimizer=None):
+    """``(penalty, λ)``; both penalties compare four-vectors: ``out_rep=Vector4()``
+    (``optimizer``: unused, no violation budgets here)."""
     spec = method_spec(method)
     if "penalty" not in spec:
         return None, 0.0

@@ -119,9 +119,10 @@ def method_spec(method: str, args=None) -> dict:
     raise ValueError(f"unknown method {method!r}")
 
 
-def make_penalty(method: str, lam: float | None, args=None):
+def make_penalty(method: str, lam: float | None, args=None, optimizer=None):
     """``(penalty, lambda)`` of a method (``(None, 0)`` without one). A violation budget comes
-    wrapped in :class:`liesoft.ViolationBudget` with lambda = 1 outside (it returns λ·Γ)."""
+    wrapped in :class:`liesoft.ViolationBudget` with lambda = 1 outside (it returns λ·Γ),
+    following ``optimizer``'s learning rate when one is given (``train_one`` passes its own)."""
     spec = method_spec(method, args)
     if "penalty" not in spec:
         return None, 0.0
@@ -135,7 +136,7 @@ def make_penalty(method: str, lam: float | None, args=None):
     if "budget" in spec:
         from liesoft import ViolationBudget
 
-        return ViolationBudget(penalty, target=spec["budget"]), 1.0
+        return ViolationBudget(penalty, target=spec["budget"], optimizer=optimizer), 1.0
     return penalty, lam
 
 
