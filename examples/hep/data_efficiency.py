@@ -19,7 +19,6 @@ number of seeds), ``table.md``, ``auc_vs_size.png``, ``rejection_vs_size.png`` a
 every method's step interleaved on one batch (``step_times.json``, read by the report).
 """
 
-import argparse
 import pathlib
 import sys
 import time

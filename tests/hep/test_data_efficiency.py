@@ -14,7 +14,7 @@ from examples.hep.data.augment import BoostAugmentation
 from examples.hep.models import lloca_tagger, tagger_recipe
 from examples.hep.studies import data_efficiency as study
 from examples.hep.studies import top_tagging
-from tests.hep.test_toptag import jets
+from tests.hep.test_toptag import jets, tiny_split
 
 
 # --------------------------------------------------------------------------- schedule
@@ -78,10 +78,7 @@ def test_the_augment_method_trains_on_the_samplers_boosted_copies_with_the_label
 @pytest.mark.parametrize("val_every", [1, 3])
 def test_train_one_validates_every_val_every_epochs_and_counts_patience_in_validations(
         tmp_path, val_every):
-    g = torch.Generator().manual_seed(0)
-    x = jets(batch=32, n=8, pad=3, seed=1).float().numpy()
-    y = (torch.rand(32, generator=g) < 0.5).float().numpy()
-    data = {"x": x, "y": y, "pt": np.full(32, 600.0)}
+    data = tiny_split(32)
     cfg = dict(top_tagging.PRESETS["quick"], batch=16, epochs=20, patience=2,
                val_every=val_every)
     calls = []

@@ -36,6 +36,15 @@ def jets(batch=4, n=12, pad=4, seed=0):
     return x
 
 
+def tiny_split(batch, n=8):
+    """A tiny training set for train_one: ``batch`` padded jets of ``n`` slots (3 padding),
+    random labels, pT 600 GeV (numpy, as the split dicts)."""
+    g = torch.Generator().manual_seed(0)
+    x = jets(batch=batch, n=n, pad=3, seed=1).float().numpy()
+    y = (torch.rand(batch, generator=g) < 0.5).float().numpy()
+    return {"x": x, "y": y, "pt": np.full(batch, 600.0)}
+
+
 def test_feature_map_is_finite_with_finite_first_and_second_derivatives():
     x = jets().requires_grad_(True)
     feats, mask = constituent_features(x)
@@ -318,10 +327,7 @@ def test_resume_keeps_the_early_stopping_state_and_the_best_model(tmp_path):
     run interrupted after epoch 2 (one bad epoch counted) and resumed stops early after epoch 3
     (patience 2) as the uninterrupted run does, with the epoch-1 model restored from the
     checkpoint."""
-    g = torch.Generator().manual_seed(0)
-    x = jets(batch=48, n=8, pad=3, seed=1).float().numpy()
-    y = (torch.rand(48, generator=g) < 0.5).float().numpy()
-    data = {"x": x, "y": y, "pt": np.full(48, 600.0)}
+    data = tiny_split(48)
     cfg = dict(top_tagging.PRESETS["quick"], batch=16, epochs=4, patience=2)
 
     def losses():
@@ -405,10 +411,7 @@ def test_grad_clip_bounds_the_gradient_every_optimizer_step_sees(tmp_path, monke
     """``grad_clip`` in the preset clips the total gradient norm *before* each AdamW step (a
     clip after the step, or of a copy, would leave the norms the optimizer sees unbounded);
     without it the same training sees norms above the bound."""
-    g = torch.Generator().manual_seed(0)
-    x = jets(batch=48, n=8, pad=3, seed=1).float().numpy()
-    y = (torch.rand(48, generator=g) < 0.5).float().numpy()
-    data = {"x": x, "y": y, "pt": np.full(48, 600.0)}
+    data = tiny_split(48)
     cfg = dict(top_tagging.PRESETS["quick"], batch=16, epochs=2, patience=5, grad_clip=clip)
     norms, step = [], torch.optim.AdamW.step
 
@@ -435,10 +438,7 @@ def test_resume_refuses_a_checkpoint_of_another_recipe_and_warns_on_an_unrecorde
     """A checkpoint records the configuration, the method and λ it was trained with:
     resuming it under another learning rate, epoch count or λ stops with the differences
     named; the same recipe resumes; a checkpoint without the record resumes with a warning."""
-    g = torch.Generator().manual_seed(0)
-    x = jets(batch=32, n=8, pad=3, seed=1).float().numpy()
-    y = (torch.rand(32, generator=g) < 0.5).float().numpy()
-    data = {"x": x, "y": y, "pt": np.full(32, 600.0)}
+    data = tiny_split(32)
     base = dict(top_tagging.PRESETS["quick"], batch=16, epochs=2, patience=5)
     args = toptag.parse_args(["--quick", "--methods", "gseal", "--out", str(tmp_path),
                               "--resume"])

@@ -269,17 +269,15 @@ def test_a_tagger_budget_follows_the_training_optimizers_learning_rate(tmp_path)
     """train_one hands its AdamW to the recipe, so a budget method's ViolationBudget reads the
     one-cycle learning rate (issue 22: the LR-coupled target); without it the budget would
     keep the constant target."""
-    import numpy as np
+    import dataclasses
+
     import torch
 
     from examples.hep import training
     from examples.hep.studies import top_tagging
-    from tests.hep.test_toptag import jets
+    from tests.hep.test_toptag import tiny_split
 
-    g = torch.Generator().manual_seed(0)
-    x = jets(batch=32, n=8, pad=3, seed=1).float().numpy()
-    y = (torch.rand(32, generator=g) < 0.5).float().numpy()
-    data = {"x": x, "y": y, "pt": np.full(32, 600.0)}
+    data = tiny_split(32)
     cfg = dict(top_tagging.PRESETS["quick"], batch=16, epochs=1, patience=2)
     args = toptag.parse_args(["--quick", "--methods", "baseline", "--budget", "gseal=1e-3",
                               "--out", str(tmp_path)])
@@ -290,8 +288,6 @@ def test_a_tagger_budget_follows_the_training_optimizers_learning_rate(tmp_path)
         penalty, lam = make(*a, **k)
         seen.append(penalty)
         return penalty, lam
-
-    import dataclasses
 
     recipe = dataclasses.replace(tagger_recipe.TAGGER, make_penalty=spy)
     ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)

@@ -4,7 +4,6 @@ penalties and λs, write their metrics, and resume from checkpoints."""
 
 import json
 
-import numpy as np
 import pytest
 import torch
 
@@ -16,7 +15,7 @@ from examples.hep.models.part import PartFromMomenta  # noqa: E402
 from examples.hep.models.particlenet import ParticleNetFromMomenta  # noqa: E402
 from examples.hep.studies import top_tagging  # noqa: E402
 from liesoft import GSEAL, DeltaSEAL  # noqa: E402
-from tests.hep.test_toptag import assert_same, check_metrics, jets, run  # noqa: E402
+from tests.hep.test_toptag import assert_same, check_metrics, run, tiny_split  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +83,7 @@ def test_part_resumes_to_the_uninterrupted_run_and_refuses_another_size(tmp_path
     optimizer, scheduler, boost generator and history of the uninterrupted run; resuming the
     quick-size checkpoint in the CPU preset (another ParT size) is refused with the difference
     named."""
-    g = torch.Generator().manual_seed(0)
-    x = jets(batch=32, n=10, pad=3, seed=1).float().numpy()
-    y = (torch.rand(32, generator=g) < 0.5).float().numpy()
-    data = {"x": x, "y": y, "pt": np.full(32, 600.0)}
+    data = tiny_split(32, n=10)
     cfg = dict(top_tagging.PRESETS["quick"], batch=16, epochs=2, patience=5)
 
     def train(out, interrupt=None, resume=False, preset="quick"):
