@@ -44,6 +44,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from examples.hep.evaluation.front import front_at, gmean, lam_at  # noqa: E402
 from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4, ViolationBudget  # noqa: E402
 
 N_TRAIN, N_TEST, BATCH, STEPS, LR, WIDTH = 8192, 8192, 256, 1000, 3e-3, 64
@@ -127,16 +128,6 @@ def longest_stall(log: list[dict]) -> int:
         run_len = run_len + 1 if r["status"] == "infeasible" else 0
         best = max(best, run_len)
     return PATIENCE + LOG_EVERY * (best - 1) if best else 0
-
-
-def lam_at(points: list[tuple[float, float]], target: float) -> float:
-    """The fixed λ whose Γ_final is the target: log-log interpolation in (Γ_final, λ > 0)."""
-    pts = sorted((g, lam) for g, lam in points if lam > 0)
-    for (g0, l0), (g1, l1) in zip(pts, pts[1:], strict=False):
-        if min(g0, g1) <= target <= max(g0, g1) and g0 != g1:
-            t = (math.log(target) - math.log(g0)) / (math.log(g1) - math.log(g0))
-            return math.exp(math.log(l0) + t * (math.log(l1) - math.log(l0)))
-    return math.nan
 
 
 # ----------------------------------------------------------------------------- one run
@@ -232,29 +223,6 @@ def plan(cases, pens, seeds, rules, fixed=True) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- the report
-def front_at(points: list[tuple[float, float]], target: float) -> float:
-    """Test MSE of the fixed-λ front at Γ = target: log-log interpolation between the two
-    non-dominated points whose Γ bracket the target (nan outside the front's range)."""
-    pts = sorted(points)                      # by Γ
-    front, best = [], math.inf                # non-dominated: MSE falls as Γ grows
-    for g, m in pts:
-        if m < best:
-            front.append((g, m))
-            best = m
-    for (g0, m0), (g1, m1) in zip(front, front[1:], strict=False):
-        if g0 <= target <= g1:
-            if g1 == g0:
-                return min(m0, m1)
-            t = (math.log(target) - math.log(g0)) / (math.log(g1) - math.log(g0))
-            return math.exp(math.log(m0) + t * (math.log(m1) - math.log(m0)))
-    return math.nan
-
-
-def gmean(values) -> float:
-    values = [v for v in values if v == v]
-    return math.exp(statistics.fmean(math.log(v) for v in values)) if values else math.nan
-
-
 def report(recs: list[dict], out: str) -> dict:
     os.makedirs(out, exist_ok=True)
     fixed = [r for r in recs if r["rule"] is None]

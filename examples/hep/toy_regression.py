@@ -94,10 +94,15 @@ class Config:
     dual_init_logit: float = -2.0   # w = sigmoid(-2) = 0.12 at initialisation
     eval_chunk: int = 50_000
     threads: int | None = None      # torch CPU threads; None leaves torch's default
-    # --budget: targets of Gamma for ViolationBudget (GSEAL at beta_max2, deltaSEAL exact)
-    budget_targets_gseal: tuple = (1e-3, 1e-2, 1e-1)
-    budget_targets_dseal: tuple = (3e-4, 3e-3, 3e-2)
-    gamma_eval: int = 10_000        # training vectors on which each cell's final Gamma is measured
+    # --budget: targets of Gamma for ViolationBudget (GSEAL at beta_max2, deltaSEAL exact),
+    # inside the fixed-lambda front below (docs/budget.md), the rules run side by side and the
+    # fixed lambdas of the front
+    budget_targets_gseal: tuple = (0.02, 0.04, 0.08)
+    budget_targets_dseal: tuple = (1e-3, 1e-4, 3e-5)
+    budget_rules: tuple = ("lr", "constant")
+    budget_lams_gseal: tuple = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
+    budget_lams_dseal: tuple = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+    gamma_eval: int = 10_000        # vectors on which each cell's final Gamma is measured
 
 
 PRESETS = {
@@ -115,6 +120,7 @@ PRESETS = {
         test_betas=(0.0, 0.2, 0.4, 0.6, 0.8, 0.95),
         threads=1,  # a width-32 net gains nothing from threads, and loses a lot on a busy CPU
         budget_targets_gseal=(1e-2,), budget_targets_dseal=(1e-3,), gamma_eval=512,
+        budget_lams_gseal=(1.0,), budget_lams_dseal=(1.0,),
     ),
 }
 # the methods: models/toy.py; the task: data/toy.py; the cells and their training:
@@ -153,6 +159,11 @@ def parse_args(argv=None):
     p.add_argument("--budget", action="store_true",
                    help="violation-budget study: the fixed-lambda Fig. 1 cells and the budget "
                         "cells only; writes budget.csv/md/png (docs/budget.md)")
+    p.add_argument("--rules", nargs="+", choices=("lr", "constant"), default=None,
+                   help="--budget: the budget rules to run, lr (follows the optimizer's learning "
+                        "rate) and/or constant (the rule without schedule); default both")
+    p.add_argument("--fixed-only", action="store_true",
+                   help="--budget: train only the fixed-lambda front (no budget cells)")
     p.add_argument("--targets-gseal", type=float, nargs="+", default=None,
                    help="--budget: GSEAL targets of Γ, > 0 (default: the preset's, "
                         + ", ".join(f"{t:g}" for t in Config.budget_targets_gseal) + ")")
@@ -189,7 +200,9 @@ def main(argv=None) -> dict:
                                                                else f"_{preset}"))
     device = resolve_device(args.device)
     os.makedirs(os.path.join(out, "cells"), exist_ok=True)
-    cells = budget_plan(cfg) if args.budget else plan(cfg)
+    if args.rules:
+        cfg = dataclasses.replace(cfg, budget_rules=tuple(dict.fromkeys(args.rules)))
+    cells = budget_plan(cfg, fixed_only=args.fixed_only) if args.budget else plan(cfg)
     print(f"toy regression: preset {preset}{', budget study' if args.budget else ''}, "
           f"{len(cells)} cells, device {device}, "
           f"torch threads {torch.get_num_threads()}, out {out}", flush=True)

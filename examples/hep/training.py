@@ -299,7 +299,8 @@ def train_one(tag, method, seed, train, val, cfg, ctx, args, lam=None, init=None
                   f"val_{r.loss_name}": val_loss}
         if budget is not None:
             record.update(lam=float(budget.lam), penalty_ema=float(budget.ema),
-                          target=float(budget.target))
+                          target=float(budget.target), target_now=float(budget.target_now),
+                          status=budget.status)
         state["history"].append(record)
         ctx.log(f"[{tag}/{name}/seed {seed}] epoch {epoch + 1}: train {r.loss_name} "
                 f"{run_loss:.4f}, penalty {run_pen:.3e}, val {r.loss_name} {val_loss:.4f}"

@@ -1,5 +1,16 @@
-"""The toy's violation-budget study (``toy_regression.py --budget``, docs/budget.md): the
-budget cells against the fixed-lambda front; budget.csv, budget.md and budget.png.
+"""The toy's violation-budget study (``toy_regression.py --budget``, docs/budget.md): every
+budget cell against the fixed-λ front of its case, penalty and seed; budget.csv, budget.md,
+budget.json, budget.png (the fronts with the budget runs) and budget_traces.png (λ and Γ̄ vs
+step).
+
+The front is measured the way a user measures a trained model: each cell's Γ_final is the
+penalty on the held-out test vectors (``final_gamma_heldout``: GSEAL with the sampler and a
+fixed generator, δSEAL exact), its task metric the test MSE at β = 0. A budget run's
+``MSE / front`` divides its test MSE by the front's at the target (``evaluation.front``:
+log-log interpolation between the two non-dominated fixed-λ runs of the same seed whose
+Γ_final bracket the target; the baseline is the λ = 0 point). Cells (case × penalty × target
+× rule) are geometric means over the seeds; a cell passes when Γ_final / target is in
+:data:`BAND` and MSE / front is at most :data:`FRONT_MAX`.
 
 ``cfg`` everywhere: the toy's configuration, ``toy_regression.Config`` (the script's top).
 """
@@ -7,167 +18,247 @@ budget cells against the fixed-lambda front; budget.csv, budget.md and budget.pn
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 
+from examples.hep.evaluation.front import front_at, gmean, lam_at
 from examples.hep.evaluation.toy import nearest
 from examples.hep.models.toy import BUDGET_PENALTIES
 
-BUDGET_COLUMNS = ("case", "penalty", "target", "beta_max", "seed", "lam_final", "lam_at_floor",
-                  "gamma_ema", "gamma_ema_over_target", "gamma_last50_over_target",
-                  "final_gamma", "skipped", "mse_beta0", "mse_beta0.4", "mse_beta0.8",
-                  "front_ratio_beta0.8", "position", "gamma_front_ratio_mse0", "gamma_position",
+BUDGET_COLUMNS = ("case", "penalty", "target", "rule", "seed", "gamma_final", "gamma_ratio",
+                  "mse_beta0", "mse_beta0.8", "front_mse", "ratio_front", "lam_front",
+                  "lam_final", "lam_max_run", "lam_overshoot", "gamma_ema", "status", "warnings",
                   "train_seconds")
-FLOOR_RTOL = 1e-9    # lambda "at its floor": within this relative distance of lam_min
-FRONT_TOL = 1.5      # "on" the fixed-lambda front: MSE(0.8) within this factor of the front's
+FLOOR_RTOL = 1e-9       # lambda "at its floor": within this relative distance of lam_min
+BAND = (0.8, 1.25)      # Γ_final / target in this band ...
+FRONT_MAX = 1.2         # ... and MSE / front at the target at most this: the cell passes
 
 
-def pareto(points: list[tuple]) -> list[tuple]:
-    """The non-dominated ``(mse0, mse8, ...)`` points (lower is better in both), by mse0."""
-    front = [p for p in points
-             if not any(q[0] <= p[0] and q[1] <= p[1] and q[:2] != p[:2] for q in points)]
-    return sorted(front, key=lambda p: p[0])
-
-
-def front_position(p0: float, p8: float, front: list[tuple]) -> tuple[float, str]:
-    """Where ``(p0, p8)`` lies against a fixed-lambda front (sorted by MSE(0), MSE(0.8)
-    decreasing): the ratio of its MSE at beta = 0.8 to the front's at the same beta = 0 MSE
-    (log-log interpolation between front points; to the right of the front, the front is flat
-    at its lowest MSE(0.8)), and a verdict: ``inside`` (ratio > FRONT_TOL: worse than the
-    front), ``beyond`` (ratio < 1 / FRONT_TOL) or ``on``. Left of the front (a lower MSE at
-    beta = 0 than any fixed lambda) the ratio is nan and the point is ``beyond`` if it also
-    beats the leftmost point at beta = 0.8, else ``on``."""
-    lx = [math.log10(q[0]) for q in front]
-    ly = [math.log10(q[1]) for q in front]
-    x = math.log10(p0)
-    if x < lx[0]:
-        return math.nan, "beyond" if p8 <= front[0][1] else "on"
-    y = ly[-1]
-    for i in range(len(lx) - 1):
-        if lx[i] <= x <= lx[i + 1]:
-            t = (x - lx[i]) / (lx[i + 1] - lx[i]) if lx[i + 1] > lx[i] else 0.0
-            y = ly[i] + t * (ly[i + 1] - ly[i])
-            break
-    ratio = 10 ** (math.log10(p8) - y)
-    verdict = "inside" if ratio > FRONT_TOL else "beyond" if ratio < 1 / FRONT_TOL else "on"
-    return ratio, verdict
-
-
-def budget_rows(recs: list[dict], cfg) -> tuple[list[dict], dict]:
-    """One row per budget cell (BUDGET_COLUMNS) and the fixed-lambda points per (case, penalty):
-    ``(mse0, mse8, label, Gamma of that penalty at the end of training)``."""
-    betas = list(cfg.test_betas)
-    i0, i4, i8 = (nearest(betas, b) for b in (0.0, 0.4, 0.8))
-    fixed: dict = {}
+def fixed_points(recs: list[dict], cfg) -> dict:
+    """``(case, penalty, seed) -> [(Γ_final held out, test MSE at β = 0, λ)]``: the fixed-λ
+    runs of each penalty (GSEAL at the config's β²max) and the baseline (λ = 0)."""
+    i0 = nearest(list(cfg.test_betas), 0.0)
+    out: dict = {}
     for r in recs:
-        t = r["test_mse"]
-        gam = r.get("final_gamma") or {}
         for pen in BUDGET_PENALTIES:
             if r["method"] == "baseline" or (r["method"] == pen and (
                     pen == "dseal" or math.isclose(r["beta_max2"], cfg.beta_max2))):
-                name = "baseline" if r["method"] == "baseline" else f"λ={r['lam']:g}"
-                fixed.setdefault((r["case"], pen), []).append(
-                    (t[i0], t[i8], name, gam.get(pen, math.nan), r["seed"]))
+                out.setdefault((r["case"], pen, r["seed"]), []).append(
+                    (r["final_gamma_heldout"][pen], r["test_mse"][i0], r["lam"]))
+    return out
+
+
+def budget_rows(recs: list[dict], cfg) -> tuple[list[dict], dict]:
+    """One row per budget run (BUDGET_COLUMNS) and the fixed-λ points (:func:`fixed_points`)."""
+    betas = list(cfg.test_betas)
+    i0, i8 = nearest(betas, 0.0), nearest(betas, 0.8)
+    fixed = fixed_points(recs, cfg)
     rows = []
     for r in recs:
         if r["method"] != "budget":
             continue
-        t = r["test_mse"]
-        pts = [q for q in fixed.get((r["case"], r["penalty"]), []) if q[4] == r["seed"]]
-        ratio, verdict = (front_position(t[i0], t[i8], pareto(pts)) if pts
-                          else (math.nan, "no fixed-λ cells"))
-        # the trade-off the constraint sets: final Γ against test MSE at beta = 0
-        gam = (r.get("final_gamma") or {}).get(r["penalty"], math.nan)
-        gpts = [(q[3], q[0]) for q in pts if math.isfinite(q[3])]
-        g_ratio, g_verdict = (front_position(gam, t[i0], pareto(gpts))
-                              if gpts and math.isfinite(gam) else (math.nan, "—"))
+        pts = fixed.get((r["case"], r["penalty"], r["seed"]), [])
+        gamma = r["final_gamma_heldout"][r["penalty"]]
+        front = front_at([(g, m) for g, m, _ in pts], r["target"])
+        lam_front = lam_at([(g, lam) for g, _, lam in pts], r["target"])
         rows.append({
             "case": r["case"], "penalty": r["penalty"], "target": r["target"],
-            "beta_max": r["beta_max"], "seed": r["seed"], "lam_final": r["lam_final"],
-            "lam_at_floor": abs(r["lam_final"] - r["lam_min"]) <= FLOOR_RTOL * r["lam_min"],
-            "gamma_ema": r["gamma_ema"], "gamma_ema_over_target": r["gamma_ema"] / r["target"],
-            "gamma_last50_over_target": r["penalty_last50"] / r["target"],
-            "final_gamma": (r.get("final_gamma") or {}).get(r["penalty"], math.nan),
-            "skipped": r["skipped"], "mse_beta0": t[i0], "mse_beta0.4": t[i4],
-            "mse_beta0.8": t[i8], "front_ratio_beta0.8": ratio, "position": verdict,
-            "gamma_front_ratio_mse0": g_ratio, "gamma_position": g_verdict,
-            "train_seconds": r["train_seconds"]})
+            "rule": r.get("rule", "lr"), "seed": r["seed"], "gamma_final": gamma,
+            "gamma_ratio": gamma / r["target"], "mse_beta0": r["test_mse"][i0],
+            "mse_beta0.8": r["test_mse"][i8], "front_mse": front,
+            "ratio_front": r["test_mse"][i0] / front, "lam_front": lam_front,
+            "lam_final": r["lam_final"], "lam_max_run": r.get("lam_max_run", math.nan),
+            "lam_overshoot": r.get("lam_max_run", math.nan) / lam_front,
+            "gamma_ema": r["gamma_ema"],
+            "status": r.get("status", "inactive" if abs(r["lam_final"] - r["lam_min"])
+                            <= FLOOR_RTOL * r["lam_min"] else "active"),
+            "warnings": r.get("warnings", 0), "train_seconds": r["train_seconds"]})
     return rows, fixed
 
 
+def cells(rows: list[dict]) -> list[dict]:
+    """The rows grouped by (case, penalty, target, rule): geometric means over the seeds."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["case"], r["penalty"], r["target"], r["rule"]), []).append(r)
+    out = []
+    for (case, pen, target, rule), rs in groups.items():
+        g, m = gmean(r["gamma_ratio"] for r in rs), gmean(r["ratio_front"] for r in rs)
+        out.append(dict(case=case, penalty=pen, target=target, rule=rule, seeds=len(rs),
+                        gamma_ratio=g, gamma_ratio_min=min(r["gamma_ratio"] for r in rs),
+                        gamma_ratio_max=max(r["gamma_ratio"] for r in rs),
+                        ratio_front=m, ratio_front_min=min(r["ratio_front"] for r in rs),
+                        ratio_front_max=max(r["ratio_front"] for r in rs),
+                        mse=gmean(r["mse_beta0"] for r in rs),
+                        front_mse=gmean(r["front_mse"] for r in rs),
+                        lam_front=gmean(r["lam_front"] for r in rs),
+                        lam_final=gmean(r["lam_final"] for r in rs),
+                        lam_overshoot=max(r["lam_overshoot"] for r in rs),
+                        inactive=sum(r["status"] == "inactive" for r in rs),
+                        warned=sum(bool(r["warnings"]) for r in rs),
+                        passes=bool(BAND[0] <= g <= BAND[1] and m <= FRONT_MAX)))
+    return sorted(out, key=lambda c: (c["case"], c["penalty"], c["target"], c["rule"]))
+
+
+def summary(cell_rows: list[dict]) -> dict:
+    """Per rule: how many cells pass, and the ranges."""
+    out = {}
+    for rule in sorted({c["rule"] for c in cell_rows}):
+        sel = [c for c in cell_rows if c["rule"] == rule]
+        out[rule] = dict(
+            cells=len(sel), passes=sum(c["passes"] for c in sel),
+            gamma_in_band=sum(BAND[0] <= c["gamma_ratio"] <= BAND[1] for c in sel),
+            front_ok=sum(c["ratio_front"] <= FRONT_MAX for c in sel),
+            gamma_ratio_range=[min(c["gamma_ratio"] for c in sel),
+                               max(c["gamma_ratio"] for c in sel)],
+            ratio_front_range=[min(c["ratio_front"] for c in sel),
+                               max(c["ratio_front"] for c in sel)],
+            ratio_front_gmean=gmean(c["ratio_front"] for c in sel),
+            lam_overshoot_max=max(c["lam_overshoot"] for c in sel))
+    return out
+
+
+def front_table(fixed: dict) -> list[dict]:
+    """Per (case, penalty, λ): geometric means over the seeds of Γ_final and the test MSE."""
+    groups: dict = {}
+    for (case, pen, _seed), pts in fixed.items():
+        for g, m, lam in pts:
+            groups.setdefault((case, pen, lam), []).append((g, m))
+    return [dict(case=case, penalty=pen, lam=lam, seeds=len(v),
+                 gamma_final=gmean(g for g, _ in v), mse=gmean(m for _, m in v))
+            for (case, pen, lam), v in sorted(groups.items())]
+
+
+def _f(x: float, fmt: str = ".2f") -> str:
+    return "nan" if not math.isfinite(x) else format(x, fmt)
+
+
 def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
-    """budget.csv, budget.md (the budget runs against the fixed-lambda front) and budget.png."""
+    """budget.csv (one row per run), budget.json (cells, summary, front), budget.md and the
+    figures."""
     rows, fixed = budget_rows(recs, cfg)
     with open(os.path.join(out, "budget.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, BUDGET_COLUMNS)
         w.writeheader()
         for r in rows:
             w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    cell_rows = cells(rows) if rows else []
+    summ = summary(cell_rows) if cell_rows else {}
+    front = front_table(fixed)
+    with open(os.path.join(out, "budget.json"), "w") as f:
+        json.dump(dict(cells=cell_rows, summary=summ, front=front, band=BAND,
+                       front_max=FRONT_MAX, seeds=list(cfg.seeds),
+                       train_minutes=sum(r["train_seconds"] for r in recs) / 60), f, indent=1)
     name = {"gseal": f"GSEAL (β²max={cfg.beta_max2:g})", "dseal": "δSEAL"}
-    lines = []
-    for (case, pen), pts in fixed.items():
-        lines += [f"## {case}, {name[pen]}\n", "fixed λ (the front; Γ measured after training "
-                  f"on {cfg.gamma_eval} training vectors):\n",
-                  "| run | Γ final | MSE β=0 | MSE β=0.8 |", "|---|---|---|---|"]
-        lines += [f"| {q[2]} (seed {q[4]}) | {q[3]:.2e} | {q[0]:.2e} | {q[1]:.2e} |"
-                  for q in sorted(pts, key=lambda q: (q[4], q[0]))]
-        lines += ["", "budget:\n", "| target | Γ̄ (EMA) / target | Γ last 50 / target | Γ final | "
-                  "λ final | at floor | MSE β=0 | MSE β=0.8 | MSE(0.8) / front | position | "
-                  "MSE(0) / Γ-front | Γ-position |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in rows:
-            if (r["case"], r["penalty"]) == (case, pen):
-                lines.append(
-                    f"| {r['target']:g} | {r['gamma_ema_over_target']:.2f} | "
-                    f"{r['gamma_last50_over_target']:.2f} | {r['final_gamma']:.2e} | "
-                    f"{r['lam_final']:.3g} | {'yes' if r['lam_at_floor'] else 'no'} | "
-                    f"{r['mse_beta0']:.2e} | {r['mse_beta0.8']:.2e} | "
-                    f"{r['front_ratio_beta0.8']:.2f} | {r['position']} | "
-                    f"{r['gamma_front_ratio_mse0']:.2f} | {r['gamma_position']} |")
-        lines.append("")
-    lines.append("MSE(0.8) / front: the run's test MSE at β = 0.8 over the fixed-λ front's at the "
-                 "same MSE at β = 0 (log-log interpolation; `inside` > "
-                 f"{FRONT_TOL:g}, `beyond` < 1/{FRONT_TOL:g}). MSE(0) / Γ-front: the same in "
-                 "the plane (final Γ, test MSE at β = 0), the trade-off the constraint sets; "
-                 "nan: a lower Γ than any fixed λ reached.\n")
+    lines = [f"Seeds {', '.join(map(str, cfg.seeds))}; Γ_final on {cfg.gamma_eval} held-out test "
+             "vectors; task metric: test MSE at β = 0; cells: geometric means over the seeds; "
+             f"pass: Γ_final/target in [{BAND[0]}, {BAND[1]}] and MSE/front ≤ {FRONT_MAX}.", ""]
+    if summ:
+        lines += ["| rule | cells | pass both | Γ in band | MSE/front ≤ 1.2 | Γ_final/target | "
+                  "MSE/front (range; gmean) | largest λ / fixed λ at target |",
+                  "|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {rule} | {s['cells']} | **{s['passes']}** | {s['gamma_in_band']} | "
+                  f"{s['front_ok']} | {_f(s['gamma_ratio_range'][0])}–"
+                  f"{_f(s['gamma_ratio_range'][1])} | {_f(s['ratio_front_range'][0])}–"
+                  f"{_f(s['ratio_front_range'][1])}; {_f(s['ratio_front_gmean'])} | "
+                  f"{_f(s['lam_overshoot_max'], '.3g')} |" for rule, s in summ.items()]
+        lines += ["", "| case | penalty | target | rule | Γ_final/target (min–max) | MSE / front "
+                  "(min–max) | test MSE | front at target | fixed λ at target | λ final | "
+                  "inactive | warned | pass |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {c['case']} | {name[c['penalty']]} | {c['target']:g} | {c['rule']} | "
+                  f"{_f(c['gamma_ratio'])} ({_f(c['gamma_ratio_min'])}–"
+                  f"{_f(c['gamma_ratio_max'])}) | {_f(c['ratio_front'])} "
+                  f"({_f(c['ratio_front_min'])}–{_f(c['ratio_front_max'])}) | "
+                  f"{_f(c['mse'], '.2e')} | {_f(c['front_mse'], '.2e')} | "
+                  f"{_f(c['lam_front'], '.3g')} | {_f(c['lam_final'], '.3g')} | "
+                  f"{c['inactive']} | {c['warned']} | {'yes' if c['passes'] else 'no'} |"
+                  for c in cell_rows]
+    lines += ["", "The fixed-λ front (geometric means over the seeds; λ = 0: the baseline):", "",
+              "| case | penalty | λ | seeds | Γ_final (held out) | test MSE β = 0 |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {f['case']} | {name[f['penalty']]} | {f['lam']:g} | {f['seeds']} | "
+              f"{f['gamma_final']:.3g} | {f['mse']:.3g} |" for f in front]
     with open(os.path.join(out, "budget.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     make_budget_figure(rows, fixed, cfg, out)
+    make_trace_figure(recs, cfg, out)
     return rows
 
 
 def make_budget_figure(rows: list[dict], fixed: dict, cfg, out: str) -> None:
+    """Per case and penalty: held-out Γ_final against test MSE, the fixed-λ runs of each seed
+    (open, dashed) and the budget runs (filled: ● lr rule, ✕ constant), targets dotted."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     cases = [c for c in ("exact", "broken") if c in cfg.cases]
-    fig, axes = plt.subplots(1, len(cases), figsize=(6 * len(cases), 4.5), squeeze=False)
-    style = {"gseal": ("C0", "o"), "dseal": ("C1", "s")}
-    for ax, case in zip(axes[0], cases, strict=True):
-        for pen in BUDGET_PENALTIES:
-            col, mk = style[pen]
-            pts = sorted(fixed.get((case, pen), []),   # in lambda order, baseline first
-                         key=lambda q: 0.0 if q[2] == "baseline" else float(q[2][2:]))
-            if pts:
-                ax.plot([q[0] for q in pts], [q[1] for q in pts], mk + "--", color=col,
-                        mfc="none", label=f"{pen} fixed λ (and baseline)")
-                for q in pts:
-                    ax.annotate(q[2], (q[0], q[1]), fontsize=6, color=col)
-            bud = [r for r in rows if (r["case"], r["penalty"]) == (case, pen)]
-            if bud:
-                ax.plot([r["mse_beta0"] for r in bud], [r["mse_beta0.8"] for r in bud], mk,
-                        color=col, ms=8, label=f"{pen} budget")
-                for r in bud:
-                    ax.annotate(f"target {r['target']:g}", (r["mse_beta0"], r["mse_beta0.8"]),
-                                fontsize=6, color=col, xytext=(4, -8), textcoords="offset points")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("test MSE at β = 0")
-        ax.set_ylabel("test MSE at β = 0.8")
-        ax.set_title(f"{case}: violation budgets vs fixed λ", fontsize=9)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=6)
+    fig, axes = plt.subplots(len(BUDGET_PENALTIES), len(cases),
+                             figsize=(5.5 * len(cases), 4.2 * len(BUDGET_PENALTIES)),
+                             squeeze=False)
+    marks = {"lr": "o", "constant": "x"}
+    for j, case in enumerate(cases):
+        for i, pen in enumerate(BUDGET_PENALTIES):
+            ax = axes[i][j]
+            for seed in cfg.seeds:
+                pts = sorted((g, m) for g, m, _ in fixed.get((case, pen, seed), []))
+                if pts:
+                    ax.plot(*zip(*pts), "o--", color=f"C{seed}", mfc="none", alpha=0.6,
+                            label=f"fixed λ, seed {seed}")
+            for r in rows:
+                if (r["case"], r["penalty"]) == (case, pen):
+                    ax.plot(r["gamma_final"], r["mse_beta0"], marks.get(r["rule"], "s"),
+                            color=f"C{r['seed']}", ms=7)
+            for t in {r["target"] for r in rows if (r["case"], r["penalty"]) == (case, pen)}:
+                ax.axvline(t, ls=":", color="k", lw=0.8)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(f"held-out Γ_final ({pen})")
+            ax.set_ylabel("test MSE at β = 0")
+            ax.set_title(f"{case}, {pen}: ● budget (lr rule), ✕ without schedule", fontsize=9)
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "budget.png"), dpi=100)
+    plt.close(fig)
+
+
+def make_trace_figure(recs: list[dict], cfg, out: str) -> None:
+    """λ and Γ̄ / target against the step of every budget run of the first case and seed
+    (the running target / target dotted), one panel per penalty."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sel = [r for r in recs if r["method"] == "budget" and r["case"] == cfg.cases[0]
+           and r["seed"] == cfg.seeds[0] and len(r["lam_log"][0]) >= 4]
+    if not sel:
+        return
+    fig, axes = plt.subplots(2, len(BUDGET_PENALTIES), figsize=(11, 7), squeeze=False)
+    targets = sorted({r["target"] for r in sel})
+    for j, pen in enumerate(BUDGET_PENALTIES):
+        for r in (r for r in sel if r["penalty"] == pen):
+            step = [e[0] for e in r["lam_log"]]
+            col = f"C{targets.index(r['target'])}"
+            ls = "-" if r.get("rule", "lr") == "lr" else "--"
+            lab = f"target {r['target']:g}, {r.get('rule', 'lr')}"
+            axes[0][j].plot(step, [e[1] for e in r["lam_log"]], ls, color=col, label=lab)
+            axes[1][j].plot(step, [e[2] / r["target"] for e in r["lam_log"]], ls, color=col,
+                            label=lab)
+            if r.get("rule", "lr") == "lr":
+                axes[1][j].plot(step, [e[3] / r["target"] for e in r["lam_log"]], ":",
+                                color=col)
+            axes[1][j].plot(step[-1], r["final_gamma_heldout"][pen] / r["target"], "*",
+                            color=col, ms=11)
+        axes[0][j].set_title(f"{cfg.cases[0]}, {pen}, seed {cfg.seeds[0]}", fontsize=9)
+        axes[0][j].set_ylabel("λ")
+        axes[1][j].set_ylabel("Γ̄ / target (★ held-out Γ_final; dotted: running target)")
+        for ax in (axes[0][j], axes[1][j]):
+            ax.set_yscale("log")
+            ax.set_xlabel("step")
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "budget_traces.png"), dpi=100)
     plt.close(fig)

@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +31,7 @@ class Cell:
     seed: int = 0
     penalty: str | None = None       # "budget" only: the wrapped penalty, gseal or dseal
     target: float | None = None      # "budget" only: the target of Gamma
+    rule: str | None = None          # "budget" only: "lr" (optimizer=opt) or "constant" (none)
 
     @property
     def beta_max(self) -> float | None:
@@ -39,7 +41,8 @@ class Cell:
     def key(self) -> str:
         b = "none" if self.beta_max2 is None else f"{self.beta_max2:g}"
         if self.method == "budget":
-            return (f"{self.case}_budget-{self.penalty}_target{self.target:g}_bmax2-{b}"
+            rule = "" if self.rule in (None, "lr") else f"-{self.rule}"
+            return (f"{self.case}_budget-{self.penalty}{rule}_target{self.target:g}_bmax2-{b}"
                     f"_seed{self.seed}")
         return f"{self.case}_{self.method}_lam{self.lam:g}_bmax2-{b}_seed{self.seed}"
 
@@ -61,21 +64,27 @@ def plan(cfg) -> list[Cell]:
     return list(dict.fromkeys(cells))
 
 
-def budget_plan(cfg) -> list[Cell]:
-    """``--budget``: the fixed-lambda cells of Fig. 1 (the front the budgets are compared
-    with), then one budget cell per penalty and target."""
+BUDGET_RULES = ("lr", "constant")   # optimizer=opt (the schedule) / optimizer=None (no schedule)
+
+
+def budget_plan(cfg, fixed_only: bool = False) -> list[Cell]:
+    """``--budget``: the fixed-lambda front (baseline, ``cfg.budget_lams_gseal`` and
+    ``cfg.budget_lams_dseal``), then one budget cell per rule (``cfg.budget_rules``), penalty
+    and target; ``fixed_only``: the front alone."""
     cells = []
     for seed in cfg.seeds:
         for case in cfg.cases:
             cells.append(Cell(case, "baseline", seed=seed))
-            cells += [Cell(case, "gseal", lam, cfg.beta_max2, seed) for lam in cfg.lams_gseal]
-            cells += [Cell(case, "dseal", lam, seed=seed) for lam in cfg.lams_dseal]
-    for seed in cfg.seeds:
-        for case in cfg.cases:
-            cells += [Cell(case, "budget", 0.0, cfg.beta_max2, seed, "gseal", t)
-                      for t in cfg.budget_targets_gseal]
-            cells += [Cell(case, "budget", 0.0, None, seed, "dseal", t)
-                      for t in cfg.budget_targets_dseal]
+            cells += [Cell(case, "gseal", lam, cfg.beta_max2, seed)
+                      for lam in cfg.budget_lams_gseal]
+            cells += [Cell(case, "dseal", lam, seed=seed) for lam in cfg.budget_lams_dseal]
+    for seed in () if fixed_only else cfg.seeds:
+        for rule in cfg.budget_rules:
+            for case in cfg.cases:
+                cells += [Cell(case, "budget", 0.0, cfg.beta_max2, seed, "gseal", t, rule)
+                          for t in cfg.budget_targets_gseal]
+                cells += [Cell(case, "budget", 0.0, None, seed, "dseal", t, rule)
+                          for t in cfg.budget_targets_dseal]
     return list(dict.fromkeys(cells))
 
 
@@ -107,7 +116,9 @@ def boosted_mse(model, x: torch.Tensor, case: str, betas, device, chunk: int) ->
 
 def final_gammas(model, x: torch.Tensor, cfg, device) -> dict:
     """GSEAL (beta_max2 of the config) and exact deltaSEAL of the trained model on the first
-    ``cfg.gamma_eval`` training vectors (fixed boosts): every cell's Gamma on the same footing."""
+    ``cfg.gamma_eval`` vectors of ``x`` (fixed boosts): every cell's Gamma on the same footing.
+    ``train_cell`` measures it on training vectors (``final_gamma``) and on the held-out test
+    vectors (``final_gamma_heldout``, what the violation budget is judged by)."""
     x = x[:cfg.gamma_eval].to(device=device, dtype=torch.float32)
     group = Lorentz()
     gseal = GSEAL(group, Vector4(), Scalar(), beta_max=math.sqrt(cfg.beta_max2))
@@ -142,9 +153,16 @@ def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
     elif cell.method == "budget":
         inner = (GSEAL(group, Vector4(), Scalar(), beta_max=cell.beta_max)
                  if cell.penalty == "gseal" else DeltaSEAL(group, Vector4(), Scalar()))
-        # the running target follows the learning rate (docs/budget.md, the schedule)
-        budget = ViolationBudget(inner, cell.target, optimizer=opt).to(device)
-        lam_log = []   # (step, lambda, Gamma-bar) every 50 steps
+        rule = "lr" if cell.rule is None else cell.rule
+        if rule not in BUDGET_RULES:
+            raise ValueError(f"budget cell {cell.key}: rule must be one of {BUDGET_RULES}, "
+                             f"got {cell.rule!r}")
+        # "lr": the running target follows the learning rate (docs/budget.md, the schedule);
+        # "constant": the rule without schedule, the running Γ̄ held at the target
+        budget = ViolationBudget(inner, cell.target,
+                                 optimizer=opt if rule == "lr" else None).to(device)
+        lam_log = []   # (step, lambda, Gamma-bar, running target) every 50 steps
+        lam_max_run, warned = budget.lam, 0
 
     t0 = time.perf_counter()
     step, acc, mse_run, pen_run = 0, torch.zeros(2, device=device), float("nan"), float("nan")
@@ -161,11 +179,17 @@ def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
             if cell.method == "dseal":
                 pen, fx = penalty(model, x, return_output=True)
             elif cell.method == "budget":
-                if cell.penalty == "dseal":
-                    weighted, fx = budget(model, x, return_output=True)
-                else:
-                    fx = model(x)
-                    weighted = budget(model, x, fx=fx, generator=boost_gen)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", RuntimeWarning)
+                    if cell.penalty == "dseal":
+                        weighted, fx = budget(model, x, return_output=True)
+                    else:
+                        fx = model(x)
+                        weighted = budget(model, x, fx=fx, generator=boost_gen)
+                for w in caught:     # the budget's infeasibility warning: counted and shown
+                    warned += 1
+                    print(f"{cell.key}, step {step}: {w.message}", flush=True)
+                lam_max_run = max(lam_max_run, budget.lam)
                 pen = torch.tensor(budget.value, device=device)
             elif cell.method == "augment":
                 g = group.sample(len(x), beta_max=cell.beta_max, generator=boost_gen,
@@ -192,7 +216,7 @@ def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
                 acc.zero_()
                 bar.set_postfix(mse=f"{mse_run:.2e}", pen=f"{pen_run:.2e}", refresh=False)
                 if cell.method == "budget":
-                    lam_log.append((step, budget.lam, budget.ema))
+                    lam_log.append((step, budget.lam, budget.ema, budget.target_now, pen_run))
             bar.update()
     bar.close()
     train_s = time.perf_counter() - t0
@@ -205,11 +229,14 @@ def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
                                    cfg.eval_chunk),
                train_mse_last50=mse_run, penalty_last50=pen_run, steps=total,
                train_seconds=round(train_s, 2), device=str(device),
-               final_gamma=final_gammas(model, x_tr, cfg, device))
+               final_gamma=final_gammas(model, x_tr, cfg, device),
+               final_gamma_heldout=final_gammas(model, x_te, cfg, device))
     if cell.method == "budget":
-        rec.update(penalty=cell.penalty, target=cell.target, lam_final=budget.lam,
-                   gamma_ema=budget.ema, skipped=budget.skipped, lam_min=budget.lam_min,
-                   lam_log=lam_log)
+        rec.update(penalty=cell.penalty, target=cell.target, rule=rule,
+                   lam_final=budget.lam, lam_max_run=lam_max_run, gamma_ema=budget.ema,
+                   skipped=budget.skipped, lam_min=budget.lam_min, status=budget.status,
+                   infeasible=budget.infeasible, inactive=budget.inactive,
+                   best=budget.best, warnings=warned, lam_log=lam_log)
     if isinstance(model, DualSubnet):
         rec["symmetry_factor_w"] = model.w
     return rec
@@ -223,6 +250,8 @@ def load_cell(path: str, cfg) -> dict | None:
     except (OSError, json.JSONDecodeError):
         return None
     want = json.loads(json.dumps(fingerprint(cfg)))   # tuples -> lists, as stored
+    if "final_gamma_heldout" not in rec:   # a cell from before Γ was measured on held-out data
+        return None
     return rec if rec.get("config") == want else None
 
 

@@ -1,0 +1,98 @@
+"""Violation budgets on the tagger against its fixed-λ front (issue 22; docs/budget.md).
+
+    python examples/hep/budget_tagging.py                    # the study (preset first), resumable
+    python examples/hep/budget_tagging.py --seeds 1 --fixed-only   # the front alone (another process)
+    python examples/hep/budget_tagging.py --report           # metrics.json, report.md, figures
+    python examples/hep/budget_tagging.py --quick            # seconds: a smoke run (tests)
+
+Per seed: the baseline, GSEAL and δSEAL at fixed λs (the front) and one ``ViolationBudget`` per
+penalty (``--targets``), trained with the tagger's recipe (AdamW, one-cycle learning rate, early
+stopping); every trained model's Γ is measured on held-out test jets with the penalty itself.
+The λs, targets and seeds are at the top of ``studies/budget_tagging.py``. One result file per
+training in ``--out/results`` (finished trainings are skipped; processes may share ``--out``);
+each process, and ``--report``, rebuilds the report from every result present.
+"""
+
+import pathlib
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
+
+# ----------------------------------------------------------------------------- configuration
+DEFAULT_PRESET = "first"   # toptag.py's first-run tagger: 12 epochs, 30 constituents, d = 48
+# -----------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    ap = options.parser(__doc__)
+    ap.add_argument("--preset", choices=["cpu", "first", "quick"], default=DEFAULT_PRESET,
+                    help=f"data, model and optimiser of toptag.py's preset (default: "
+                         f"{DEFAULT_PRESET})")
+    ap.add_argument("--quick", action="store_true", help="the quick preset, 1 seed")
+    ap.add_argument("--seeds", type=int, default=None, help="seeds 0 … N−1 (default: 3)")
+    ap.add_argument("--first-seed", type=int, default=0, help="start at this seed (default 0)")
+    ap.add_argument("--penalties", default="gseal,dseal",
+                    help="comma list of gseal, dseal (default: both)")
+    ap.add_argument("--targets", default=None,
+                    help="budget targets, e.g. gseal=1e-2,dseal=0.1 (default: the study's)")
+    ap.add_argument("--fixed-only", action="store_true", help="only the baseline and fixed λs")
+    ap.add_argument("--budgets-only", action="store_true", help="only the budget runs")
+    ap.add_argument("--report", action="store_true",
+                    help="only rebuild metrics.json, report.md and the figures from --out")
+    ap.add_argument("--data", default="pythia", help="as toptag.py's --data (default: pythia)")
+    options.add_run_arguments(ap, "runs/budget_tagging")
+    args = ap.parse_args(argv)
+    args.resume = True  # always: result files and checkpoints make every run resumable
+    args.penalty_on, args.lgatr_spurions, args.interrupt_after = "prob", False, None
+    if args.quick:
+        args.preset, args.seeds = "quick", args.seeds or 1
+    args.penalties = [p for p in args.penalties.split(",") if p]
+    if not args.penalties or any(p not in ("gseal", "dseal") for p in args.penalties):
+        ap.error(f"--penalties must be a comma list of gseal, dseal, got {args.penalties}")
+    if args.fixed_only and args.budgets_only:
+        ap.error("--fixed-only and --budgets-only exclude each other")
+    if args.seeds is not None and args.seeds < 1:
+        ap.error(f"--seeds must be >= 1, got {args.seeds}")
+    from examples.hep.models.tagger_recipe import parse_budget
+
+    try:
+        args.targets = parse_budget(args.targets) if args.targets else None
+    except ValueError as err:
+        ap.error(str(err))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+
+    from examples.hep.studies import budget_tagging as study
+    from examples.hep.studies.top_tagging import PRESETS
+    from examples.hep.training import setup
+
+    cfg = dict(PRESETS[args.preset])
+    if args.epochs:
+        cfg["epochs"] = args.epochs
+    ctx = setup(args)
+    if not args.report:
+        torch.set_float32_matmul_precision("high")
+        targets = dict(study.TARGETS, **(args.targets or {}))
+        runs = [r for r in study.plan(args.first_seed + (args.seeds or study.SEEDS),
+                                      args.penalties, targets, args.budgets_only,
+                                      args.fixed_only) if r[3] >= args.first_seed]
+        t0 = time.perf_counter()
+        study.run_study(args, cfg, ctx, runs)
+        ctx.log(f"trainings done in {(time.perf_counter() - t0) / 60:.1f} min")
+    if ctx.main:
+        met = study.report(ctx.out)
+        print(pathlib.Path(ctx.out, "report.md").read_text() if met
+              else "no budget results yet in " + str(ctx.out))
+
+
+if __name__ == "__main__":
+    main()
