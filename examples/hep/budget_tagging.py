@@ -1,9 +1,10 @@
 """Violation budgets on the tagger against its fixed-λ front (issue 22; docs/budget.md).
 
-    python examples/hep/budget_tagging.py                    # the study (preset first), resumable
-    python examples/hep/budget_tagging.py --seeds 1 --fixed-only   # the front alone (another process)
-    python examples/hep/budget_tagging.py --report           # metrics.json, report.md, figures
-    python examples/hep/budget_tagging.py --quick            # seconds: a smoke run (tests)
+    python examples/hep/budget_tagging.py                 # the study (preset first), resumable
+    python examples/hep/budget_tagging.py --fixed-only    # the front alone (one process) ...
+    python examples/hep/budget_tagging.py --budgets-only  # ... the budgets (another process)
+    python examples/hep/budget_tagging.py --report        # metrics.json, report.md, figures
+    python examples/hep/budget_tagging.py --quick         # seconds: a smoke run (tests)
 
 Per seed: the baseline, GSEAL and δSEAL at fixed λs (the front) and one ``ViolationBudget`` per
 penalty (``--targets``), trained with the tagger's recipe (AdamW, one-cycle learning rate, early

@@ -97,8 +97,8 @@ class Config:
     # --budget: targets of Gamma for ViolationBudget (GSEAL at beta_max2, deltaSEAL exact),
     # inside the fixed-lambda front below (docs/budget.md), the rules run side by side and the
     # fixed lambdas of the front
-    budget_targets_gseal: tuple = (0.02, 0.04, 0.08)
-    budget_targets_dseal: tuple = (1e-3, 1e-4, 3e-5)
+    budget_targets_gseal: tuple = (0.012, 0.02, 0.03)
+    budget_targets_dseal: tuple = (1e-3, 2e-4, 3e-5)
     budget_rules: tuple = ("lr", "constant")
     budget_lams_gseal: tuple = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
     budget_lams_dseal: tuple = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)

@@ -348,9 +348,9 @@ def test_doc_table_is_what_write_tables_makes_of_the_shipped_results_csv(tmp_pat
 
 # ----------------------------------------------------------------------------- --budget
 def test_budget_run_trains_only_its_cells_and_writes_its_reports(quick, tmp_path):
-    """--quick --budget in a folder holding the default run's cells: only the budget cells are
-    trained (the fixed-lambda Fig. 1 cells are resumed), the default reports are left alone,
-    and budget.csv has one finite row per (case, penalty, target)."""
+    """--quick --budget in a folder holding the default run's cells: only the budget cells (both
+    rules) are trained (the fixed-lambda cells are resumed), the default reports are left alone,
+    and budget.csv has one finite row per (case, penalty, target, rule)."""
     out = tmp_path / "budget"
     (out / "cells").mkdir(parents=True)
     for name, (_, data) in quick["cells1"].items():
@@ -361,67 +361,126 @@ def test_budget_run_trains_only_its_cells_and_writes_its_reports(quick, tmp_path
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     cells = toy_cells.budget_plan(QUICK)
     n_budget = sum(c.method == "budget" for c in cells)
-    assert n_budget == 2 * (len(QUICK.budget_targets_gseal) + len(QUICK.budget_targets_dseal))
+    assert n_budget == 2 * 2 * (len(QUICK.budget_targets_gseal) + len(QUICK.budget_targets_dseal))
     assert f"{n_budget} trained, {len(cells) - n_budget} skipped" in proc.stdout
     assert not (out / "results.csv").exists()          # the default reports are not rewritten
-    for name in ("budget.csv", "budget.md", "budget.png", "budget_run.json"):
+    for name in ("budget.csv", "budget.md", "budget.json", "budget.png", "budget_traces.png",
+                 "budget_run.json"):
         assert (out / name).is_file(), name
     header, rows = read_rows(out / "budget.csv")
     assert tuple(header) == toy_budget.BUDGET_COLUMNS and len(rows) == n_budget
-    assert {(r["case"], r["penalty"]) for r in rows} == {
-        (c, p) for c in ("exact", "broken") for p in ("gseal", "dseal")}
+    assert {(r["case"], r["penalty"], r["rule"]) for r in rows} == {
+        (c, p, rule) for c in ("exact", "broken") for p in ("gseal", "dseal")
+        for rule in ("lr", "constant")}
     for r in rows:
-        for col in ("lam_final", "gamma_ema", "gamma_ema_over_target", "final_gamma",
+        for col in ("lam_final", "lam_max_run", "gamma_ema", "gamma_final", "gamma_ratio",
                     "mse_beta0", "mse_beta0.8"):
             assert math.isfinite(float(r[col])) and float(r[col]) > 0, (col, r)
-        assert r["position"] in ("on", "inside", "beyond") and r["skipped"] == "0"
+        assert r["status"] in ("active", "inactive", "infeasible") and r["warnings"] == "0"
     rec = json.loads((out / "cells" / (cells[-1].key + ".json")).read_text())
     assert rec["method"] == "budget" and rec["target"] == cells[-1].target
+    assert rec["rule"] == "constant" and "-constant_" in cells[-1].key
     assert rec["lam_log"] and 1e-6 <= rec["lam_final"] <= 1e6
-    assert rec["gamma_ema"] / rec["target"] == pytest.approx(
-        float(rows[-1]["gamma_ema_over_target"]), rel=1e-5)
+    assert rec["final_gamma_heldout"][rec["penalty"]] / rec["target"] == pytest.approx(
+        float(rows[-1]["gamma_ratio"]), rel=1e-5)
+    summary = json.loads((out / "budget.json").read_text())["summary"]
+    assert set(summary) == {"lr", "constant"} and summary["lr"]["cells"] == n_budget // 2
 
 
 def test_budget_cells_have_their_own_keys_and_plan():
     cfg = tr.Config()
     cells = toy_cells.budget_plan(cfg)
     fixed = [c for c in cells if c.method != "budget"]
-    assert set(fixed) <= set(toy_cells.plan(cfg))             # shared with the default run
     assert {c.method for c in fixed} == {"baseline", "gseal", "dseal"}
+    for case in cfg.cases:
+        for seed in cfg.seeds:
+            lams = {p: sorted(c.lam for c in fixed if (c.case, c.seed, c.method) == (case, seed, p))
+                    for p in ("gseal", "dseal")}
+            assert lams == {"gseal": sorted(cfg.budget_lams_gseal),
+                            "dseal": sorted(cfg.budget_lams_dseal)}
     budget = [c for c in cells if c.method == "budget"]
-    targets = {p: sorted(c.target for c in budget if c.penalty == p and c.case == "exact")
-               for p in ("gseal", "dseal")}
-    assert targets == {"gseal": sorted(cfg.budget_targets_gseal),
-                       "dseal": sorted(cfg.budget_targets_dseal)}
-    for t in targets.values():                         # three targets spanning two decades
-        assert len(t) == 3 and t[-1] / t[0] == pytest.approx(100)
+    for rule in ("lr", "constant"):
+        targets = {p: sorted(c.target for c in budget
+                             if c.penalty == p and c.case == "exact" and c.rule == rule)
+                   for p in ("gseal", "dseal")}
+        assert targets == {"gseal": sorted(cfg.budget_targets_gseal),
+                           "dseal": sorted(cfg.budget_targets_dseal)}
     assert len({c.key for c in cells}) == len(cells)
     assert toy_cells.Cell("exact", "gseal", 1.0, 0.95).key == "exact_gseal_lam1_bmax2-0.95_seed0"
     assert budget[0].key.startswith("exact_budget-gseal_target")
+    assert any(c.key.startswith("exact_budget-gseal-constant_target") for c in budget)
     assert all(c not in toy_cells.plan(cfg) for c in budget)  # the default run stays as it was
+    only = toy_cells.budget_plan(cfg, fixed_only=True)
+    assert only == fixed
 
 
-def test_front_position_verdicts():
-    front = toy_budget.pareto([(1e-3, 1e-1, "a"), (2e-3, 1e-2, "b"), (4e-3, 1e-3, "c"),
-                       (3e-3, 5e-2, "dominated")])
-    assert [q[2] for q in front] == ["a", "b", "c"]
-    mid = math.sqrt(2e-3 * 4e-3)                            # log midpoint of b and c
-    ratio, verdict = toy_budget.front_position(mid, 5e-2, front)    # dominated by b
-    assert verdict == "inside" and ratio == pytest.approx(5e-2 / math.sqrt(1e-2 * 1e-3))
-    ratio, verdict = toy_budget.front_position(1.5e-3, 1e-2, front)  # dominates b
-    assert verdict == "beyond" and ratio < 1 / toy_budget.FRONT_TOL
-    x = math.sqrt(1e-3 * 2e-3)                              # between a and b in log MSE(0)
-    ratio, verdict = toy_budget.front_position(x, math.sqrt(1e-1 * 1e-2), front)
-    assert verdict == "on" and ratio == pytest.approx(1, rel=1e-9)
-    ratio, verdict = toy_budget.front_position(x, 1.2 * math.sqrt(1e-1 * 1e-2), front)
-    assert verdict == "on" and ratio == pytest.approx(1.2, rel=1e-9)
-    ratio, verdict = toy_budget.front_position(x, 2 * math.sqrt(1e-1 * 1e-2), front)
-    assert verdict == "inside"                              # not dominated, but above the line
-    ratio, verdict = toy_budget.front_position(5e-4, 1.0, front)    # better at beta = 0 than any ...
-    assert verdict == "on" and math.isnan(ratio)            # ... but worse at 0.8
-    assert toy_budget.front_position(5e-4, 5e-2, front)[1] == "beyond"
-    ratio, verdict = toy_budget.front_position(1e-2, 1e-3, front)   # right of c: flat at its 1e-3
-    assert verdict == "on" and ratio == pytest.approx(1, rel=1e-9)
+def test_budget_report_divides_by_the_front_of_the_same_seed_at_the_target():
+    """budget_rows / cells: a run's MSE over the front of its own seed, interpolated at the
+    target in (held-out Γ, test MSE at β = 0); seeds combined by geometric means."""
+    cfg = dataclasses.replace(QUICK, test_betas=(0.0, 0.8), seeds=(0, 1), cases=("exact",))
+
+    def rec(method, seed, lam, gamma, mse, **kw):
+        g = {"gseal": gamma, "dseal": gamma}
+        return dict(method=method, case="exact", seed=seed, lam=lam, beta_max2=cfg.beta_max2,
+                    test_mse=[mse, 2 * mse], final_gamma_heldout=g, train_seconds=1.0, **kw)
+
+    recs = []
+    for seed, scale in ((0, 1.0), (1, 10.0)):     # seed 1's front is ten times worse
+        recs += [rec("baseline", seed, 0.0, 1.0, 1e-4 * scale),
+                 rec("gseal", seed, 1.0, 1e-2, 1e-3 * scale),
+                 rec("gseal", seed, 10.0, 1e-3, 1e-2 * scale)]
+    budget = dict(penalty="gseal", target=10 ** -2.5, rule="lr", lam_final=3.0, lam_min=1e-6,
+                  lam_max_run=9.0, gamma_ema=3e-3, status="active", warnings=0)
+    recs += [rec("budget", 0, 0.0, 10 ** -2.5, 2 * 10 ** -2.5, **budget),
+             rec("budget", 1, 0.0, 2 * 10 ** -2.5, 10 * 10 ** -2.5, **budget)]
+    rows, _ = toy_budget.budget_rows(recs, cfg)
+    gseal = sorted((r for r in rows if r["penalty"] == "gseal"), key=lambda r: r["seed"])
+    assert gseal[0]["front_mse"] == pytest.approx(10 ** -2.5, rel=1e-12)
+    assert gseal[1]["front_mse"] == pytest.approx(10 ** -1.5, rel=1e-12)
+    assert [r["ratio_front"] for r in gseal] == pytest.approx([2.0, 1.0], rel=1e-12)
+    assert [r["gamma_ratio"] for r in gseal] == pytest.approx([1.0, 2.0], rel=1e-12)
+    assert gseal[0]["lam_front"] == pytest.approx(10 ** 0.5, rel=1e-12)
+    assert gseal[0]["lam_overshoot"] == pytest.approx(9.0 / 10 ** 0.5, rel=1e-12)
+    (cell,) = [c for c in toy_budget.cells(rows) if c["penalty"] == "gseal"]
+    assert cell["ratio_front"] == pytest.approx(2 ** 0.5, rel=1e-12)    # gmean, not 1.5
+    assert cell["gamma_ratio"] == pytest.approx(2 ** 0.5, rel=1e-12)
+    assert cell["passes"] is False              # 1.41 is outside [0.8, 1.25] and above 1.2
+    ok = [dict(r, gamma_ratio=1.2, ratio_front=1.1) for r in rows]
+    assert all(c["passes"] for c in toy_budget.cells(ok))
+    assert toy_budget.summary(toy_budget.cells(rows))["lr"]["passes"] == 0
+
+
+def test_budget_cells_run_the_rule_with_and_without_schedule(monkeypatch):
+    """rule "lr" hands the cell's optimizer to ViolationBudget, "constant" none (today's rule,
+    for the side-by-side study); an unknown rule is refused. Γ_final is measured on the
+    training vectors and on the held-out test vectors."""
+    cfg = dataclasses.replace(QUICK, n_train=64, n_val=16, n_test=24, batch=32, epochs=1,
+                              width=8, depth=1, test_betas=(0.0, 0.7), eval_chunk=10,
+                              gamma_eval=24)
+    data = toy_data.make_data(cfg)
+    built, seen = [], []
+    real, real_gammas = toy_cells.ViolationBudget, toy_cells.final_gammas
+
+    def capture(*args, **kwargs):
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    def gammas(model, x, *args):
+        seen.append(x)
+        return real_gammas(model, x, *args)
+
+    monkeypatch.setattr(toy_cells, "ViolationBudget", capture)
+    monkeypatch.setattr(toy_cells, "final_gammas", gammas)
+    for rule in ("lr", "constant"):
+        cell = toy_cells.Cell("exact", "budget", 0.0, None, 0, "dseal", 1e-3, rule)
+        rec = toy_cells.train_cell(cell, cfg, data, torch.device("cpu"), progress=False)
+        assert rec["rule"] == rule and rec["status"] in ("active", "inactive")
+        assert len(rec["lam_log"][0]) == 5
+    assert isinstance(built[0].optimizer, torch.optim.Adam) and built[1].optimizer is None
+    assert seen[0] is data[0] and seen[1] is data[2] and seen[3] is data[2]
+    bad = toy_cells.Cell("exact", "budget", 0.0, None, 0, "dseal", 1e-3, "pid")
+    with pytest.raises(ValueError, match="rule must be one of"):
+        toy_cells.train_cell(bad, cfg, data, torch.device("cpu"), progress=False)
 
 
 def test_a_budget_cell_schedules_its_target_with_the_cells_optimizer(monkeypatch):

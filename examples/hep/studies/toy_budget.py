@@ -22,12 +22,13 @@ import json
 import math
 import os
 
-from examples.hep.evaluation.front import front_at, gmean, lam_at
+from examples.hep.evaluation.front import fixed_at, front_at, gmean, lam_at
 from examples.hep.evaluation.toy import nearest
 from examples.hep.models.toy import BUDGET_PENALTIES
 
 BUDGET_COLUMNS = ("case", "penalty", "target", "rule", "seed", "gamma_final", "gamma_ratio",
-                  "mse_beta0", "mse_beta0.8", "front_mse", "ratio_front", "lam_front",
+                  "mse_beta0", "mse_beta0.8", "front_mse", "ratio_front", "ratio_pareto",
+                  "lam_front",
                   "lam_final", "lam_max_run", "lam_overshoot", "gamma_ema", "status", "warnings",
                   "train_seconds")
 FLOOR_RTOL = 1e-9       # lambda "at its floor": within this relative distance of lam_min
@@ -60,14 +61,17 @@ def budget_rows(recs: list[dict], cfg) -> tuple[list[dict], dict]:
             continue
         pts = fixed.get((r["case"], r["penalty"], r["seed"]), [])
         gamma = r["final_gamma_heldout"][r["penalty"]]
-        front = front_at([(g, m) for g, m, _ in pts], r["target"])
-        lam_front = lam_at([(g, lam) for g, _, lam in pts], r["target"])
+        front, lam_front = fixed_at([(lam, g, m) for g, m, lam in pts], r["target"])
+        if not math.isfinite(lam_front):   # bracketed by the baseline: λ from the Γ order
+            lam_front = lam_at([(g, lam) for g, _, lam in pts], r["target"])
+        pareto = front_at([(g, m) for g, m, _ in pts], r["target"])
         rows.append({
             "case": r["case"], "penalty": r["penalty"], "target": r["target"],
             "rule": r.get("rule", "lr"), "seed": r["seed"], "gamma_final": gamma,
             "gamma_ratio": gamma / r["target"], "mse_beta0": r["test_mse"][i0],
             "mse_beta0.8": r["test_mse"][i8], "front_mse": front,
-            "ratio_front": r["test_mse"][i0] / front, "lam_front": lam_front,
+            "ratio_front": r["test_mse"][i0] / front,
+            "ratio_pareto": r["test_mse"][i0] / pareto, "lam_front": lam_front,
             "lam_final": r["lam_final"], "lam_max_run": r.get("lam_max_run", math.nan),
             "lam_overshoot": r.get("lam_max_run", math.nan) / lam_front,
             "gamma_ema": r["gamma_ema"],
@@ -90,6 +94,7 @@ def cells(rows: list[dict]) -> list[dict]:
                         gamma_ratio_max=max(r["gamma_ratio"] for r in rs),
                         ratio_front=m, ratio_front_min=min(r["ratio_front"] for r in rs),
                         ratio_front_max=max(r["ratio_front"] for r in rs),
+                        ratio_pareto=gmean(r["ratio_pareto"] for r in rs),
                         mse=gmean(r["mse_beta0"] for r in rs),
                         front_mse=gmean(r["front_mse"] for r in rs),
                         lam_front=gmean(r["lam_front"] for r in rs),
@@ -153,7 +158,10 @@ def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
     name = {"gseal": f"GSEAL (β²max={cfg.beta_max2:g})", "dseal": "δSEAL"}
     lines = [f"Seeds {', '.join(map(str, cfg.seeds))}; Γ_final on {cfg.gamma_eval} held-out test "
              "vectors; task metric: test MSE at β = 0; cells: geometric means over the seeds; "
-             f"pass: Γ_final/target in [{BAND[0]}, {BAND[1]}] and MSE/front ≤ {FRONT_MAX}.", ""]
+             f"pass: Γ_final/target in [{BAND[0]}, {BAND[1]}] and MSE/front ≤ {FRONT_MAX}; "
+             "front: the fixed λ that ends at the target (interpolated between the λ-neighbours whose "
+             "Γ_final bracket it); Pareto: the non-dominated fixed-λ runs only (nan: they do "
+             "not bracket the target).", ""]
     if summ:
         lines += ["| rule | cells | pass both | Γ in band | MSE/front ≤ 1.2 | Γ_final/target | "
                   "MSE/front (range; gmean) | largest λ / fixed λ at target |",
@@ -164,13 +172,15 @@ def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
                   f"{_f(s['ratio_front_range'][1])}; {_f(s['ratio_front_gmean'])} | "
                   f"{_f(s['lam_overshoot_max'], '.3g')} |" for rule, s in summ.items()]
         lines += ["", "| case | penalty | target | rule | Γ_final/target (min–max) | MSE / front "
-                  "(min–max) | test MSE | front at target | fixed λ at target | λ final | "
-                  "inactive | warned | pass |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "(min–max) | MSE / Pareto | test MSE | fixed λ's MSE at target | fixed λ at "
+                  "target | λ final | inactive | warned | pass |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {c['case']} | {name[c['penalty']]} | {c['target']:g} | {c['rule']} | "
                   f"{_f(c['gamma_ratio'])} ({_f(c['gamma_ratio_min'])}–"
                   f"{_f(c['gamma_ratio_max'])}) | {_f(c['ratio_front'])} "
                   f"({_f(c['ratio_front_min'])}–{_f(c['ratio_front_max'])}) | "
-                  f"{_f(c['mse'], '.2e')} | {_f(c['front_mse'], '.2e')} | "
+                  f"{_f(c['ratio_pareto'])} | {_f(c['mse'], '.2e')} | "
+                  f"{_f(c['front_mse'], '.2e')} | "
                   f"{_f(c['lam_front'], '.3g')} | {_f(c['lam_final'], '.3g')} | "
                   f"{c['inactive']} | {c['warned']} | {'yes' if c['passes'] else 'no'} |"
                   for c in cell_rows]
@@ -204,7 +214,7 @@ def make_budget_figure(rows: list[dict], fixed: dict, cfg, out: str) -> None:
             for seed in cfg.seeds:
                 pts = sorted((g, m) for g, m, _ in fixed.get((case, pen, seed), []))
                 if pts:
-                    ax.plot(*zip(*pts), "o--", color=f"C{seed}", mfc="none", alpha=0.6,
+                    ax.plot(*zip(*pts, strict=True), "o--", color=f"C{seed}", mfc="none", alpha=0.6,
                             label=f"fixed λ, seed {seed}")
             for r in rows:
                 if (r["case"], r["penalty"]) == (case, pen):
