@@ -2,7 +2,7 @@
 + GSEAL, + δSEAL, + boost augmentation, and the same backbone made exactly Lorentz invariant
 with LLoCa (issue 23; docs/data_efficiency.md).
 
-    python examples/hep/data_efficiency.py                        # the study (CPU preset), resumable
+    python examples/hep/data_efficiency.py                        # the study, resumable
     python examples/hep/data_efficiency.py --methods lloca,dseal  # some methods (another process)
     python examples/hep/data_efficiency.py --timing               # interleaved train-step ratios
     python examples/hep/data_efficiency.py --report               # metrics.json, table, figures

@@ -160,8 +160,8 @@ def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
              "vectors; task metric: test MSE at β = 0; cells: geometric means over the seeds; "
              f"pass: Γ_final/target in [{BAND[0]}, {BAND[1]}] and MSE/front ≤ {FRONT_MAX}; "
              "front: the fixed λ that ends at the target (interpolated between the "
-             "λ-neighbours whose Γ_final bracket it); Pareto: the non-dominated fixed-λ runs only (nan: they do "
-             "not bracket the target).", ""]
+             "λ-neighbours whose Γ_final bracket it); Pareto: the non-dominated fixed-λ runs "
+             "only (nan: they do not bracket the target).", ""]
     if summ:
         lines += ["| rule | cells | pass both | Γ in band | MSE/front ≤ 1.2 | Γ_final/target | "
                   "MSE/front (range; gmean) | largest λ / fixed λ at target |",
