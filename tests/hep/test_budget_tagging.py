@@ -1,0 +1,115 @@
+"""The tagger's violation-budget study (examples/hep/budget_tagging.py,
+examples/hep/studies/budget_tagging.py; docs/budget.md)."""
+
+import json
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from examples.hep import budget_tagging as script
+from examples.hep.models import tagger_recipe as tagging
+from examples.hep.studies import budget_tagging as study
+from examples.hep.studies.top_tagging import PRESETS
+from tests.hep.momenta_samples import physical_jets
+
+
+def test_plan_trains_the_front_then_the_budgets_seed_by_seed():
+    runs = study.plan(2)
+    per_seed = 1 + sum(len(v) for v in study.LAMS.values()) + 2
+    assert len(runs) == 2 * per_seed and [r[3] for r in runs] == sorted(r[3] for r in runs)
+    assert runs[0] == ("baseline", None, None, 0)
+    assert ("budget", "gseal", study.TARGETS["gseal"], 1) in runs
+    assert all(r[0] != "budget" for r in study.plan(2, fixed_only=True))
+    assert all(r[0] == "budget" for r in study.plan(2, budgets_only=True))
+    assert study.plan(1, ("dseal",), {"dseal": 0.5})[-1] == ("budget", "dseal", 0.5, 0)
+    names = {study.run_name(*r) for r in runs}
+    assert len(names) == len(runs) and "gseal_budget0.01_seed0" in names
+    assert "dseal_lam0.03_seed1" in names and "baseline_seed1" in names
+
+
+def _result(kind, seed, pen=None, lam=None, target=None, gamma=1.0, auc=0.96, lams=(1.0,)):
+    hist = [{"lam": v, "penalty_ema": gamma, "target_now": target or 1.0} for v in lams]
+    return {"kind": kind, "penalty": pen, "seed": seed, "lam": lam, "target": target,
+            "auc": auc, "one_minus_auc": 1 - auc, "gamma_final": {"gseal": gamma, "dseal": gamma},
+            "history": hist, "epochs_trained": len(hist), "best_epoch": len(hist),
+            "boosted_balanced_accuracy": 0.9, "train_s": 60.0, "invariance_at_0.5": 0.1}
+
+
+def test_budget_rows_compare_with_the_fixed_lambda_of_the_same_seed_at_the_target():
+    results = []
+    for seed, err in ((0, 0.04), (1, 0.02)):       # seed 1's taggers are twice as good
+        results += [_result("baseline", seed, lam=0.0, gamma=1e-1, auc=1 - err / 2),
+                    _result("fixed", seed, "gseal", 1.0, gamma=1e-2, auc=1 - err),
+                    _result("fixed", seed, "gseal", 10.0, gamma=1e-3, auc=1 - 2 * err)]
+    target = math.sqrt(1e-2 * 1e-3)
+    results += [_result("budget", 0, "gseal", target=target, gamma=target, auc=1 - 0.04 * 2 ** 0.5,
+                        lams=(1.0, 5.0, 3.0)),
+                _result("budget", 1, "gseal", target=target, gamma=2 * target, auc=0.97)]
+    rows = sorted(study.budget_rows(results), key=lambda r: r["seed"])
+    assert rows[0]["front_one_minus_auc"] == pytest.approx(0.04 * 2 ** 0.5, rel=1e-12)
+    assert rows[1]["front_one_minus_auc"] == pytest.approx(0.02 * 2 ** 0.5, rel=1e-12)
+    assert rows[0]["metric_ratio"] == pytest.approx(1.0, rel=1e-9)
+    assert rows[1]["metric_ratio"] == pytest.approx(0.03 / (0.02 * 2 ** 0.5), rel=1e-9)
+    assert [r["gamma_ratio"] for r in rows] == pytest.approx([1.0, 2.0], rel=1e-12)
+    assert rows[0]["lam_front"] == pytest.approx(10 ** 0.5, rel=1e-12)
+    assert rows[0]["lam_max"] == 5.0 and rows[0]["lam_final"] == 3.0
+    s = study.summary(rows)["gseal"]
+    assert s["gamma_ratio_gmean"] == pytest.approx(2 ** 0.5, rel=1e-12)   # not 1.5
+    assert s["passes"] is False                                             # 1.41 > 1.25
+    ok = [dict(r, gamma_ratio=1.1, metric_ratio=1.1, auc=0.96) for r in rows]
+    assert study.summary(ok)["gseal"]["passes"] is True
+    low_auc = [dict(r, gamma_ratio=1.1, metric_ratio=1.1, auc=0.94) for r in rows]
+    assert study.summary(low_auc)["gseal"]["passes"] is False              # AUC >= 0.95 too
+
+
+def test_held_out_gammas_are_the_training_penalties_on_the_probability_in_chunks():
+    torch.manual_seed(0)
+    model = tagging.build_model(PRESETS["quick"]).double()
+    x = physical_jets(batch=10, length=8, dtype=torch.float64, seed=3).numpy()
+    args = SimpleNamespace(penalty_on="prob")
+    chunked = study.held_out_gammas(model, x, args, n=10, chunk=3)
+    whole = study.held_out_gammas(model, x, args, n=10, chunk=10)
+    assert chunked["dseal"] == pytest.approx(whole["dseal"], rel=1e-12)  # weighted by chunk size
+    z = torch.from_numpy(x)
+    dseal = tagging.make_penalty("dseal", None, args)[0]
+    gseal = tagging.make_penalty("gseal", None, args)[0]
+    prob = lambda t: torch.sigmoid(model(t))    # noqa: E731
+    assert dseal.reduction == "sum" and whole["dseal"] == pytest.approx(
+        float(dseal(prob, z).detach()), rel=1e-12)
+    assert whole["gseal"] == pytest.approx(float(gseal(prob, z, generator=torch.Generator()
+                                                        .manual_seed(30_000))), rel=1e-12)
+    assert not model.training                                    # measured in eval()
+    logit = study.held_out_gammas(model, x, SimpleNamespace(penalty_on="logit"), n=10)
+    assert logit["dseal"] > whole["dseal"]           # the sigmoid's slope is at most 1/4
+
+
+def test_the_quick_study_trains_the_front_and_the_budgets_and_reports(tmp_path,
+                                                                      quick_jet_cache, capsys):
+    argv = ["--quick", "--out", str(tmp_path), "--cache-dir", quick_jet_cache, "--no-progress",
+            "--targets", "gseal=1e-4,dseal=1e-3"]
+    script.main(argv)
+    capsys.readouterr()
+    names = sorted(p.stem for p in (tmp_path / "results").iterdir())
+    assert names == sorted(study.run_name(*r) for r in study.plan(
+        1, targets={"gseal": 1e-4, "dseal": 1e-3}))
+    met = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(met["summary"]) == {"gseal", "dseal"} and met["trainings"] == len(names)
+    row = next(r for r in met["rows"] if r["penalty"] == "dseal")
+    r = json.loads((tmp_path / "results" / "dseal_budget0.001_seed0.json").read_text())
+    assert row["gamma_ratio"] == pytest.approx(r["gamma_final"]["dseal"] / 1e-3, rel=1e-12)
+    assert len(row["lam_per_epoch"]) == r["epochs_trained"] and r["history"][0]["status"]
+    assert np.isfinite(row["lam_final"]) and row["target_now_per_epoch"][0] > 0
+    for name in ("report.md", "budget_front.png", "budget_lambda.png"):
+        assert (tmp_path / name).stat().st_size > 500
+    script.main(argv)                                # a rerun trains nothing
+    assert "train bce" not in capsys.readouterr().out
+
+
+def test_the_script_rejects_bad_options():
+    for bad in (["--penalties", "nope"], ["--seeds", "0"], ["--fixed-only", "--budgets-only"],
+                ["--targets", "gseal=-1"], ["--targets", "x=1"]):
+        with pytest.raises(SystemExit):
+            script.parse_args(bad)
