@@ -616,6 +616,27 @@ def test_state_round_trip_with_the_schedule_continues_exactly():
     assert resume(False)[0] != straight            # (the test can fail)
 
 
+def test_the_peak_rate_after_a_warm_up_travels_in_the_state():
+    """With a warm-up the reference rate is the peak, reached after the budget was built: the
+    state carries it, so a budget built on the resumed (decayed) optimizer holds the same
+    running target as the one saved."""
+    opt = sgd(0.01)
+    budget = ViolationBudget(Constant(1.0), 0.1, optimizer=opt)
+    f = torch.nn.Identity()
+    x = torch.zeros(1, dtype=F64)
+    for lr in (0.05, 0.1, 0.08, 0.04):              # warm-up to 0.1, then decay
+        opt.param_groups[0]["lr"] = lr
+        budget(f, x)
+    assert budget._lr_refs == [0.1] and budget.target_now == pytest.approx(0.1 * (1 + 2 * 0.4))
+    state = budget.state_dict()
+    assert state["_lr_ref"].tolist() == [0.1]
+    resumed_opt = sgd(0.04)                          # the resumed optimizer: at the decayed rate
+    resumed = ViolationBudget(Constant(1.0), 0.1, optimizer=resumed_opt)
+    assert resumed._lr_refs == [0.04]                # (what it would use without the state)
+    resumed.load_state_dict(state)
+    assert resumed._lr_refs == [0.1] and resumed.target_now == budget.target_now
+
+
 def test_a_state_without_an_optimizer_does_not_load_into_one_with_and_old_states_load():
     opt = sgd(0.1)
     with pytest.raises(ValueError, match="had no optimizer but this one has optimizer="):
