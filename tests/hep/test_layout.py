@@ -62,7 +62,7 @@ SCRIPTS = {module_name(p) for p in FILES if is_script(p)}
 def test_the_scripts_are_the_ones_expected():
     assert SCRIPTS == {f"examples.hep.{s}" for s in
                        ("toptag", "jet_regression", "toy_regression", "audit_checkpoint",
-                        "data_efficiency", "merge_table1")}
+                        "data_efficiency", "merge_table1", "budget_tagging")}
 
 
 def test_no_module_imports_a_script_and_no_import_circle():
