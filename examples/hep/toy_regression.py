@@ -28,11 +28,15 @@ batch order, optimiser and step budget):
                  072002: a symmetry-constrained and an unconstrained subnet combined through a
                  learned symmetry factor). No other term in the loss.
 * ``budget``     MSE + lambda * penalty with lambda set while training by
-                 ``liesoft.ViolationBudget`` so that the penalty (GSEAL at beta_max, or
-                 deltaSEAL) settles at a ``target``. Only with ``--budget``, which runs these
-                 cells next to the fixed-lambda cells of Fig. 1 (baseline, GSEAL, deltaSEAL) and
-                 writes ``budget.csv``, ``budget.md`` and ``budget.png`` (the other reports are
-                 left alone; cells are shared with the default run in the same ``--out``).
+                 ``liesoft.ViolationBudget`` so that the trained model's penalty (GSEAL at
+                 beta_max, or deltaSEAL), measured on held-out vectors, ends at a ``target``;
+                 rule ``lr`` (the budget follows the optimizer's learning rate) and
+                 ``constant`` (the rule without schedule) side by side. Only with
+                 ``--budget``, which runs these cells against a fixed-lambda front (baseline,
+                 GSEAL and deltaSEAL at ``budget_lams_*``; ``--fixed-only``: the front alone)
+                 and writes ``budget.csv``, ``budget.md``, ``budget.json``, ``budget.png`` and
+                 ``budget_traces.png`` (the other reports are left alone; cells are shared with
+                 the default run in the same ``--out``).
 
 Outputs in ``--out`` (default ``runs/toy_regression``, ``..._paper``, ``..._quick``):
 ``cells/*.json`` (one per finished cell; a rerun skips them), ``results.csv``
