@@ -109,6 +109,10 @@ class Config:
     gamma_eval: int = 10_000        # vectors on which each cell's final Gamma is measured
 
 
+# the rules of studies/budget_rules.py (named here so that --help imports no torch)
+BUDGET_RULE_NAMES = ("lr", "constant", "slow", "clip0.25", "slack6", "sq4", "sq6", "pi", "rate-lr",
+                     "rate-lr2")
+
 PRESETS = {
     "default": {},
     "paper": dict(  # the paper's public configuration (GPU): Adam, lr 1e-5, batch 1000
@@ -163,9 +167,10 @@ def parse_args(argv=None):
     p.add_argument("--budget", action="store_true",
                    help="violation-budget study: the fixed-lambda Fig. 1 cells and the budget "
                         "cells only; writes budget.csv/md/png (docs/budget.md)")
-    p.add_argument("--rules", nargs="+", choices=("lr", "constant"), default=None,
-                   help="--budget: the budget rules to run, lr (follows the optimizer's learning "
-                        "rate) and/or constant (the rule without schedule); default both")
+    p.add_argument("--rules", nargs="+", choices=BUDGET_RULE_NAMES, default=None,
+                   help="--budget: the budget rules to run: lr (follows the optimizer's learning "
+                        "rate, the library's default), constant (the rule without schedule), "
+                        "or an alternative of studies/budget_rules.py; default lr and constant")
     p.add_argument("--fixed-only", action="store_true",
                    help="--budget: train only the fixed-lambda front (no budget cells)")
     p.add_argument("--targets-gseal", type=float, nargs="+", default=None,

@@ -16,7 +16,7 @@ from examples.hep import toy_regression as tr
 from examples.hep.data import toy as toy_data
 from examples.hep.evaluation import toy as toy_eval
 from examples.hep.models import toy as toy_models
-from examples.hep.studies import toy_budget, toy_cells
+from examples.hep.studies import budget_rules, toy_budget, toy_cells
 from liesoft import Lorentz
 from tests.hep import golden
 
@@ -459,7 +459,7 @@ def test_budget_cells_run_the_rule_with_and_without_schedule(monkeypatch):
                               gamma_eval=24)
     data = toy_data.make_data(cfg)
     built, seen = [], []
-    real, real_gammas = toy_cells.ViolationBudget, toy_cells.final_gammas
+    real, real_gammas = budget_rules.ViolationBudget, toy_cells.final_gammas
 
     def capture(*args, **kwargs):
         built.append(real(*args, **kwargs))
@@ -469,7 +469,7 @@ def test_budget_cells_run_the_rule_with_and_without_schedule(monkeypatch):
         seen.append(x)
         return real_gammas(model, x, *args)
 
-    monkeypatch.setattr(toy_cells, "ViolationBudget", capture)
+    monkeypatch.setattr(budget_rules, "ViolationBudget", capture)
     monkeypatch.setattr(toy_cells, "final_gammas", gammas)
     for rule in ("lr", "constant"):
         cell = toy_cells.Cell("exact", "budget", 0.0, None, 0, "dseal", 1e-3, rule)
@@ -478,7 +478,7 @@ def test_budget_cells_run_the_rule_with_and_without_schedule(monkeypatch):
         assert len(rec["lam_log"][0]) == 5
     assert isinstance(built[0].optimizer, torch.optim.Adam) and built[1].optimizer is None
     assert seen[0] is data[0] and seen[1] is data[2] and seen[3] is data[2]
-    bad = toy_cells.Cell("exact", "budget", 0.0, None, 0, "dseal", 1e-3, "pid")
+    bad = toy_cells.Cell("exact", "budget", 0.0, None, 0, "dseal", 1e-3, "pid-2")
     with pytest.raises(ValueError, match="rule must be one of"):
         toy_cells.train_cell(bad, cfg, data, torch.device("cpu"), progress=False)
 
@@ -491,16 +491,44 @@ def test_a_budget_cell_schedules_its_target_with_the_cells_optimizer(monkeypatch
                               width=8, depth=1, test_betas=(0.0, 0.7), eval_chunk=10,
                               schedule="cosine")
     built = []
-    real = toy_cells.ViolationBudget
+    real = budget_rules.ViolationBudget
 
     def capture(*args, **kwargs):
         built.append(real(*args, **kwargs))
         return built[-1]
 
-    monkeypatch.setattr(toy_cells, "ViolationBudget", capture)
+    monkeypatch.setattr(budget_rules, "ViolationBudget", capture)
     cell = toy_cells.Cell("broken", "budget", beta_max2=0.5, penalty="gseal", target=1e-2)
     toy_cells.train_cell(cell, cfg, toy_data.make_data(cfg), torch.device("cpu"), progress=False)
     (budget,) = built
     assert isinstance(budget.optimizer, torch.optim.Adam)
     assert budget.lr_ratio == pytest.approx(0.0, abs=1e-12)  # cosine annealed to 0 at the end
     assert budget.target_now == pytest.approx(1e-2, rel=1e-12)
+
+
+def test_the_alternative_budget_rules_do_what_they_say():
+    """studies/budget_rules.py: the names --help offers are the rules; each builds a budget;
+    the alternatives' targets and steps follow their formulas."""
+    assert tr.BUDGET_RULE_NAMES == tuple(budget_rules.RULES)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(()))], lr=1.0)
+    pen = lambda f, x: f(x).sum() * 0 + 1.0    # noqa: E731  (Γ = 1, 10× the target)
+    built = {name: make(pen, 0.1, opt) for name, make in budget_rules.RULES.items()}
+    assert all(isinstance(b, budget_rules.ViolationBudget) for b in built.values())
+    assert built["constant"].optimizer is None and built["lr"].optimizer is opt
+    opt.param_groups[0]["lr"] = 1.0
+    for b in built.values():
+        b(torch.nn.Identity(), torch.zeros(1))  # at the peak: no decay yet
+    assert built["rate-lr"].lam == 1.0 and built["rate-lr2"].lam == 1.0   # no step at r = 1
+    assert built["lr"].lam == pytest.approx(math.exp(0.02))               # e = clip = 1
+    assert built["slow"].lam == pytest.approx(math.exp(0.005))
+    assert built["clip0.25"].lam == pytest.approx(math.exp(0.02 * 0.25))
+    assert built["pi"].lam == pytest.approx(math.exp(0.005 + 1.0))       # integral + κ·e
+    opt.param_groups[0]["lr"] = 0.5                                      # r = 1/2
+    for b in built.values():
+        b(torch.nn.Identity(), torch.zeros(1))
+    assert built["sq4"].target_now == pytest.approx(0.1 * (1 + 4 * 0.25))
+    assert built["sq6"].target_now == pytest.approx(0.1 * (1 + 6 * 0.25))
+    assert built["slack6"].target_now == pytest.approx(0.1 * (1 + 6 * 0.5))
+    assert built["rate-lr"].target_now == pytest.approx(0.1)
+    assert built["rate-lr"].lam == pytest.approx(math.exp(0.02 * 0.5))   # (1 − r)·η·e
+    assert built["pi"].lam == pytest.approx(math.exp(2 * 0.005 + 1.0))

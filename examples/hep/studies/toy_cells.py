@@ -19,7 +19,8 @@ import torch
 
 from examples.hep.data.toy import truth
 from examples.hep.models.toy import DualSubnet, build_model
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4, ViolationBudget
+from examples.hep.studies.budget_rules import RULES
+from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Cell:
     seed: int = 0
     penalty: str | None = None       # "budget" only: the wrapped penalty, gseal or dseal
     target: float | None = None      # "budget" only: the target of Gamma
-    rule: str | None = None          # "budget" only: "lr" (optimizer=opt) or "constant" (none)
+    rule: str | None = None          # "budget" only: a key of studies/budget_rules.RULES
 
     @property
     def beta_max(self) -> float | None:
@@ -64,7 +65,7 @@ def plan(cfg) -> list[Cell]:
     return list(dict.fromkeys(cells))
 
 
-BUDGET_RULES = ("lr", "constant")   # optimizer=opt (the schedule) / optimizer=None (no schedule)
+BUDGET_RULES = tuple(RULES)   # "lr" (optimizer=opt), "constant" (none), the alternatives
 
 
 def budget_plan(cfg, fixed_only: bool = False) -> list[Cell]:
@@ -158,9 +159,9 @@ def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
             raise ValueError(f"budget cell {cell.key}: rule must be one of {BUDGET_RULES}, "
                              f"got {cell.rule!r}")
         # "lr": the running target follows the learning rate (docs/budget.md, the schedule);
-        # "constant": the rule without schedule, the running Γ̄ held at the target
-        budget = ViolationBudget(inner, cell.target,
-                                 optimizer=opt if rule == "lr" else None).to(device)
+        # "constant": the rule without schedule, the running Γ̄ held at the target; the
+        # alternatives of studies/budget_rules.py
+        budget = RULES[rule](inner, cell.target, opt).to(device)
         lam_log = []   # (step, lambda, Gamma-bar, running target) every 50 steps
         lam_max_run, warned = budget.lam, 0
 
