@@ -171,6 +171,8 @@ def parse_args(argv=None):
                    help="--budget: the budget rules to run: lr (follows the optimizer's learning "
                         "rate, the library's default), constant (the rule without schedule), "
                         "or an alternative of studies/budget_rules.py; default lr and constant")
+    p.add_argument("--report", action="store_true",
+                   help="--budget: train nothing, rebuild the reports from the cells present")
     p.add_argument("--fixed-only", action="store_true",
                    help="--budget: train only the fixed-lambda front (no budget cells)")
     p.add_argument("--targets-gseal", type=float, nargs="+", default=None,
@@ -179,7 +181,10 @@ def parse_args(argv=None):
     p.add_argument("--targets-dseal", type=float, nargs="+", default=None,
                    help="--budget: deltaSEAL targets of Γ, > 0 (default: the preset's, "
                         + ", ".join(f"{t:g}" for t in Config.budget_targets_dseal) + ")")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if (args.report or args.fixed_only or args.rules) and not args.budget:
+        p.error("--report, --fixed-only and --rules go with --budget")
+    return args
 
 
 def main(argv=None) -> dict:
@@ -225,6 +230,9 @@ def main(argv=None) -> dict:
         if rec is not None:
             skipped += 1
             print(f"[{n}/{len(cells)}] {cell.key}: done, skipped", flush=True)
+        elif args.report:
+            print(f"[{n}/{len(cells)}] {cell.key}: missing, left out of the report", flush=True)
+            continue
         else:
             rec = train_cell(cell, cfg, data, device, progress=not args.no_progress)
             write_json(path, rec)

@@ -532,3 +532,22 @@ def test_the_alternative_budget_rules_do_what_they_say():
     assert built["rate-lr"].target_now == pytest.approx(0.1)
     assert built["rate-lr"].lam == pytest.approx(math.exp(0.02 * 0.5))   # (1 − r)·η·e
     assert built["pi"].lam == pytest.approx(math.exp(2 * 0.005 + 1.0))
+
+
+def test_budget_report_only_trains_nothing_and_budget_options_need_budget(tmp_path):
+    out = tmp_path / "r"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--budget", "--fixed-only",
+                           "--out", str(out), "--no-progress"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--budget", "--report",
+                           "--out", str(out), "--no-progress"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    n_budget = sum(c.method == "budget" for c in toy_cells.budget_plan(QUICK))
+    assert proc.stdout.count("missing, left out of the report") == n_budget
+    assert "0 trained" in proc.stdout and not any("budget" in p.name
+                                                 for p in (out / "cells").iterdir())
+    for bad in (["--report"], ["--fixed-only"], ["--rules", "lr"]):
+        with pytest.raises(SystemExit):
+            tr.parse_args(bad)
