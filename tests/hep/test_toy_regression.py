@@ -150,10 +150,14 @@ def test_only_a_missing_cell_is_recomputed(quick, tmp_path):
 
 def test_a_cell_from_another_configuration_is_not_reused(tmp_path):
     path = tmp_path / "cell.json"
-    path.write_text(json.dumps({"config": json.loads(json.dumps(toy_cells.fingerprint(QUICK))),
-                                "test_mse": [1.0]}))
+    rec = {"config": json.loads(json.dumps(toy_cells.fingerprint(QUICK))), "test_mse": [1.0],
+           "final_gamma_heldout": {"gseal": 1.0, "dseal": 1.0}}
+    path.write_text(json.dumps(rec))
     assert toy_cells.load_cell(str(path), QUICK) is not None
     assert toy_cells.load_cell(str(path), dataclasses.replace(QUICK, lr=QUICK.lr * 2)) is None
+    del rec["final_gamma_heldout"]      # a cell from before Γ was measured on held-out data
+    path.write_text(json.dumps(rec))
+    assert toy_cells.load_cell(str(path), QUICK) is None
     path.write_text("{truncated")
     assert toy_cells.load_cell(str(path), QUICK) is None
 
