@@ -111,7 +111,7 @@ class Config:
 
 # the rules of studies/budget_rules.py (named here so that --help imports no torch)
 BUDGET_RULE_NAMES = ("lr", "constant", "slow", "clip0.25", "slack6", "sq4", "sq6", "pi", "rate-lr",
-                     "rate-lr2")
+                     "rate-lr2", "hold0.9")
 
 PRESETS = {
     "default": {},

@@ -523,6 +523,7 @@ def test_the_alternative_budget_rules_do_what_they_say():
     for b in built.values():
         b(torch.nn.Identity(), torch.zeros(1))  # at the peak: no decay yet
     assert built["rate-lr"].lam == 1.0 and built["rate-lr2"].lam == 1.0   # no step at r = 1
+    assert built["hold0.9"].lam == 1.0                                    # held: r >= 0.9
     assert built["lr"].lam == pytest.approx(math.exp(0.02))               # e = clip = 1
     assert built["slow"].lam == pytest.approx(math.exp(0.005))
     assert built["clip0.25"].lam == pytest.approx(math.exp(0.02 * 0.25))
@@ -536,6 +537,7 @@ def test_the_alternative_budget_rules_do_what_they_say():
     assert built["rate-lr"].target_now == pytest.approx(0.1)
     assert built["rate-lr"].lam == pytest.approx(math.exp(0.02 * 0.5))   # (1 − r)·η·e
     assert built["pi"].lam == pytest.approx(math.exp(2 * 0.005 + 1.0))
+    assert built["hold0.9"].lam == pytest.approx(math.exp(0.02))           # r = 0.5: steps
 
 
 def test_budget_report_only_trains_nothing_and_budget_options_need_budget(tmp_path):

@@ -14,6 +14,10 @@ on the full toy. Each entry builds the budget of one cell: ``RULES[name](penalty
 * ``rate-lr``, ``rate-lr2`` the step scaled by ``1 − r_t`` (λ barely moves while the rate is
                high) against the constant target and against ``target·(1 + 2·r_t)``.
 
+* ``hold0.9`` the default, but λ held at its initial value until the learning rate has fallen
+               below 0.9 of its peak (the running Γ of a model that is still learning the task
+               says little about the Γ it ends with).
+
 ``r_t`` is the learning-rate ratio ``lr_t / lr_ref`` the budget reads from the optimizer and
 ``e_t = clamp(ln(Γ̄ / target_t), ±clip)``.
 """
@@ -65,6 +69,19 @@ class RateFollowsSchedule(ViolationBudget):
         return min(self.lam_max, max(self.lam_min, lam * math.exp(step)))
 
 
+class HoldWhileLearning(ViolationBudget):
+    """The default rule, with λ held until ``r_t < below`` (after the peak of a warm-up)."""
+
+    def __init__(self, *args, below: float = 0.9, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.below = below
+
+    def next_lam(self, lam, ema, target=None):
+        if not self._state["decayed"] or self.lr_ratio >= self.below:
+            return lam
+        return super().next_lam(lam, ema, target)
+
+
 RULES = {
     "lr": lambda p, t, opt: ViolationBudget(p, t, optimizer=opt),
     "constant": lambda p, t, opt: ViolationBudget(p, t),
@@ -76,4 +93,5 @@ RULES = {
     "pi": lambda p, t, opt: ProportionalIntegral(p, t, optimizer=opt, rate=0.005),
     "rate-lr": lambda p, t, opt: RateFollowsSchedule(p, t, optimizer=opt, slack=0.0),
     "rate-lr2": lambda p, t, opt: RateFollowsSchedule(p, t, optimizer=opt, slack=2.0),
+    "hold0.9": lambda p, t, opt: HoldWhileLearning(p, t, optimizer=opt, below=0.9),
 }
