@@ -35,14 +35,15 @@ __all__ = ["ViolationBudget"]
 # the scalar state, carried by the buffers "_lam", "_ema", ... in state_dict()
 STATE = {"lam": torch.float64, "ema": torch.float64, "last": torch.float64,
          "steps": torch.int64, "skipped": torch.int64,
-         "best": torch.float64,        # the smallest Γ̄ reached
+         "best": torch.float64,        # the smallest Γ̄ since Γ̄ first rose above the target
+         "armed": torch.int64,         # 1 once Γ̄ has been above the running target
          "stall_ref": torch.float64,   # Γ̄ at the start of the current stall window
          "stall_n": torch.int64,       # updates in the stall window (Γ̄ above target, not halving)
          "infeasible": torch.int64,    # 1 while the budget judges the target out of reach
          "warned": torch.int64,        # 1 once the infeasibility warning was given
          "decayed": torch.int64}       # 1 once the learning rate fell below its reference
 DEFAULTS = {"lam": 1.0, "ema": math.nan, "last": math.nan, "steps": 0, "skipped": 0,
-            "best": math.nan, "stall_ref": math.nan, "stall_n": 0, "infeasible": 0,
+            "best": math.nan, "armed": 0, "stall_ref": math.nan, "stall_n": 0, "infeasible": 0,
             "warned": 0, "decayed": 0}
 STALL_MARGIN = 1.5      # Γ̄ counts as "above the target" for the stall watch beyond this factor
 FLOOR_RTOL = 1e-9       # λ "at its floor / ceiling": within this relative distance
@@ -138,7 +139,8 @@ class ViolationBudget(torch.nn.Module):
     resumed optimizer as ``optimizer=`` and load the budget's state: the learning-rate
     references travel in ``_lr_ref``), readable as ``lam``, ``ema`` (Γ̄), ``steps`` (updates
     made), ``skipped`` (updates refused because ``Γ`` was not finite), ``value`` (the last
-    ``Γ``, reduced over ranks when it entered an update), ``best`` (the smallest Γ̄ reached),
+    ``Γ``, reduced over ranks when it entered an update), ``best`` (the smallest Γ̄ reached since
+    Γ̄ first rose above the running target),
     ``target_now`` (``target_t``), ``infeasible``, ``inactive`` (λ at its floor with
     ``Γ̄ ≤ target_t``: the target is met without the penalty) and ``status``. No update happens
     in ``eval()`` mode, when ``f`` is a module in ``eval()`` mode, or with gradients disabled;
@@ -261,7 +263,8 @@ class ViolationBudget(torch.nn.Module):
 
     @property
     def best(self) -> float:
-        """The smallest ``Γ̄`` reached so far (``nan`` before the first update)."""
+        """The smallest ``Γ̄`` reached since ``Γ̄`` first rose above the running target (``nan``
+        until then: an untrained model's tiny Γ says nothing about what training can reach)."""
         return self._state["best"]
 
     @property
@@ -378,8 +381,14 @@ class ViolationBudget(torch.nn.Module):
         rho = self.ema_decay
         ema = gamma if state["steps"] == 0 else rho * state["ema"] + (1 - rho) * gamma
         state["ema"] = ema
-        state["best"] = ema if not ema >= state["best"] else state["best"]
         target = self.target_now
+        # the smallest Γ̄ counts from the first time Γ̄ is above the running target: an untrained
+        # model's Γ is often far below any target (a near-constant output) and says nothing
+        # about what the trained model can reach
+        if ema > target:
+            state["armed"] = 1
+        if state["armed"]:
+            state["best"] = ema if not ema >= state["best"] else state["best"]
         state["lam"] = self.next_lam(state["lam"], ema, target)
         state["steps"] += 1
         self._watch(ema, target)

@@ -263,8 +263,8 @@ def test_state_round_trip_continues_exactly():
     gen = torch.Generator().manual_seed(0)
     train(model, opt, budget, x, y, gen, 6)
     sd = budget.state_dict()
-    assert set(sd) == {"_lam", "_ema", "_last", "_steps", "_skipped", "_best", "_stall_ref",
-                       "_stall_n", "_infeasible", "_warned", "_decayed", "_lr_ref"}
+    assert set(sd) == {"_lam", "_ema", "_last", "_steps", "_skipped", "_best", "_armed",
+                       "_stall_ref", "_stall_n", "_infeasible", "_warned", "_decayed", "_lr_ref"}
     assert (float(sd["_lam"]), float(sd["_ema"]), int(sd["_steps"])) == (
         budget.lam, budget.ema, 6)                # the buffers hold the current state
     buf = io.BytesIO()
@@ -517,6 +517,22 @@ def test_an_unreachable_target_warns_once_with_the_smallest_value():
     assert budget.infeasible and budget.best < 0.01
 
 
+def test_the_smallest_value_counts_once_the_penalty_has_risen_above_the_target():
+    """An untrained model's Γ is often tiny (a near-constant output): the smallest Γ̄ that the
+    warning names starts counting when Γ̄ first exceeds the running target."""
+    budget = ViolationBudget(Constant(1.0), 0.01, patience=50, ema_decay=0.0)
+    drive(budget, [1e-6, 1e-5, 1e-3])                  # below the target: not counted
+    assert math.isnan(budget.best) and budget._state["armed"] == 0
+    values = [1.0 - 0.001 * k for k in range(120)]     # then above it, creeping down
+    with pytest.warns(RuntimeWarning) as caught:
+        drive(budget, values)
+    (msg,) = [str(w.message) for w in caught if "out of reach" in str(w.message)]
+    assert f"smallest Γ̄ reached is {values[49]:.4g}" in msg
+    assert budget.best == min(values)
+    drive(budget, [1e-4])                              # once armed, every value counts
+    assert budget.best == 1e-4
+
+
 def test_a_penalty_that_keeps_halving_or_sits_at_its_target_does_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -609,8 +625,8 @@ def test_state_round_trip_with_the_schedule_continues_exactly():
     resumed, b2, warned = resume(True)
     assert resumed == straight                     # bit for bit
     assert b2._lr_refs == budget._lr_refs == [1e-2]
-    for name in ("lam", "ema", "last", "steps", "best", "stall_n", "infeasible", "warned",
-                 "decayed"):
+    for name in ("lam", "ema", "last", "steps", "best", "armed", "stall_n", "infeasible",
+                 "warned", "decayed"):
         assert b2._state[name] == budget._state[name], name
     assert warned == []                            # the warning was given before the save
     assert resume(False)[0] != straight            # (the test can fail)

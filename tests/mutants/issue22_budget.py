@@ -38,6 +38,10 @@ MUTANTS = [
      "                                    device=self._lr_ref.device)",
      "        pass",
      [TB + "test_the_peak_rate_after_a_warm_up_travels_in_the_state"]),
+    ("best-counts-untrained-start", B,
+     '        if state["armed"]:\n            state["best"]',
+     '        if True:\n            state["best"]',
+     [TB + "test_the_smallest_value_counts_once_the_penalty_has_risen_above_the_target"]),
     # ---------------------------------------------------------------- the studies
     ("front-keeps-dominated", "examples/hep/evaluation/front.py",
      "        if m < best:", "        if True:", FR),
