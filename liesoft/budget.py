@@ -421,10 +421,14 @@ class ViolationBudget(torch.nn.Module):
             "the penalty's units (docs/budget.md). budget.infeasible and budget.best say it "
             "too.", RuntimeWarning, stacklevel=6)
 
-    def next_lam(self, lam: float, ema: float, target: float | None = None) -> float:
-        """The update rule: ``clamp(lam · exp(rate · clamp(ln(ema / target), ±clip)))``
-        (``target`` defaults to the constant ``self.target``)."""
+    def error(self, ema: float, target: float | None = None) -> float:
+        """The error the rule steps by: ``clamp(ln(ema / target), ±clip)`` (``−clip`` for
+        ``ema ≤ 0``; ``target`` defaults to the constant ``self.target``)."""
         ratio = ema / (self.target if target is None else target)
-        log_ratio = -self.clip if ratio <= 0 else max(-self.clip, min(self.clip,
-                                                                       math.log(ratio)))
-        return min(self.lam_max, max(self.lam_min, lam * math.exp(self.rate * log_ratio)))
+        return -self.clip if ratio <= 0 else max(-self.clip, min(self.clip, math.log(ratio)))
+
+    def next_lam(self, lam: float, ema: float, target: float | None = None) -> float:
+        """The update rule: ``clamp(lam · exp(rate · error(ema, target)), lam_min, lam_max)``
+        (``target`` defaults to the constant ``self.target``)."""
+        return min(self.lam_max, max(self.lam_min,
+                                     lam * math.exp(self.rate * self.error(ema, target))))

@@ -133,6 +133,15 @@ def test_huge_and_zero_ratios_are_clipped_and_lam_stays_in_its_bounds():
     assert floor.lam == 1e-6
 
 
+
+def test_the_error_the_rule_steps_by_is_the_clipped_log_ratio():
+    budget = ViolationBudget(Constant(1.0), target=0.1, clip=0.5)
+    assert budget.error(0.1 * math.exp(0.3)) == pytest.approx(0.3, rel=1e-14)   # vs target
+    assert budget.error(0.3, target=0.4) == pytest.approx(math.log(0.75), rel=1e-14)
+    assert budget.error(0.2, target=0.4) == -0.5                                # ln 0.5 < −0.5
+    assert budget.error(100.0) == 0.5 and budget.error(0.0) == -0.5             # clipped
+    assert budget.next_lam(2.0, 0.1 * math.exp(0.3)) == pytest.approx(2.0 * math.exp(0.02 * 0.3))
+
 # ---------------------------------------------------------------------------- the value
 PENALTIES = {
     "gseal": lambda: GSEAL(Lorentz(), Vector4(), Scalar()),

@@ -19,7 +19,7 @@ on the full toy. Each entry builds the budget of one cell: ``RULES[name](penalty
                says little about the Γ it ends with).
 
 ``r_t`` is the learning-rate ratio ``lr_t / lr_ref`` the budget reads from the optimizer and
-``e_t = clamp(ln(Γ̄ / target_t), ±clip)``.
+``e_t = clamp(ln(Γ̄ / target_t), ±clip)`` (``ViolationBudget.error``).
 """
 
 from __future__ import annotations
@@ -27,11 +27,6 @@ from __future__ import annotations
 import math
 
 from liesoft import ViolationBudget
-
-
-def _error(budget: ViolationBudget, ema: float, target: float | None) -> float:
-    ratio = ema / (budget.target if target is None else target)
-    return -budget.clip if ratio <= 0 else max(-budget.clip, min(budget.clip, math.log(ratio)))
 
 
 class PowerSchedule(ViolationBudget):
@@ -54,7 +49,7 @@ class ProportionalIntegral(ViolationBudget):
         self.log_integral = math.log(self.lam)
 
     def next_lam(self, lam, ema, target=None):
-        e = _error(self, ema, target)
+        e = self.error(ema, target)
         lo, hi = math.log(self.lam_min), math.log(self.lam_max)
         self.log_integral = min(hi, max(lo, self.log_integral + self.rate * e))
         return min(self.lam_max, max(self.lam_min, math.exp(self.log_integral + self.kappa * e)))
@@ -65,7 +60,7 @@ class RateFollowsSchedule(ViolationBudget):
 
     def next_lam(self, lam, ema, target=None):
         r = self.lr_ratio if self._state["decayed"] else 1.0
-        step = self.rate * (1.0 - r) * _error(self, ema, target)
+        step = self.rate * (1.0 - r) * self.error(ema, target)
         return min(self.lam_max, max(self.lam_min, lam * math.exp(step)))
 
 

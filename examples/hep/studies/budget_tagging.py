@@ -262,7 +262,7 @@ def plot(results: list[dict], rows: list[dict], path_front, path_lam) -> None:
                 if r["penalty"] == pen and r["seed"] == seed:
                     ax.plot(r["gamma_final"], 1 - r["auc"], "*", color=f"C{seed}", ms=13,
                             label=f"budget, seed {seed}")
-        ax.axvline(rows[[r["penalty"] for r in rows].index(pen)]["target"], ls=":", color="k")
+        ax.axvline(next(r["target"] for r in rows if r["penalty"] == pen), ls=":", color="k")
         ax.set_xscale("log")
         ax.set_xlabel(f"held-out Γ_final ({pen})")
         ax.set_ylabel("1 − AUC (test)")
