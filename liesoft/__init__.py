@@ -3,6 +3,7 @@
 from .audit import InvarianceProfile, invariance_profile
 from .budget import ViolationBudget
 from .groups import E3, SO, SO3, LieGroup, Lorentz, MatrixLieGroup
+from .lambda_search import LambdaSearch, find_lambda
 from .penalties import GSEAL, DeltaSEAL, math_attention
 from .reps import (
     AxialVector,
@@ -30,7 +31,7 @@ __all__ = [
     "LieGroup", "MatrixLieGroup", "Lorentz", "SO3", "SO", "E3",
     "Representation", "Scalar", "Vector", "Vector4", "Tensor", "Point", "Dual", "Sum", "Product",
     "Pseudoscalar", "AxialVector",
-    "GSEAL", "DeltaSEAL", "math_attention", "ViolationBudget",
+    "GSEAL", "DeltaSEAL", "math_attention", "ViolationBudget", "find_lambda", "LambdaSearch",
     "assert_equivariant", "equivariance_error", "assert_batch_independent",
     "batch_dependence", "invariance_profile", "InvarianceProfile",
 ]

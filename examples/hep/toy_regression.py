@@ -107,11 +107,17 @@ class Config:
     budget_lams_gseal: tuple = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
     budget_lams_dseal: tuple = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
     gamma_eval: int = 10_000        # vectors on which each cell's final Gamma is measured
+    gamma_val_draws: int = 16       # boost draws of GSEAL's Gamma on the validation vectors
+    # --budget, rule "search" (liesoft.find_lambda across fixed-lambda trainings): the first
+    # lambda, the landing tolerance and the most trainings per search
+    search_lam0: float = 1.0
+    search_rtol: float = 0.1
+    search_max: int = 6
 
 
 # the rules of studies/budget_rules.py (named here so that --help imports no torch)
 BUDGET_RULE_NAMES = ("lr", "constant", "slow", "clip0.25", "slack6", "sq4", "sq6", "pi", "rate-lr",
-                     "rate-lr2", "hold0.9")
+                     "rate-lr2", "hold0.9", "search")
 
 PRESETS = {
     "default": {},
@@ -170,7 +176,8 @@ def parse_args(argv=None):
     p.add_argument("--rules", nargs="+", choices=BUDGET_RULE_NAMES, default=None,
                    help="--budget: the budget rules to run: lr (follows the optimizer's learning "
                         "rate, the library's default), constant (the rule without schedule), "
-                        "or an alternative of studies/budget_rules.py; default lr and constant")
+                        "an alternative of studies/budget_rules.py, or search (liesoft."
+                        "find_lambda across fixed-λ trainings); default lr and constant")
     p.add_argument("--report", action="store_true",
                    help="--budget: train nothing, rebuild the reports from the cells present")
     p.add_argument("--fixed-only", action="store_true",
@@ -194,7 +201,15 @@ def main(argv=None) -> dict:
     from examples.hep.data.toy import make_data
     from examples.hep.evaluation.toy import group_runs, make_figures, write_results, write_tables
     from examples.hep.studies.toy_budget import write_budget_reports
-    from examples.hep.studies.toy_cells import budget_plan, load_cell, plan, train_cell, write_json
+    from examples.hep.studies.toy_cells import (
+        SEARCH_RULE,
+        budget_plan,
+        load_cell,
+        plan,
+        search_cell,
+        train_cell,
+        write_json,
+    )
 
     preset = "quick" if args.quick else args.preset
     cfg = dataclasses.replace(Config(), **PRESETS[preset])
@@ -234,12 +249,18 @@ def main(argv=None) -> dict:
             print(f"[{n}/{len(cells)}] {cell.key}: missing, left out of the report", flush=True)
             continue
         else:
-            rec = train_cell(cell, cfg, data, device, progress=not args.no_progress)
+            if cell.rule == SEARCH_RULE:
+                rec = search_cell(cell, cfg, data, device, not args.no_progress,
+                                  os.path.join(out, "search_trials"))
+            else:
+                rec = train_cell(cell, cfg, data, device, progress=not args.no_progress)
             write_json(path, rec)
             trained += 1
             t = rec["test_mse"]
             extra = (f", λ {rec['lam_final']:.3g}, Γ̄/target {rec['gamma_ema'] / cell.target:.2f}"
                      if cell.method == "budget" else "")
+            if cell.rule == SEARCH_RULE:
+                extra += f", {rec['status']} after {rec['trainings']} trainings"
             print(f"[{n}/{len(cells)}] {cell.key}: {rec['train_seconds']:.0f} s, test MSE "
                   f"β=0 {t[0]:.2e}, β={cfg.test_betas[-1]:g} {t[-1]:.2e}{extra}", flush=True)
         recs.append(rec)

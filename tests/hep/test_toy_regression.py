@@ -481,10 +481,89 @@ def test_budget_cells_run_the_rule_with_and_without_schedule(monkeypatch):
         assert rec["rule"] == rule and rec["status"] in ("active", "inactive")
         assert len(rec["lam_log"][0]) == 5
     assert isinstance(built[0].optimizer, torch.optim.Adam) and built[1].optimizer is None
-    assert seen[0] is data[0] and seen[1] is data[2] and seen[3] is data[2]
+    assert [x is d for x, d in zip(seen[:3], data, strict=True)] == [True] * 3  # train, val, test
     bad = toy_cells.Cell("exact", "budget", 0.0, None, 0, "dseal", 1e-3, "pid-2")
     with pytest.raises(ValueError, match="rule must be one of"):
         toy_cells.train_cell(bad, cfg, data, torch.device("cpu"), progress=False)
+
+
+def test_search_cells_steer_on_validation_and_share_their_trials(monkeypatch, tmp_path):
+    """rule "search": liesoft.find_lambda over fixed-λ trials steered by each trial's Γ on the
+    validation vectors (GSEAL averaged over cfg.gamma_val_draws boost draws), judged on the
+    test vectors; the trials live in their own folder (not in the front's cells/), searches of
+    the same case, penalty and seed share them, and the record names every trial."""
+    cfg = dataclasses.replace(QUICK, n_train=64, n_val=16, n_test=24, batch=32, epochs=1,
+                              width=8, depth=1, test_betas=(0.0, 0.7), eval_chunk=10,
+                              gamma_eval=24, search_lam0=1.0, search_rtol=0.1, search_max=4,
+                              gamma_val_draws=3)
+    data = toy_data.make_data(cfg)
+    # the validation Γ averages the draws: by hand on a trained trial
+    seen = []
+    real_gammas = toy_cells.final_gammas
+
+    def gammas(model, x, cfg_, device, draws=1):
+        seen.append((x, draws))
+        return real_gammas(model, x, cfg_, device, draws)
+
+    monkeypatch.setattr(toy_cells, "final_gammas", gammas)
+    cell = toy_cells.Cell("exact", "gseal", 1.0, cfg.beta_max2, 0)
+    rec = toy_cells.train_cell(cell, cfg, data, torch.device("cpu"), progress=False)
+    assert [(x is d, k) for (x, k), d in zip(seen, data, strict=True)] == [
+        (True, 1), (True, 3), (True, 1)]
+    monkeypatch.setattr(toy_cells, "final_gammas", real_gammas)
+    # fake trials: Γ_val = 0.01/λ, Γ_test = 0.02/λ — steering on the test Γ lands elsewhere
+    trained = []
+
+    def fake_train(c, cfg_, data_, device, progress):
+        trained.append(c)
+        g = {"gseal": 0.01 / c.lam, "dseal": 1.0}
+        return dict(rec, key=c.key, lam=c.lam, method=c.method, final_gamma_val=g,
+                    final_gamma_heldout={k: 2 * v for k, v in g.items()},
+                    test_mse=[c.lam, c.lam], train_seconds=1.5)
+
+    monkeypatch.setattr(toy_cells, "train_cell", fake_train)
+    trials = tmp_path / "trials"
+    first = toy_cells.Cell("exact", "budget", 0.0, cfg.beta_max2, 0, "gseal", 0.005, "search")
+    out = toy_cells.search_cell(first, cfg, data, torch.device("cpu"), False, str(trials))
+    assert out["lam_final"] == pytest.approx(2.0, rel=1e-5) and out["status"] == "landed"
+    assert out["gamma_ema"] == pytest.approx(0.005, rel=1e-5)            # Γ_val of the chosen
+    assert out["final_gamma_heldout"]["gseal"] == pytest.approx(0.01, rel=1e-5)   # its test Γ
+    assert out["test_mse"] == [out["lam_final"]] * 2 and out["rule"] == "search"
+    # λ = 1 (Γ_val 2× the target), ×4 by the assumed slope −0.5, then the secant: λ = 2
+    assert out["trainings"] == len(out["trials"]) == len(trained) == 3
+    assert out["train_seconds"] == pytest.approx(1.5 * 3)
+    assert [t["lam"] for t in out["trials"]] == [1.0, 4.0, pytest.approx(2.0, rel=1e-5)]
+    assert sorted(p.name for p in trials.iterdir()) == sorted(c.key + ".json" for c in trained)
+    assert all(c.method == "gseal" and c.beta_max2 == cfg.beta_max2 for c in trained)
+    # a second target of the same case, penalty and seed reuses the trials at λ = 1 and 4:
+    # λ = 1, 16, then the secant's 4 — one new training
+    second = dataclasses.replace(first, target=0.0025)
+    out2 = toy_cells.search_cell(second, cfg, data, torch.device("cpu"), False, str(trials))
+    assert [t["lam"] for t in out2["trials"]] == [1.0, 16.0, pytest.approx(4.0, rel=1e-5)]
+    assert out2["trials"][0]["key"] == out["trials"][0]["key"] and len(trained) == 4
+    assert out2["train_seconds"] == pytest.approx(1.5 * out2["trainings"])
+    with pytest.raises(ValueError, match="a budget cell of rule 'search'"):
+        toy_cells.search_cell(dataclasses.replace(first, rule="lr"), cfg, data,
+                              torch.device("cpu"), False, str(trials))
+
+
+def test_the_search_rule_runs_from_the_command_line(tmp_path):
+    """--budget --rules search: the search cells train their trials in search_trials/, not
+    in the front's cells/, and the report has a search row per (case, penalty, target)."""
+    out = tmp_path / "s"
+    tr.main(["--quick", "--budget", "--rules", "search", "--cases", "exact", "--out", str(out),
+             "--no-progress"])
+    front = {c.key + ".json" for c in toy_cells.budget_plan(
+        dataclasses.replace(QUICK, cases=("exact",)), fixed_only=True)}
+    cells = {p.name for p in (out / "cells").iterdir()}
+    assert {n for n in cells if "_budget-" not in n} == front
+    assert {n for n in cells if "_budget-" in n} == {
+        "exact_budget-gseal-search_target0.01_bmax2-0.95_seed0.json",
+        "exact_budget-dseal-search_target0.001_bmax2-none_seed0.json"}
+    assert any((out / "search_trials").iterdir())
+    header, rows = read_rows(out / "budget.csv")
+    assert [r["rule"] for r in rows] == ["search", "search"]
+    assert all(int(r["trainings"]) >= 1 for r in rows)
 
 
 def test_a_budget_cell_schedules_its_target_with_the_cells_optimizer(monkeypatch):
@@ -513,7 +592,7 @@ def test_a_budget_cell_schedules_its_target_with_the_cells_optimizer(monkeypatch
 def test_the_alternative_budget_rules_do_what_they_say():
     """studies/budget_rules.py: the names --help offers are the rules; each builds a budget;
     the alternatives' targets and steps follow their formulas."""
-    assert tr.BUDGET_RULE_NAMES == tuple(budget_rules.RULES)
+    assert tr.BUDGET_RULE_NAMES == tuple(budget_rules.RULES) + (toy_cells.SEARCH_RULE,)
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(()))], lr=1.0)
     pen = lambda f, x: f(x).sum() * 0 + 1.0    # noqa: E731  (Γ = 1, 10× the target)
     built = {name: make(pen, 0.1, opt) for name, make in budget_rules.RULES.items()}

@@ -30,7 +30,7 @@ BUDGET_COLUMNS = ("case", "penalty", "target", "rule", "seed", "gamma_final", "g
                   "mse_beta0", "mse_beta0.8", "front_mse", "ratio_front", "ratio_pareto",
                   "lam_front",
                   "lam_final", "lam_max_run", "lam_overshoot", "gamma_ema", "status", "warnings",
-                  "train_seconds")
+                  "trainings", "train_seconds")
 FLOOR_RTOL = 1e-9       # lambda "at its floor": within this relative distance of lam_min
 BAND = (0.8, 1.25)      # Γ_final / target in this band ...
 FRONT_MAX = 1.2         # ... and MSE / front at the target at most this: the cell passes
@@ -77,7 +77,8 @@ def budget_rows(recs: list[dict], cfg) -> tuple[list[dict], dict]:
             "gamma_ema": r["gamma_ema"],
             "status": r.get("status", "inactive" if abs(r["lam_final"] - r["lam_min"])
                             <= FLOOR_RTOL * r["lam_min"] else "active"),
-            "warnings": r.get("warnings", 0), "train_seconds": r["train_seconds"]})
+            "warnings": r.get("warnings", 0), "trainings": r.get("trainings", 1),
+            "train_seconds": r["train_seconds"]})
     return rows, fixed
 
 
@@ -207,7 +208,7 @@ def make_budget_figure(rows: list[dict], fixed: dict, cfg, out: str) -> None:
     fig, axes = plt.subplots(len(BUDGET_PENALTIES), len(cases),
                              figsize=(5.5 * len(cases), 4.2 * len(BUDGET_PENALTIES)),
                              squeeze=False)
-    marks = {"lr": "o", "constant": "x"}
+    marks = {"lr": "o", "constant": "x", "search": "*"}
     for j, case in enumerate(cases):
         for i, pen in enumerate(BUDGET_PENALTIES):
             ax = axes[i][j]
@@ -226,7 +227,8 @@ def make_budget_figure(rows: list[dict], fixed: dict, cfg, out: str) -> None:
             ax.set_yscale("log")
             ax.set_xlabel(f"held-out Γ_final ({pen})")
             ax.set_ylabel("test MSE at β = 0")
-            ax.set_title(f"{case}, {pen}: ● budget (lr rule), ✕ without schedule", fontsize=9)
+            ax.set_title(f"{case}, {pen}: ● budget (lr rule), ✕ without schedule, ★ λ search",
+                         fontsize=9)
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=6)
     fig.tight_layout()
@@ -242,7 +244,7 @@ def make_trace_figure(recs: list[dict], cfg, out: str) -> None:
     import matplotlib.pyplot as plt
 
     sel = [r for r in recs if r["method"] == "budget" and r["case"] == cfg.cases[0]
-           and r["seed"] == cfg.seeds[0] and len(r["lam_log"][0]) >= 4]
+           and r["seed"] == cfg.seeds[0] and r["lam_log"] and len(r["lam_log"][0]) >= 4]
     if not sel:
         return
     fig, axes = plt.subplots(2, len(BUDGET_PENALTIES), figsize=(11, 7), squeeze=False)
