@@ -3,15 +3,18 @@
     python examples/hep/budget_tagging.py                 # the study (preset first), resumable
     python examples/hep/budget_tagging.py --fixed-only    # the front alone (one process) ...
     python examples/hep/budget_tagging.py --budgets-only  # ... the budgets (another process)
+    python examples/hep/budget_tagging.py --budgets-only --rules search --penalties gseal
     python examples/hep/budget_tagging.py --report        # metrics.json, report.md, figures
     python examples/hep/budget_tagging.py --quick         # seconds: a smoke run (tests)
 
-Per seed: the baseline, GSEAL and δSEAL at fixed λs (the front) and one ``ViolationBudget`` per
-penalty (``--targets``), trained with the tagger's recipe (AdamW, one-cycle learning rate, early
-stopping); every trained model's Γ is measured on held-out test jets with the penalty itself.
-The λs, targets and seeds are at the top of ``studies/budget_tagging.py``. One result file per
-training in ``--out/results`` (finished trainings are skipped; processes may share ``--out``);
-each process, and ``--report``, rebuilds the report from every result present.
+Per seed: the baseline, GSEAL and δSEAL at fixed λs (the front) and, per penalty at its target
+(``--targets``), a ``ViolationBudget`` (rule ``lr``) and a ``liesoft.find_lambda`` search
+(rule ``search``, its trials steered by Γ on validation jets), trained with the tagger's recipe
+(AdamW, one-cycle learning rate, early stopping); every trained model's Γ is measured on
+held-out test jets with the penalty itself. The λs, targets and seeds are at the top of
+``studies/budget_tagging.py``. One result file per training in ``--out/results`` (finished
+trainings are skipped; processes may share ``--out``); each process, and ``--report``,
+rebuilds the report from every result present.
 """
 
 import pathlib
@@ -41,6 +44,9 @@ def parse_args(argv=None):
                     help="comma list of gseal, dseal (default: both)")
     ap.add_argument("--targets", default=None,
                     help="budget targets, e.g. gseal=1e-2,dseal=0.1 (default: the study's)")
+    ap.add_argument("--rules", default="lr,search",
+                    help="comma list of the budget rules to run: lr (ViolationBudget following "
+                         "the learning rate), search (liesoft.find_lambda); default both")
     ap.add_argument("--fixed-only", action="store_true", help="only the baseline and fixed λs")
     ap.add_argument("--budgets-only", action="store_true", help="only the budget runs")
     ap.add_argument("--report", action="store_true",
@@ -55,6 +61,9 @@ def parse_args(argv=None):
     args.penalties = [p for p in args.penalties.split(",") if p]
     if not args.penalties or any(p not in ("gseal", "dseal") for p in args.penalties):
         ap.error(f"--penalties must be a comma list of gseal, dseal, got {args.penalties}")
+    args.rules = [r for r in args.rules.split(",") if r]
+    if not args.rules or any(r not in ("lr", "search") for r in args.rules):
+        ap.error(f"--rules must be a comma list of lr, search, got {args.rules}")
     if args.fixed_only and args.budgets_only:
         ap.error("--fixed-only and --budgets-only exclude each other")
     if args.seeds is not None and args.seeds < 1:
@@ -85,7 +94,7 @@ def main(argv=None):
         targets = dict(study.TARGETS, **(args.targets or {}))
         runs = [r for r in study.plan(args.first_seed + (args.seeds or study.SEEDS),
                                       args.penalties, targets, args.budgets_only,
-                                      args.fixed_only) if r[3] >= args.first_seed]
+                                      args.fixed_only, args.rules) if r[3] >= args.first_seed]
         t0 = time.perf_counter()
         study.run_study(args, cfg, ctx, runs)
         ctx.log(f"trainings done in {(time.perf_counter() - t0) / 60:.1f} min")

@@ -18,16 +18,24 @@ from tests.hep.momenta_samples import physical_jets
 
 def test_plan_trains_the_front_then_the_budgets_seed_by_seed():
     runs = study.plan(2)
-    per_seed = 1 + sum(len(v) for v in study.LAMS.values()) + 2
+    per_seed = 1 + sum(len(v) for v in study.LAMS.values()) + 2 * len(study.RULES)
     assert len(runs) == 2 * per_seed and [r[3] for r in runs] == sorted(r[3] for r in runs)
     assert runs[0] == ("baseline", None, None, 0)
     assert ("budget", "gseal", study.TARGETS["gseal"], 1) in runs
-    assert all(r[0] != "budget" for r in study.plan(2, fixed_only=True))
-    assert all(r[0] == "budget" for r in study.plan(2, budgets_only=True))
-    assert study.plan(1, ("dseal",), {"dseal": 0.5})[-1] == ("budget", "dseal", 0.5, 0)
+    assert ("search", "dseal", study.TARGETS["dseal"], 1) in runs
+    assert all(r[0] in ("baseline", "fixed") for r in study.plan(2, fixed_only=True))
+    assert all(r[0] in ("budget", "search") for r in study.plan(2, budgets_only=True))
+    assert study.plan(1, ("dseal",), {"dseal": 0.5})[-1] == ("search", "dseal", 0.5, 0)
+    assert study.plan(1, ("dseal",), {"dseal": 0.5}, rules=("lr",))[-1] == (
+        "budget", "dseal", 0.5, 0)
+    assert [r[0] for r in study.plan(1, budgets_only=True, rules=("search",))] == ["search"] * 2
+    with pytest.raises(ValueError, match="rules must be among"):
+        study.plan(1, rules=("pid",))
     names = {study.run_name(*r) for r in runs}
     assert len(names) == len(runs) and "gseal_budget0.01_seed0" in names
     assert "dseal_lam0.03_seed1" in names and "baseline_seed1" in names
+    assert "gseal_search0.01_seed0" in names
+    assert study.run_name("trial", "gseal", 0.421, 2) == "gseal_trial0.421_seed2"
 
 
 def _result(kind, seed, pen=None, lam=None, target=None, gamma=1.0, auc=0.96, lams=(1.0,)):
@@ -56,13 +64,31 @@ def test_budget_rows_compare_with_the_fixed_lambda_of_the_same_seed_at_the_targe
     assert [r["gamma_ratio"] for r in rows] == pytest.approx([1.0, 2.0], rel=1e-12)
     assert rows[0]["lam_front"] == pytest.approx(10 ** 0.5, rel=1e-12)
     assert rows[0]["lam_max"] == 5.0 and rows[0]["lam_final"] == 3.0
-    s = study.summary(rows)["gseal"]
+    assert [r["rule"] for r in rows] == ["lr", "lr"]
+    s = study.summary(rows)["lr"]["gseal"]
     assert s["gamma_ratio_gmean"] == pytest.approx(2 ** 0.5, rel=1e-12)   # not 1.5
     assert s["passes"] is False                                             # 1.41 > 1.25
     ok = [dict(r, gamma_ratio=1.1, metric_ratio=1.1, auc=0.96) for r in rows]
-    assert study.summary(ok)["gseal"]["passes"] is True
+    assert study.summary(ok)["lr"]["gseal"]["passes"] is True
     low_auc = [dict(r, gamma_ratio=1.1, metric_ratio=1.1, auc=0.94) for r in rows]
-    assert study.summary(low_auc)["gseal"]["passes"] is False              # AUC >= 0.95 too
+    assert study.summary(low_auc)["lr"]["gseal"]["passes"] is False        # AUC >= 0.95 too
+    # a search's row: λ of its chosen trial, the largest λ it tried, its trainings; trials and
+    # searches are not points of the front
+    trial = dict(_result("trial", 0, "gseal", 30.0, gamma=1e-5, auc=0.5), name="t")
+    search = dict(_result("search", 0, "gseal", 2.0, target=target, gamma=target, auc=0.97),
+                  trials=[{"lam": 1.0, "gamma_val": 1.0}, {"lam": 5.0, "gamma_val": 1.0},
+                          {"lam": 2.0, "gamma_val": 1.0}], trainings=3, status="landed",
+                  train_s=180.0)
+    rows2 = study.budget_rows(results + [trial, search])
+    srow = next(r for r in rows2 if r["rule"] == "search")
+    assert srow["front_one_minus_auc"] == pytest.approx(0.04 * 2 ** 0.5, rel=1e-12)
+    assert srow["lam_final"] == 2.0 and srow["lam_max"] == 5.0 and srow["trainings"] == 3
+    assert srow["lam_per_epoch"] == [2.0] and srow["status"] == "landed"
+    summ = study.summary(rows2)
+    assert set(summ) == {"lr", "search"} and summ["search"]["gseal"]["trainings_mean"] == 3
+    assert summ["search"]["gseal"]["train_min_mean"] == pytest.approx(3.0)
+    assert [f["method"] for f in study.fixed_table(results + [trial, search])].count(
+        "gseal") == 2
 
 
 def test_held_out_gammas_are_the_training_penalties_on_the_probability_in_chunks():
@@ -84,19 +110,67 @@ def test_held_out_gammas_are_the_training_penalties_on_the_probability_in_chunks
     assert not model.training                                    # measured in eval()
     logit = study.held_out_gammas(model, x, SimpleNamespace(penalty_on="logit"), n=10)
     assert logit["dseal"] > whole["dseal"]           # the sigmoid's slope is at most 1/4
+    # draws: GSEAL averaged over generators 30 000 + d, δSEAL (exact) unchanged
+    three = study.held_out_gammas(model, x, args, n=10, chunk=10, draws=3)
+    by_hand = [float(gseal(prob, z, generator=torch.Generator().manual_seed(30_000 + d)))
+               for d in range(3)]
+    assert three["gseal"] == pytest.approx(sum(by_hand) / 3, rel=1e-12)
+    assert len({round(v, 12) for v in by_hand}) == 3          # the draws differ
+    assert three["dseal"] == pytest.approx(whole["dseal"], rel=1e-12)
 
 
-def test_the_quick_study_trains_the_front_and_the_budgets_and_reports(tmp_path,
+def test_a_search_steers_by_the_validation_gamma_and_keeps_its_chosen_trial(tmp_path,
+                                                                             monkeypatch):
+    """rule search: find_lambda from SEARCH_LAM0 over trials (run_one "trial"), steered by
+    each trial's gamma_val (not its test Γ); the result is the chosen trial's with the search's
+    λ, status, trials and summed cost; a rerun reads the file."""
+    calls = []
+
+    def fake_run_one(kind, penalty, value, seed, data, cfg, ctx, args):
+        calls.append((kind, penalty, value, seed))
+        return {"kind": kind, "penalty": penalty, "seed": seed, "name": f"t{value:g}",
+                "lam": value, "auc": 0.9 + value / 100, "train_s": 60.0,
+                "gamma_val": {penalty: 0.01 / value}, "gamma_final": {penalty: 0.03 / value},
+                "history": [{"epoch": 1}]}
+
+    monkeypatch.setattr(study, "run_one", fake_run_one)
+    ctx = SimpleNamespace(out=tmp_path, main=True, log=lambda msg: None)
+    r = study.search_one("gseal", 0.005, 2, None, None, ctx, None)
+    assert calls[0] == ("trial", "gseal", study.SEARCH_LAM0["gseal"], 2)
+    assert r["lam"] == pytest.approx(2.0, rel=1e-5) and r["status"] == "landed"   # Γ_val → 2
+    assert r["kind"] == "search" and r["target"] == 0.005 and r["name"] == "gseal_search0.005_seed2"
+    assert r["gamma_final"]["gseal"] == pytest.approx(0.015, rel=1e-5)  # its own test Γ
+    assert r["trainings"] == len(calls) == len(r["trials"]) and r["train_s"] == 60.0 * len(calls)
+    assert all(c[2] == float(f"{c[2]:.6g}") for c in calls)              # λ rounded, 6 digits
+    assert json.loads((tmp_path / "results" / "gseal_search0.005_seed2.json").read_text()) == r
+    n = len(calls)
+    assert study.search_one("gseal", 0.005, 2, None, None, ctx, None) == r and len(calls) == n
+
+
+def test_the_quick_study_trains_the_front_and_the_budgets_and_reports(tmp_path, monkeypatch,
                                                                       quick_jet_cache, capsys):
     argv = ["--quick", "--out", str(tmp_path), "--cache-dir", quick_jet_cache, "--no-progress",
             "--targets", "gseal=1e-4,dseal=1e-3"]
+    measured, real = [], study.held_out_gammas
+
+    def gammas(model, x, args, **kw):
+        measured.append((x, kw.get("draws", 1)))
+        return real(model, x, args, **kw)
+
+    monkeypatch.setattr(study, "held_out_gammas", gammas)
     script.main(argv)
+    # every training measured on its test jets (one draw), then on validation jets (VAL_DRAWS)
+    assert [d for _, d in measured] == [1, study.VAL_DRAWS] * (len(measured) // 2)
+    assert all(a is not b for (a, _), (b, _) in zip(measured[::2], measured[1::2], strict=True))
     capsys.readouterr()
     names = sorted(p.stem for p in (tmp_path / "results").iterdir())
-    assert names == sorted(study.run_name(*r) for r in study.plan(
+    planned = sorted(study.run_name(*r) for r in study.plan(
         1, targets={"gseal": 1e-4, "dseal": 1e-3}))
+    assert sorted(n for n in names if "_trial" not in n) == planned
+    assert any("gseal_trial" in n for n in names) and any("dseal_trial" in n for n in names)
     met = json.loads((tmp_path / "metrics.json").read_text())
-    assert set(met["summary"]) == {"gseal", "dseal"} and met["trainings"] == len(names)
+    assert set(met["summary"]) == {"lr", "search"} and met["trainings"] == len(names)
+    assert set(met["summary"]["search"]) == {"gseal", "dseal"}
     row = next(r for r in met["rows"] if r["penalty"] == "dseal")
     r = json.loads((tmp_path / "results" / "dseal_budget0.001_seed0.json").read_text())
     assert row["gamma_ratio"] == pytest.approx(r["gamma_final"]["dseal"] / 1e-3, rel=1e-12)
@@ -110,6 +184,7 @@ def test_the_quick_study_trains_the_front_and_the_budgets_and_reports(tmp_path,
 
 def test_the_script_rejects_bad_options():
     for bad in (["--penalties", "nope"], ["--seeds", "0"], ["--fixed-only", "--budgets-only"],
+                ["--rules", "pid"], ["--rules", ""],
                 ["--targets", "gseal=-1"], ["--targets", "x=1"]):
         with pytest.raises(SystemExit):
             script.parse_args(bad)

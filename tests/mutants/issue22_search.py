@@ -8,6 +8,8 @@ Entries: (id, file, exact original text, mutated text, tests)."""
 S = "liesoft/lambda_search.py"
 T = ["tests/test_lambda_search.py"]
 TOY = "tests/hep/test_toy_regression.py::"
+TAG = "tests/hep/test_budget_tagging.py::"
+BT = "examples/hep/studies/budget_tagging.py"
 
 MUTANTS = [
     ("newton-step-sign", S,
@@ -60,4 +62,27 @@ MUTANTS = [
      "final_gamma_val=final_gammas(model, x_val, cfg, device, cfg.gamma_val_draws),",
      "final_gamma_val=final_gammas(model, x_val, cfg, device),",
      [TOY + "test_search_cells_steer_on_validation_and_share_their_trials"]),
+    # ---------------------------------------------------------------- the tagger's searches
+    ("tagger-search-steers-on-test", BT,
+     '        return r["gamma_val"][penalty], r', '        return r["gamma_final"][penalty], r',
+     [TAG + "test_a_search_steers_by_the_validation_gamma_and_keeps_its_chosen_trial"]),
+    ("tagger-search-cost-of-the-chosen", BT,
+     '                  train_s=sum(t.payload["train_s"] for t in search.trials))',
+     '                  train_s=chosen["train_s"])',
+     [TAG + "test_a_search_steers_by_the_validation_gamma_and_keeps_its_chosen_trial"]),
+    ("tagger-trials-in-the-front", BT,
+     '        if r["kind"] not in ("baseline", "fixed"):',
+     '        if r["kind"] == "budget":',
+     [TAG + "test_budget_rows_compare_with_the_fixed_lambda_of_the_same_seed_at_the_target"]),
+    ("tagger-draws-ignored", BT,
+     '        for d in range(draws if name == "gseal" else 1):', '        for d in range(1):',
+     [TAG + "test_held_out_gammas_are_the_training_penalties_on_the_probability_in_chunks"]),
+    ("tagger-val-gamma-on-test-jets", BT,
+     '"gamma_val": held_out_gammas(model, val["x"], args, draws=VAL_DRAWS),',
+     '"gamma_val": held_out_gammas(model, test["x"], args, draws=VAL_DRAWS),',
+     [TAG + "test_the_quick_study_trains_the_front_and_the_budgets_and_reports"]),
+    ("tagger-val-gamma-one-draw", BT,
+     '"gamma_val": held_out_gammas(model, val["x"], args, draws=VAL_DRAWS),',
+     '"gamma_val": held_out_gammas(model, val["x"], args),',
+     [TAG + "test_the_quick_study_trains_the_front_and_the_budgets_and_reports"]),
 ]

@@ -1,13 +1,17 @@
 """Violation budgets on the tagger against its fixed-λ front (``budget_tagging.py``, issue 22,
 docs/budget.md).
 
-Per seed: the baseline, GSEAL and δSEAL at the fixed λs of :data:`LAMS` (the front), and one
-:class:`liesoft.ViolationBudget` per penalty at its target (:data:`TARGETS`), every one trained
-by ``training.train_one`` with the tagger's recipe on Table 1's data (the budget follows the
-training's AdamW one-cycle learning rate). Each trained model is measured on held-out test
-jets: AUC, 1/ε_B, invariance, and **Γ_final**, the penalty itself (GSEAL with a fixed
-generator, δSEAL exact in the paper's ``sum`` units, both on the probability as in training) on
-:data:`N_GAMMA` test jets in ``eval()``. The task metric against the front is ``1 − AUC``
+Per seed: the baseline, GSEAL and δSEAL at the fixed λs of :data:`LAMS` (the front), and per
+penalty at its target (:data:`TARGETS`) one run of each rule (:data:`RULES`): ``lr``, a
+:class:`liesoft.ViolationBudget` following the training's AdamW one-cycle learning rate, and
+``search``, :func:`liesoft.find_lambda` over fixed-λ trainings ("trials", from
+:data:`SEARCH_LAM0`) steered by each trial's Γ on :data:`N_GAMMA` *validation* jets (GSEAL
+averaged over :data:`VAL_DRAWS` boost draws). Every training is ``training.train_one`` with the
+tagger's recipe on Table 1's data; a trial at a λ of the front resumes its finished
+checkpoint. Each trained model is measured on held-out test jets: AUC, 1/ε_B, invariance, and
+**Γ_final**, the penalty itself (GSEAL with a fixed generator, δSEAL exact in the paper's
+``sum`` units, both on the probability as in training) on :data:`N_GAMMA` test jets in
+``eval()``. The task metric against the front is ``1 − AUC``
 (lower is better, like a test MSE): a budget run's ratio is its ``1 − AUC`` over that of the
 fixed λ that ends at the target (``evaluation.front.fixed_at``: interpolated between the
 fixed-λ runs of the same seed, neighbours in λ, whose Γ_final bracket the target; the baseline
@@ -30,6 +34,7 @@ from examples.hep import training
 from examples.hep.evaluation.front import fixed_at, front_at, gmean, lam_at
 from examples.hep.models import tagger_recipe as tagging
 from examples.hep.studies import top_tagging
+from liesoft import find_lambda
 
 # ----------------------------------------------------------------------------- configuration
 LAMS = {"gseal": (0.3, 1.0, 3.0), "dseal": (0.01, 0.03, 0.1)}   # δSEAL: sum units
@@ -38,38 +43,53 @@ SEEDS = 3
 N_GAMMA = 2000          # test jets on which Γ_final is measured
 GAMMA_CHUNK = 250       # jets per penalty evaluation (memory)
 BETAS = (0.1, 0.5, 0.9)
+RULES = ("lr", "search")   # ViolationBudget(optimizer=), liesoft.find_lambda
+SEARCH_LAM0 = {"gseal": 1.0, "dseal": 0.03}   # the search's first λ: the front's middle
+SEARCH_RTOL = 0.1       # landed: Γ_val within a factor 1.1 of the target
+SEARCH_MAX = 5          # trainings per search at most
+VAL_DRAWS = 8           # GSEAL boost draws averaged for the validation Γ the search steers by
 BAND = (0.8, 1.25)      # the acceptance: Γ_final / target in this band ...
 FRONT_MAX = 1.2         # ... and (1 − AUC) / front at the target at most this
 # -----------------------------------------------------------------------------
 
 
+KINDS = {"lr": "budget", "search": "search"}   # rule -> the kind of its runs
+
+
 def run_name(kind: str, penalty: str | None, value: float | None, seed: int) -> str:
-    """``baseline_seed0``, ``gseal_lam0.3_seed0`` or ``gseal_budget0.01_seed0``."""
+    """``baseline_seed0``, ``gseal_lam0.3_seed0``, ``gseal_budget0.01_seed0``,
+    ``gseal_search0.01_seed0`` or a search's trial ``gseal_trial0.42_seed0``."""
     if kind == "baseline":
         return f"baseline_seed{seed}"
-    tag = "lam" if kind == "fixed" else "budget"
+    tag = {"fixed": "lam", "budget": "budget", "search": "search", "trial": "trial"}[kind]
     return f"{penalty}_{tag}{value:g}_seed{seed}"
 
 
 def plan(seeds: int, penalties=("gseal", "dseal"), targets: dict | None = None,
-         budgets_only: bool = False, fixed_only: bool = False) -> list[tuple]:
-    """``(kind, penalty, λ or target, seed)`` of every training, seed by seed."""
+         budgets_only: bool = False, fixed_only: bool = False,
+         rules=RULES) -> list[tuple]:
+    """``(kind, penalty, λ or target, seed)`` of every training (a search: its trials), seed
+    by seed: the front, then each rule's run per penalty (``rules``, of :data:`RULES`)."""
     targets = TARGETS if targets is None else targets
+    bad = [r for r in rules if r not in RULES]
+    if bad:
+        raise ValueError(f"rules must be among {RULES}, got {bad}")
     runs = []
     for seed in range(seeds):
         if not budgets_only:
             runs.append(("baseline", None, None, seed))
             runs += [("fixed", p, lam, seed) for p in penalties for lam in LAMS[p]]
         if not fixed_only:
-            runs += [("budget", p, targets[p], seed) for p in penalties]
+            runs += [(KINDS[rule], p, targets[p], seed) for rule in rules for p in penalties]
     return runs
 
 
 def held_out_gammas(model, x: np.ndarray, args, n: int = N_GAMMA,
-                    chunk: int = GAMMA_CHUNK) -> dict:
+                    chunk: int = GAMMA_CHUNK, draws: int = 1) -> dict:
     """Γ_final of both penalties, built as the training builds them (``make_penalty``), on the
     function training penalises (the probability or the logit, ``args.penalty_on``), on the
-    first ``n`` jets of ``x``, the model in ``eval()``: the mean over jets, in chunks."""
+    first ``n`` jets of ``x``, the model in ``eval()``: the mean over jets, in chunks; GSEAL
+    averaged over ``draws`` boost draws (generator seeds 30 000, 30 001, …)."""
     model.eval()
     device = next(model.parameters()).device
 
@@ -80,37 +100,41 @@ def held_out_gammas(model, x: np.ndarray, args, n: int = N_GAMMA,
     out = {}
     for name in ("gseal", "dseal"):
         penalty = tagging.make_penalty(name, None, args)[0]
-        gen = torch.Generator(device=device).manual_seed(30_000)
         total, count = 0.0, 0
-        for i in range(0, min(n, len(x)), chunk):
-            z = torch.from_numpy(x[i:i + chunk]).to(device)
-            with torch.no_grad():   # δSEAL still differentiates in x, without a graph
-                value = penalty(f, z, generator=gen) if name == "gseal" else penalty(f, z)
-            total += float(value) * len(z)
-            count += len(z)
+        for d in range(draws if name == "gseal" else 1):
+            gen = torch.Generator(device=device).manual_seed(30_000 + d)
+            for i in range(0, min(n, len(x)), chunk):
+                z = torch.from_numpy(x[i:i + chunk]).to(device)
+                with torch.no_grad():   # δSEAL still differentiates in x, without a graph
+                    value = penalty(f, z, generator=gen) if name == "gseal" else penalty(f, z)
+                total += float(value) * len(z)
+                count += len(z)
         out[name] = total / count
     return out
 
 
 def run_one(kind, penalty, value, seed, data, cfg, ctx, args) -> dict:
     """Train (or resume) and evaluate one run; the result is also written."""
+    if kind == "search":
+        return search_one(penalty, value, seed, data, cfg, ctx, args)
     train, val, test, extra = data
     name = run_name(kind, penalty, value, seed)
     path = ctx.out / "results" / f"{name}.json"
     if path.exists():
         return json.loads(path.read_text())
+    fixed_lam = kind in ("fixed", "trial")     # a trial is a fixed-λ training of a search
     method = "baseline" if kind == "baseline" else (
-        penalty if kind == "fixed" else f"{penalty}_budget")
+        penalty if fixed_lam else f"{penalty}_budget")
     args.budgets = {penalty: value} if kind == "budget" else {}
     t0 = time.perf_counter()
     model, info = training.train_one("budget_front", method, seed, train, val, cfg, ctx, args,
-                                     lam=value if kind == "fixed" else None,
+                                     lam=value if fixed_lam else None,
                                      recipe=tagging.TAGGER)
     run = top_tagging.evaluate_tagger(model, info, test, extra, ctx)
     best_epoch = int(info["history"][int(np.argmin([h[f"val_{tagging.TAGGER.loss_name}"]
                                                 for h in info["history"]]))]["epoch"])
     result = {"kind": kind, "penalty": penalty, "seed": seed, "name": name,
-              "lam": value if kind == "fixed" else (0.0 if kind == "baseline" else None),
+              "lam": value if fixed_lam else (0.0 if kind == "baseline" else None),
               "target": value if kind == "budget" else None,
               "auc": run["auc"], "one_minus_auc": 1.0 - run["auc"],
               "balanced_accuracy": run["balanced_accuracy"],
@@ -118,6 +142,7 @@ def run_one(kind, penalty, value, seed, data, cfg, ctx, args) -> dict:
               "boosted_balanced_accuracy": run["boosted"]["balanced_accuracy"],
               **{f"invariance_at_{b:g}": top_tagging.invariance_at(run, b) for b in BETAS},
               "gamma_final": held_out_gammas(model, test["x"], args),
+              "gamma_val": held_out_gammas(model, val["x"], args, draws=VAL_DRAWS),
               "epochs_trained": info["epochs_trained"], "best_epoch": best_epoch,
               "train_s": info["train_s"], "train_step_s": info["train_step_s"],
               "wall_s": time.perf_counter() - t0, "history": info["history"]}
@@ -125,6 +150,36 @@ def run_one(kind, penalty, value, seed, data, cfg, ctx, args) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=1, default=float))
     top_tagging.log_run(ctx, "budget_front", name, seed, run)
+    return result
+
+
+def search_one(penalty, target, seed, data, cfg, ctx, args) -> dict:
+    """Rule ``search``: :func:`liesoft.find_lambda` over trials (``run_one("trial", …)``,
+    λ rounded to 6 digits) from :data:`SEARCH_LAM0`, steered by each trial's ``gamma_val``;
+    the result is the chosen trial's (test metrics, held-out Γ_final) with the search's
+    λ, status, trials and cost (``train_s``: every trial's optimizer steps)."""
+    name = run_name("search", penalty, target, seed)
+    path = ctx.out / "results" / f"{name}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+
+    def train(lam):
+        r = run_one("trial", penalty, float(f"{lam:.6g}"), seed, data, cfg, ctx, args)
+        return r["gamma_val"][penalty], r
+
+    search = find_lambda(train, target, lam=SEARCH_LAM0[penalty], rtol=SEARCH_RTOL,
+                         max_trainings=SEARCH_MAX)
+    ctx.log(str(search))
+    chosen = search.payload
+    result = dict(chosen, kind="search", name=name, target=target, status=search.status,
+                  trainings=search.trainings,
+                  trials=[{"name": t.payload["name"], "lam": t.payload["lam"],
+                           "gamma_val": t.gamma, "gamma_test": t.payload["gamma_final"][penalty],
+                           "auc": t.payload["auc"]} for t in search.trials],
+                  train_s=sum(t.payload["train_s"] for t in search.trials))
+    if ctx.main:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=1, default=float))
     return result
 
 
@@ -147,7 +202,7 @@ def budget_rows(results: list[dict]) -> list[dict]:
     seed), the fixed λ at the target, λ over training."""
     rows = []
     for r in results:
-        if r["kind"] != "budget":
+        if r["kind"] not in ("budget", "search"):
             continue
         pen, seed, target = r["penalty"], r["seed"], r["target"]
         fixed = [q for q in results if q["seed"] == seed and (
@@ -157,30 +212,38 @@ def budget_rows(results: list[dict]) -> list[dict]:
         if not math.isfinite(lam_front):   # bracketed by the baseline: λ from the Γ order
             lam_front = lam_at([(q["gamma_final"][pen], q["lam"]) for q in fixed], target)
         pareto = front_at([(q["gamma_final"][pen], q["one_minus_auc"]) for q in fixed], target)
-        lams = [h["lam"] for h in r["history"]]
-        rows.append({"penalty": pen, "seed": seed, "target": target, "auc": r["auc"],
+        search = r["kind"] == "search"
+        lams = [r["lam"] if search else h["lam"] for h in r["history"]]
+        rows.append({"penalty": pen, "rule": "search" if search else "lr", "seed": seed,
+                     "target": target, "auc": r["auc"],
                      "gamma_final": r["gamma_final"][pen],
                      "gamma_ratio": r["gamma_final"][pen] / target,
                      "front_one_minus_auc": front,
                      "metric_ratio": r["one_minus_auc"] / front,
                      "pareto_ratio": r["one_minus_auc"] / pareto,
-                     "lam_final": lams[-1], "lam_max": max(lams), "lam_front": lam_front,
+                     "lam_final": lams[-1], "lam_front": lam_front,
+                     "lam_max": max(t["lam"] for t in r["trials"]) if search else max(lams),
                      "lam_per_epoch": lams,
-                     "ema_per_epoch": [h["penalty_ema"] for h in r["history"]],
+                     "ema_per_epoch": [h.get("penalty_ema", math.nan) for h in r["history"]],
                      "target_now_per_epoch": [h.get("target_now", math.nan)
                                               for h in r["history"]],
+                     "trainings": r.get("trainings", 1), "train_s": r["train_s"],
+                     "status": r.get("status", r["history"][-1].get("status", "")),
+                     "trials": r.get("trials", []),
                      "epochs_trained": r["epochs_trained"], "best_epoch": r["best_epoch"],
                      "boosted_balanced_accuracy": r["boosted_balanced_accuracy"]})
     return rows
 
 
 def summary(rows: list[dict]) -> dict:
-    """Per penalty: the geometric means over seeds (the acceptance's two numbers) and ranges."""
+    """Per rule and penalty (``out[rule][penalty]``): the geometric means over seeds (the
+    acceptance's two numbers) and ranges."""
     out = {}
-    for pen in sorted({r["penalty"] for r in rows}):
-        rs = [r for r in rows if r["penalty"] == pen]
+    for rule, pen in sorted({(r["rule"], r["penalty"]) for r in rows}):
+        rs = [r for r in rows if (r["rule"], r["penalty"]) == (rule, pen)]
         g, m = gmean(r["gamma_ratio"] for r in rs), gmean(r["metric_ratio"] for r in rs)
-        out[pen] = {"target": rs[0]["target"], "seeds": len(rs), "gamma_ratio_gmean": g,
+        out.setdefault(rule, {})[pen] = {
+                    "target": rs[0]["target"], "seeds": len(rs), "gamma_ratio_gmean": g,
                     "gamma_ratio_range": [min(r["gamma_ratio"] for r in rs),
                                           max(r["gamma_ratio"] for r in rs)],
                     "metric_ratio_gmean": m,
@@ -193,6 +256,8 @@ def summary(rows: list[dict]) -> dict:
                     "lam_front_gmean": gmean(r["lam_front"] for r in rs),
                     "lam_final_gmean": gmean(r["lam_final"] for r in rs),
                     "lam_max": max(r["lam_max"] for r in rs),
+                    "trainings_mean": float(np.mean([r["trainings"] for r in rs])),
+                    "train_min_mean": float(np.mean([r["train_s"] for r in rs])) / 60,
                     "passes": bool(BAND[0] <= g <= BAND[1] and m <= FRONT_MAX
                                    and min(r["auc"] for r in rs) >= 0.95)}
     return out
@@ -202,7 +267,7 @@ def fixed_table(results: list[dict]) -> list[dict]:
     """The front: per (penalty or baseline, λ) the mean over seeds of Γ_final and AUC."""
     groups = {}
     for r in results:
-        if r["kind"] == "budget":
+        if r["kind"] not in ("baseline", "fixed"):
             continue
         groups.setdefault((r["penalty"] or "baseline", r["lam"]), []).append(r)
     out = []
@@ -216,24 +281,31 @@ def fixed_table(results: list[dict]) -> list[dict]:
 
 
 def report_markdown(rows, summ, front) -> str:
-    lines = ["| penalty | target | seeds | Γ_final/target (gmean; min–max) | (1 − AUC)/front at "
-             "target (gmean; min–max) | AUC (mean ± std; min) | fixed λ at target | λ final | "
-             "largest λ | passes |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for pen, s in summ.items():
+    lines = ["| rule | penalty | target | seeds | Γ_final/target (gmean; min–max) | "
+             "(1 − AUC)/front at target (gmean; min–max) | AUC (mean ± std; min) | "
+             "fixed λ at target | λ final | largest λ | trainings (mean) | "
+             "minutes of steps (mean) | passes |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for rule, pen, s in ((rule, pen, s) for rule, per in summ.items() for pen, s in per.items()):
         lines.append(
-            f"| {pen} | {s['target']:g} | {s['seeds']} | {s['gamma_ratio_gmean']:.2f}; "
+            f"| {rule} | {pen} | {s['target']:g} | {s['seeds']} | {s['gamma_ratio_gmean']:.2f}; "
             f"{s['gamma_ratio_range'][0]:.2f}–{s['gamma_ratio_range'][1]:.2f} | "
             f"{s['metric_ratio_gmean']:.2f}; {s['metric_ratio_range'][0]:.2f}–"
             f"{s['metric_ratio_range'][1]:.2f} | {s['auc_mean']:.4f} ± {s['auc_std']:.4f}; "
             f"{s['auc_min']:.4f} | {s['lam_front_gmean']:.3g} | {s['lam_final_gmean']:.3g} | "
-            f"{s['lam_max']:.3g} | {'yes' if s['passes'] else 'no'} |")
-    lines += ["", "Per run:", "", "| penalty | seed | Γ_final/target | 1 − AUC / front | AUC | "
-              "λ per epoch | best epoch / trained |", "|---|---|---|---|---|---|---|"]
-    for r in sorted(rows, key=lambda r: (r["penalty"], r["seed"])):
-        lines.append(f"| {r['penalty']} | {r['seed']} | {r['gamma_ratio']:.2f} | "
-                     f"{r['metric_ratio']:.2f} | {r['auc']:.4f} | "
-                     + ", ".join(f"{v:.3g}" for v in r["lam_per_epoch"])
-                     + f" | {r['best_epoch']} / {r['epochs_trained']} |")
+            f"{s['lam_max']:.3g} | {s['trainings_mean']:.2g} | {s['train_min_mean']:.1f} | "
+            f"{'yes' if s['passes'] else 'no'} |")
+    lines += ["", "Per run (search: λ per trial, Γ_val/target in brackets):", "",
+              "| rule | penalty | seed | Γ_final/target | 1 − AUC / front | AUC | "
+              "λ per epoch (lr) or per trial (search) | best epoch / trained |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["rule"], r["penalty"], r["seed"])):
+        lams = (", ".join(f"{t['lam']:.3g} ({t['gamma_val'] / r['target']:.2f})"
+                          for t in r["trials"]) + f" → {r['status']}") if r["trials"] else \
+            ", ".join(f"{v:.3g}" for v in r["lam_per_epoch"])
+        lines.append(f"| {r['rule']} | {r['penalty']} | {r['seed']} | {r['gamma_ratio']:.2f} | "
+                     f"{r['metric_ratio']:.2f} | {r['auc']:.4f} | {lams} | "
+                     f"{r['best_epoch']} / {r['epochs_trained']} |")
     lines += ["", "The fixed-λ front (mean over seeds; Γ_final geometric mean, held-out):", "",
               "| method | λ | seeds | AUC | Γ_final GSEAL | Γ_final δSEAL (sum) | mean |Δσ| at "
               "|β| = 0.5 |", "|---|---|---|---|---|---|---|"]
@@ -260,20 +332,33 @@ def plot(results: list[dict], rows: list[dict], path_front, path_lam) -> None:
                     label=f"fixed λ, seed {seed}")
             for r in rows:
                 if r["penalty"] == pen and r["seed"] == seed:
-                    ax.plot(r["gamma_final"], 1 - r["auc"], "*", color=f"C{seed}", ms=13,
-                            label=f"budget, seed {seed}")
+                    search = r["rule"] == "search"
+                    ax.plot(r["gamma_final"], 1 - r["auc"], "D" if search else "*",
+                            color=f"C{seed}", ms=8 if search else 13,
+                            label=f"{'λ search' if search else 'budget'}, seed {seed}")
         ax.axvline(next(r["target"] for r in rows if r["penalty"] == pen), ls=":", color="k")
         ax.set_xscale("log")
         ax.set_xlabel(f"held-out Γ_final ({pen})")
         ax.set_ylabel("1 − AUC (test)")
-        ax.set_title(f"tagger, {pen}: budget vs fixed-λ front", fontsize=9)
+        ax.set_title(f"tagger, {pen}: budget (★) and λ search (◆) vs fixed-λ front", fontsize=9)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path_front, dpi=100)
     plt.close(fig)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for r in rows:
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4))
+    for r in (r for r in rows if r["rule"] == "search"):
+        style = "-" if r["penalty"] == "gseal" else "--"
+        n = range(1, len(r["trials"]) + 1)
+        axes[2].plot(n, [t["gamma_val"] / r["target"] for t in r["trials"]], style + "o",
+                     color=f"C{r['seed']}", label=f"{r['penalty']} seed {r['seed']}")
+        for i, t in zip(n, r["trials"], strict=True):
+            axes[2].annotate(f"λ={t['lam']:.2g}", (i, t["gamma_val"] / r["target"]), fontsize=6)
+    axes[2].axhspan(1 / (1 + SEARCH_RTOL), 1 + SEARCH_RTOL, color="0.85")
+    axes[2].set_yscale("log")
+    axes[2].set_xlabel("training of the λ search")
+    axes[2].set_ylabel("Γ_val / target (band: landed)")
+    for r in (r for r in rows if r["rule"] == "lr"):
         ep = range(1, len(r["lam_per_epoch"]) + 1)
         style = "-" if r["penalty"] == "gseal" else "--"
         axes[0].plot(ep, r["lam_per_epoch"], style, color=f"C{r['seed']}",
@@ -286,8 +371,9 @@ def plot(results: list[dict], rows: list[dict], path_front, path_lam) -> None:
     axes[0].set_ylabel("λ (end of epoch)")
     axes[1].set_yscale("log")
     axes[1].set_ylabel("Γ̄ / target (lines), running target / target (dotted)")
+    for ax in axes[:2]:
+        ax.set_xlabel("epoch (ViolationBudget)")
     for ax in axes:
-        ax.set_xlabel("epoch")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=6)
     fig.tight_layout()
