@@ -1,9 +1,11 @@
 """Every ```python block in README.md and docs/*.md runs (blocks of one file share a namespace)."""
 
+import math
 import pathlib
 import re
 
 import pytest
+import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -27,7 +29,8 @@ def test_python_blocks_run(path, capsys):
 
 
 def test_budget_doc_example_meets_its_target_and_its_unit_checks_hold():
-    """docs/budget.md: the training example ends with Γ̄ ≤ 1.5 × target and an active λ, and
+    """docs/budget.md: the λ search lands its trained model within rtol of the target; the
+    budget's training example ends with Γ̄ ≤ 1.5 × target and an active λ, and
     the physical-unit statements (√Γ_G = RMS change, |β|√(2Γ_δ) for a rotation-invariant
     output) hold to the stated precision."""
     path = ROOT / "docs" / "budget.md"
@@ -36,6 +39,10 @@ def test_budget_doc_example_meets_its_target_and_its_unit_checks_hold():
     assert len(blocks) >= 2
     for i, block in enumerate(blocks):
         exec(compile(block, f"budget.md[block {i}]", "exec"), namespace)
+    search = namespace["search"]         # find_lambda lands, its model is the chosen trial's
+    assert search.status == "landed" and abs(math.log(search.ratio)) <= math.log(1.1)
+    assert isinstance(search.payload, torch.nn.Module) and not search.payload.training
+    assert search.trainings == len(search.trials) <= 6
     budget = namespace["budget"]
     assert budget.steps == 300 and budget.skipped == 0
     assert budget.ema <= 1.5 * budget.target and budget.lam > 1
