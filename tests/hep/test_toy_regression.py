@@ -564,6 +564,9 @@ def test_the_search_rule_runs_from_the_command_line(tmp_path):
     header, rows = read_rows(out / "budget.csv")
     assert [r["rule"] for r in rows] == ["search", "search"]
     assert all(int(r["trainings"]) >= 1 for r in rows)
+    assert (out / "budget_search.png").stat().st_size > 1000
+    summ = json.loads((out / "budget.json").read_text())["summary"]["search"]
+    assert summ["trainings_mean"] == sum(int(r["trainings"]) for r in rows) / 2
 
 
 def test_a_budget_cell_schedules_its_target_with_the_cells_optimizer(monkeypatch):

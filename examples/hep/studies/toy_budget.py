@@ -102,6 +102,7 @@ def cells(rows: list[dict]) -> list[dict]:
                         lam_final=gmean(r["lam_final"] for r in rs),
                         lam_overshoot=max(r["lam_overshoot"] for r in rs),
                         inactive=sum(r["status"] == "inactive" for r in rs),
+                        trainings=sum(r["trainings"] for r in rs) / len(rs),
                         warned=sum(bool(r["warnings"]) for r in rs),
                         passes=bool(BAND[0] <= g <= BAND[1] and m <= FRONT_MAX)))
     return sorted(out, key=lambda c: (c["case"], c["penalty"], c["target"], c["rule"]))
@@ -121,7 +122,8 @@ def summary(cell_rows: list[dict]) -> dict:
             ratio_front_range=[min(c["ratio_front"] for c in sel),
                                max(c["ratio_front"] for c in sel)],
             ratio_front_gmean=gmean(c["ratio_front"] for c in sel),
-            lam_overshoot_max=max(c["lam_overshoot"] for c in sel))
+            lam_overshoot_max=max(c["lam_overshoot"] for c in sel),
+            trainings_mean=sum(c["trainings"] for c in sel) / len(sel))
     return out
 
 
@@ -165,17 +167,18 @@ def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
              "only (nan: they do not bracket the target).", ""]
     if summ:
         lines += ["| rule | cells | pass both | Γ in band | MSE/front ≤ 1.2 | Γ_final/target | "
-                  "MSE/front (range; gmean) | largest λ / fixed λ at target |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "MSE/front (range; gmean) | largest λ / fixed λ at target | trainings per "
+                  "run |", "|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {rule} | {s['cells']} | **{s['passes']}** | {s['gamma_in_band']} | "
                   f"{s['front_ok']} | {_f(s['gamma_ratio_range'][0])}–"
                   f"{_f(s['gamma_ratio_range'][1])} | {_f(s['ratio_front_range'][0])}–"
                   f"{_f(s['ratio_front_range'][1])}; {_f(s['ratio_front_gmean'])} | "
-                  f"{_f(s['lam_overshoot_max'], '.3g')} |" for rule, s in summ.items()]
+                  f"{_f(s['lam_overshoot_max'], '.3g')} | {_f(s['trainings_mean'], '.2g')} |"
+                  for rule, s in summ.items()]
         lines += ["", "| case | penalty | target | rule | Γ_final/target (min–max) | MSE / front "
                   "(min–max) | MSE / Pareto | test MSE | fixed λ's MSE at target | fixed λ at "
-                  "target | λ final | inactive | warned | pass |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "target | λ final | inactive | warned | trainings | pass |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {c['case']} | {name[c['penalty']]} | {c['target']:g} | {c['rule']} | "
                   f"{_f(c['gamma_ratio'])} ({_f(c['gamma_ratio_min'])}–"
                   f"{_f(c['gamma_ratio_max'])}) | {_f(c['ratio_front'])} "
@@ -183,7 +186,8 @@ def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
                   f"{_f(c['ratio_pareto'])} | {_f(c['mse'], '.2e')} | "
                   f"{_f(c['front_mse'], '.2e')} | "
                   f"{_f(c['lam_front'], '.3g')} | {_f(c['lam_final'], '.3g')} | "
-                  f"{c['inactive']} | {c['warned']} | {'yes' if c['passes'] else 'no'} |"
+                  f"{c['inactive']} | {c['warned']} | {_f(c['trainings'], '.2g')} | "
+                  f"{'yes' if c['passes'] else 'no'} |"
                   for c in cell_rows]
     lines += ["", "The fixed-λ front (geometric means over the seeds; λ = 0: the baseline):", "",
               "| case | penalty | λ | seeds | Γ_final (held out) | test MSE β = 0 |",
@@ -194,6 +198,7 @@ def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
         f.write("\n".join(lines) + "\n")
     make_budget_figure(rows, fixed, cfg, out)
     make_trace_figure(recs, cfg, out)
+    make_search_figure(recs, cfg, out)
     return rows
 
 
@@ -273,4 +278,44 @@ def make_trace_figure(recs: list[dict], cfg, out: str) -> None:
             ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "budget_traces.png"), dpi=100)
+    plt.close(fig)
+
+
+def make_search_figure(recs: list[dict], cfg, out: str) -> None:
+    """budget_search.png: every λ search (rule ``search``) as Γ_val / target against its
+    trainings (each trial's λ written beside it, the landing band shaded), one panel per case
+    and penalty, a line per target and seed."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sel = [r for r in recs if r["method"] == "budget" and r.get("rule") == "search"]
+    if not sel:
+        return
+    cases = [c for c in ("exact", "broken") if c in cfg.cases]
+    fig, axes = plt.subplots(len(BUDGET_PENALTIES), len(cases),
+                             figsize=(5.5 * len(cases), 4.2 * len(BUDGET_PENALTIES)),
+                             squeeze=False)
+    for j, case in enumerate(cases):
+        for i, pen in enumerate(BUDGET_PENALTIES):
+            ax = axes[i][j]
+            rs = [r for r in sel if (r["case"], r["penalty"]) == (case, pen)]
+            targets = sorted({r["target"] for r in rs})
+            for r in rs:
+                n = range(1, len(r["trials"]) + 1)
+                ratio = [t["gamma_val"] / r["target"] for t in r["trials"]]
+                ax.plot(n, ratio, "o-", color=f"C{targets.index(r['target'])}", alpha=0.7,
+                        ls=("-", "--", ":")[r["seed"] % 3],
+                        label=f"target {r['target']:g}, seed {r['seed']}")
+                for k, t, y in zip(n, r["trials"], ratio, strict=True):
+                    ax.annotate(f"{t['lam']:.2g}", (k, y), fontsize=5)
+            ax.axhspan(1 / (1 + cfg.search_rtol), 1 + cfg.search_rtol, color="0.85")
+            ax.set_yscale("log")
+            ax.set_xlabel("training of the λ search (λ beside each point)")
+            ax.set_ylabel("Γ_val / target")
+            ax.set_title(f"{case}, {pen}: λ searches (band: landed)", fontsize=9)
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=5)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "budget_search.png"), dpi=100)
     plt.close(fig)
