@@ -72,6 +72,12 @@ def test_budget_rows_compare_with_the_fixed_lambda_of_the_same_seed_at_the_targe
     assert study.summary(ok)["lr"]["gseal"]["passes"] is True
     low_auc = [dict(r, gamma_ratio=1.1, metric_ratio=1.1, auc=0.94) for r in rows]
     assert study.summary(low_auc)["lr"]["gseal"]["passes"] is False        # AUC >= 0.95 too
+    one_low = [dict(r, gamma_ratio=1.1, metric_ratio=1.1, auc=a)
+               for r, a in zip(rows, (0.94, 0.97), strict=True)]
+    s1 = study.summary(one_low)["lr"]["gseal"]
+    assert s1["passes"] is False and s1["passes_mean_auc"] is True         # every run / mean
+    assert s["front_auc_min"] == pytest.approx(1 - 0.04 * 2 ** 0.5, rel=1e-12)
+    assert s["front_auc_mean"] == pytest.approx(1 - 0.03 * 2 ** 0.5, rel=1e-12)
     # a search's row: λ of its chosen trial, the largest λ it tried, its trainings; trials and
     # searches are not points of the front
     trial = dict(_result("trial", 0, "gseal", 30.0, gamma=1e-5, auc=0.5), name="t")

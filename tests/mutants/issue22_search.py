@@ -85,4 +85,8 @@ MUTANTS = [
      '"gamma_val": held_out_gammas(model, val["x"], args, draws=VAL_DRAWS),',
      '"gamma_val": held_out_gammas(model, val["x"], args),',
      [TAG + "test_the_quick_study_trains_the_front_and_the_budgets_and_reports"]),
+    ("tagger-mean-auc-is-min", BT,
+     "                                            and np.mean([r[\"auc\"] for r in rs]) >= 0.95)}",
+     "                                            and min(r[\"auc\"] for r in rs) >= 0.95)}",
+     [TAG + "test_budget_rows_compare_with_the_fixed_lambda_of_the_same_seed_at_the_target"]),
 ]

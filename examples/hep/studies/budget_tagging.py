@@ -253,13 +253,20 @@ def summary(rows: list[dict]) -> dict:
                     "auc_std": float(np.std([r["auc"] for r in rs], ddof=1)) if len(rs) > 1
                     else 0.0,
                     "auc_min": min(r["auc"] for r in rs),
+                    # the AUC of the fixed λ that ends at the target, per seed (interpolated)
+                    "front_auc_mean": float(np.mean([1 - r["front_one_minus_auc"] for r in rs])),
+                    "front_auc_min": min(1 - r["front_one_minus_auc"] for r in rs),
                     "lam_front_gmean": gmean(r["lam_front"] for r in rs),
                     "lam_final_gmean": gmean(r["lam_final"] for r in rs),
                     "lam_max": max(r["lam_max"] for r in rs),
                     "trainings_mean": float(np.mean([r["trainings"] for r in rs])),
                     "train_min_mean": float(np.mean([r["train_s"] for r in rs])) / 60,
+                    # the acceptance, with AUC ≥ 0.95 read for every run (strict) or for the
+                    # row's mean over the seeds
                     "passes": bool(BAND[0] <= g <= BAND[1] and m <= FRONT_MAX
-                                   and min(r["auc"] for r in rs) >= 0.95)}
+                                   and min(r["auc"] for r in rs) >= 0.95),
+                    "passes_mean_auc": bool(BAND[0] <= g <= BAND[1] and m <= FRONT_MAX
+                                            and np.mean([r["auc"] for r in rs]) >= 0.95)}
     return out
 
 
@@ -283,18 +290,20 @@ def fixed_table(results: list[dict]) -> list[dict]:
 def report_markdown(rows, summ, front) -> str:
     lines = ["| rule | penalty | target | seeds | Γ_final/target (gmean; min–max) | "
              "(1 − AUC)/front at target (gmean; min–max) | AUC (mean ± std; min) | "
-             "fixed λ at target | λ final | largest λ | trainings (mean) | "
-             "minutes of steps (mean) | passes |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "fixed λ's AUC at target (mean; min) | fixed λ at target | λ final | largest λ | "
+             "trainings (mean) | minutes of steps (mean) | passes (every run's AUC ≥ 0.95; "
+             "the mean's) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for rule, pen, s in ((rule, pen, s) for rule, per in summ.items() for pen, s in per.items()):
         lines.append(
             f"| {rule} | {pen} | {s['target']:g} | {s['seeds']} | {s['gamma_ratio_gmean']:.2f}; "
             f"{s['gamma_ratio_range'][0]:.2f}–{s['gamma_ratio_range'][1]:.2f} | "
             f"{s['metric_ratio_gmean']:.2f}; {s['metric_ratio_range'][0]:.2f}–"
             f"{s['metric_ratio_range'][1]:.2f} | {s['auc_mean']:.4f} ± {s['auc_std']:.4f}; "
-            f"{s['auc_min']:.4f} | {s['lam_front_gmean']:.3g} | {s['lam_final_gmean']:.3g} | "
+            f"{s['auc_min']:.4f} | {s['front_auc_mean']:.4f}; {s['front_auc_min']:.4f} | "
+            f"{s['lam_front_gmean']:.3g} | {s['lam_final_gmean']:.3g} | "
             f"{s['lam_max']:.3g} | {s['trainings_mean']:.2g} | {s['train_min_mean']:.1f} | "
-            f"{'yes' if s['passes'] else 'no'} |")
+            f"{'yes' if s['passes'] else 'no'}; {'yes' if s['passes_mean_auc'] else 'no'} |")
     lines += ["", "Per run (search: λ per trial, Γ_val/target in brackets):", "",
               "| rule | penalty | seed | Γ_final/target | 1 − AUC / front | AUC | "
               "λ per epoch (lr) or per trial (search) | best epoch / trained |",
