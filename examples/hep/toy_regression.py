@@ -31,11 +31,14 @@ batch order, optimiser and step budget):
                  ``liesoft.ViolationBudget`` so that the trained model's penalty (GSEAL at
                  beta_max, or deltaSEAL), measured on held-out vectors, ends at a ``target``;
                  rule ``lr`` (the budget follows the optimizer's learning rate) and
-                 ``constant`` (the rule without schedule) side by side. Only with
+                 ``constant`` (the rule without schedule) side by side; rule ``search``
+                 instead finds, with ``liesoft.find_lambda``, the fixed lambda whose
+                 trained model's validation penalty is the target (trials in
+                 ``search_trials/``, studies/toy_cells.py: search_cell). Only with
                  ``--budget``, which runs these cells against a fixed-lambda front (baseline,
                  GSEAL and deltaSEAL at ``budget_lams_*``; ``--fixed-only``: the front alone)
-                 and writes ``budget.csv``, ``budget.md``, ``budget.json``, ``budget.png`` and
-                 ``budget_traces.png`` (the other reports are left alone; cells are shared with
+                 and writes ``budget.csv``, ``budget.md``, ``budget.json``, ``budget.png``,
+                 ``budget_traces.png`` and ``budget_search.png`` (the other reports are left alone; cells are shared with
                  the default run in the same ``--out``).
 
 Outputs in ``--out`` (default ``runs/toy_regression``, ``..._paper``, ``..._quick``):
