@@ -38,8 +38,8 @@ batch order, optimiser and step budget):
                  ``--budget``, which runs these cells against a fixed-lambda front (baseline,
                  GSEAL and deltaSEAL at ``budget_lams_*``; ``--fixed-only``: the front alone)
                  and writes ``budget.csv``, ``budget.md``, ``budget.json``, ``budget.png``,
-                 ``budget_traces.png`` and ``budget_search.png`` (the other reports are left alone; cells are shared with
-                 the default run in the same ``--out``).
+                 ``budget_traces.png`` and ``budget_search.png`` (the other reports are left
+                 alone; cells are shared with the default run in the same ``--out``).
 
 Outputs in ``--out`` (default ``runs/toy_regression``, ``..._paper``, ``..._quick``):
 ``cells/*.json`` (one per finished cell; a rerun skips them), ``results.csv``
