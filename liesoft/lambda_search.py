@@ -45,11 +45,13 @@ _KEEP_INSIDE = 0.1      # a bracketed step stays this fraction of the bracket aw
 
 @dataclass(frozen=True)
 class Trial:
-    """One training of the search: its λ, its final Γ and what ``train`` returned beside Γ."""
+    """One training of the search: its λ, its final Γ and what ``train`` returned beside Γ;
+    ``trained`` is False for a training passed in ``known`` (done before the search)."""
 
     lam: float
     gamma: float
     payload: Any = field(default=None, repr=False, compare=False)
+    trained: bool = True
 
     def ratio(self, target: float) -> float:
         return self.gamma / target
@@ -94,7 +96,8 @@ class LambdaSearch:
 
     @property
     def trainings(self) -> int:
-        return len(self.trials)
+        """How many times the search called ``train`` (the ``known`` trials not counted)."""
+        return sum(t.trained for t in self.trials)
 
     def __str__(self) -> str:
         steps = ", ".join(f"λ={t.lam:.4g}: Γ/target={t.gamma / self.target:.3g}"
@@ -151,10 +154,29 @@ def _next_log_lam(trials: list[Trial], target: float, slope: float, max_step: fl
     return x0 + min(max(step, -cap), cap)
 
 
+def _known_trials(known) -> list[Trial]:
+    """``known`` -> trials (not trained by the search); each a :class:`Trial` or a pair
+    ``(λ, Γ_final)`` or a triple ``(λ, Γ_final, payload)``, λ > 0, Γ finite >= 0."""
+    if isinstance(known, (str, bytes)) or not hasattr(known, "__iter__"):
+        raise TypeError(f"find_lambda: known must be an iterable of (λ, Γ_final) pairs, got "
+                        f"{type(known).__name__}")
+    out = []
+    for item in known:
+        if isinstance(item, Trial):
+            item = (item.lam, item.gamma, item.payload)
+        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+            raise ValueError(f"find_lambda: each known trial is (λ, Γ_final) or (λ, Γ_final, "
+                             f"payload), got {item!r}")
+        lam = _positive_number(item[0], "find_lambda: a known trial's λ")
+        gamma = _positive_number(item[1], "find_lambda: a known trial's Γ_final", allow_zero=True)
+        out.append(Trial(lam, gamma, item[2] if len(item) == 3 else None, trained=False))
+    return out
+
+
 def find_lambda(train: Callable[[float], Any], target: float, *, lam: float = 1.0,
                 rtol: float = 0.1, max_trainings: int = 6, lam_min: float = 1e-6,
                 lam_max: float = 1e6, slope: float = -0.5, max_step: float = 100.0,
-                ) -> LambdaSearch:
+                known=()) -> LambdaSearch:
     """The fixed λ whose trained model ends at ``Γ_final = target`` (within ``1 + rtol``).
 
     Args:
@@ -170,6 +192,12 @@ def find_lambda(train: Callable[[float], Any], target: float, *, lam: float = 1.
             ``"inactive"``, Γ_final > target at ``lam_max`` reports ``"infeasible"``.
         slope: the assumed ``d ln Γ_final / d ln λ`` (< 0) until two trials measure it.
         max_step: the largest factor between consecutive λs of one side (> 1).
+        known: trainings you already have — a λ scan, an earlier interrupted search — as
+            ``(λ, Γ_final)`` pairs, ``(λ, Γ_final, payload)`` triples or :class:`Trial` objects,
+            measured the same way. They are trials of the search that cost nothing (not
+            counted in ``max_trainings``): one that lands is returned without training,
+            otherwise the first λ trained follows from them (``lam`` is used only when
+            ``known`` is empty).
 
     Returns:
         :class:`LambdaSearch` — ``lam``, ``gamma``, ``payload`` of the chosen training,
@@ -212,7 +240,7 @@ def find_lambda(train: Callable[[float], Any], target: float, *, lam: float = 1.
         raise ValueError(f"find_lambda: max_step must be > 1, got {max_step!r}")
 
     band = math.log1p(rtol)
-    trials: list[Trial] = []
+    trials: list[Trial] = _known_trials(known)
 
     def result(status: str, chosen: int, message: str | None = None) -> LambdaSearch:
         out = LambdaSearch(target, rtol, status, tuple(trials), chosen)
@@ -224,20 +252,35 @@ def find_lambda(train: Callable[[float], Any], target: float, *, lam: float = 1.
         return min(range(len(trials)),
                    key=lambda i: abs(_log_ratio(trials[i].gamma, target)))
 
-    while True:
-        gamma, payload = _gamma_of(train(lam), lam)
-        trials.append(Trial(lam, gamma, payload))
-        if abs(_log_ratio(gamma, target)) <= band:
-            return result("landed", len(trials) - 1)
-        if gamma > target and lam >= lam_max:
-            best = min(range(len(trials)), key=lambda i: trials[i].gamma)
+    def verdict(i: int) -> LambdaSearch | None:
+        """The search's end if trial i ends it."""
+        t = trials[i]
+        if abs(_log_ratio(t.gamma, target)) <= band:
+            return result("landed", i)
+        if t.gamma > target and t.lam >= lam_max:
+            best = min(range(len(trials)), key=lambda j: trials[j].gamma)
             return result("infeasible", best,
                           f"find_lambda: the target Γ={target:g} is out of reach up to "
                           f"lam_max={lam_max:g}; smallest Γ reached {trials[best].gamma:.4g} "
                           f"at λ={trials[best].lam:.4g}.")
-        if gamma <= target and lam <= lam_min:
-            return result("inactive", len(trials) - 1)
-        if len(trials) >= max_trainings:
+        if t.gamma <= target and t.lam <= lam_min:
+            return result("inactive", i)
+        return None
+
+    for i in range(len(trials)):          # the known trials first: one may end the search
+        done = verdict(i)
+        if done is not None:
+            return done
+    if trials:
+        lam = min(max(math.exp(_next_log_lam(trials, target, slope, max_step)), lam_min),
+                  lam_max)
+    while True:
+        gamma, payload = _gamma_of(train(lam), lam)
+        trials.append(Trial(lam, gamma, payload))
+        done = verdict(len(trials) - 1)
+        if done is not None:
+            return done
+        if sum(t.trained for t in trials) >= max_trainings:
             return result("unconverged", nearest(),
                           f"find_lambda: no λ landed within rtol={rtol:g} in "
                           f"max_trainings={max_trainings}; keeping the nearest.")

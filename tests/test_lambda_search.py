@@ -243,3 +243,55 @@ def test_the_result_reads_well():
     text = str(s)
     assert "landed" in text and "λ=2" in text and "after 2 training(s)" in text
     assert s.ratio == pytest.approx(1.0) and s.trainings == 2
+
+
+def test_known_trials_cost_nothing_and_steer_the_first_training():
+    """A λ scan you already have: its bracket gives the first λ trained (regula falsi between
+    the scan's neighbours, not ``lam``); known trials are in ``trials`` (trained=False) but
+    not in ``trainings`` nor in ``max_trainings``."""
+    calls = []
+    train = power_law(1.0, 1.0, calls)
+    scan = [(1.0, 1.0), (100.0, 0.01), (10.0, 0.1, "ckpt-10")]       # target 0.03: 10 … 100
+    s = find_lambda(train, 0.03, known=scan, rtol=1e-9, max_trainings=1)
+    assert calls == [pytest.approx(100 / 3)]                    # exact on a power law, 1 call
+    assert s.status == "landed" and s.trainings == 1 and len(s.trials) == 4
+    assert [t.trained for t in s.trials] == [False, False, False, True]
+    assert s.trials[2].payload == "ckpt-10" and s.lam == pytest.approx(100 / 3)
+    # an earlier search's trials resume it
+    again = find_lambda(train, 0.03, known=s.trials[:3] + (liesoft.lambda_search.Trial(
+        5.0, 0.2),), rtol=1e-9)
+    assert again.trials[-1].lam == pytest.approx(100 / 3) and again.trainings == 1
+
+
+def test_a_known_trial_that_lands_is_returned_without_training():
+    calls = []
+    s = find_lambda(power_law(1.0, 1.0, calls), 0.1, known=[(1.0, 1.0), (9.5, 1 / 9.5, "m")])
+    assert calls == [] and s.status == "landed" and s.trainings == 0 and s.payload == "m"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = find_lambda(power_law(1.0, 1.0, calls), 10.0, known=[(1e-6, 1.0)])
+    assert calls == [] and s.status == "inactive"
+
+
+@pytest.mark.parametrize("known, match", [
+    ([(1.0,)], r"each known trial is \(λ, Γ_final\)"),
+    ([(0.0, 0.1)], "a known trial's λ must be"),
+    ([(1.0, float("nan"))], "a known trial's Γ_final must be a finite number in"),
+    ([(1.0, -0.1)], "a known trial's Γ_final must be a finite number in"),
+    ([(1.0, "0.1")], "a known trial's Γ_final must be a real number"),
+    ([1.0], r"each known trial is \(λ, Γ_final\)"),
+    ("1.0", "known must be an iterable"),
+    (3, "known must be an iterable"),
+])
+def test_bad_known_trials_are_refused_before_any_training(known, match):
+    calls = []
+    with pytest.raises((ValueError, TypeError), match=match):
+        find_lambda(lambda lam: calls.append(lam) or 0.1, 0.1, known=known)
+    assert calls == []
+
+
+def test_known_trials_do_not_use_up_max_trainings():
+    calls = []
+    s = find_lambda(power_law(1.0, 0.7, calls), 0.01, known=[(1.0, 1.0)], rtol=1e-9,
+                    max_trainings=2)
+    assert s.status == "landed" and s.trainings == 2 == len(calls) and len(s.trials) == 3
