@@ -243,17 +243,14 @@ def find_lambda(train: Callable[[float], Any], target: float, *, lam: float = 1.
     trials: list[Trial] = _known_trials(known)
 
     def result(status: str, chosen: int, message: str | None = None) -> LambdaSearch:
-        out = LambdaSearch(target, rtol, status, tuple(trials), chosen)
-        if message:
-            warnings.warn(f"{message} {out}", RuntimeWarning, stacklevel=3)
-        return out
+        return LambdaSearch(target, rtol, status, tuple(trials), chosen), message
 
     def nearest() -> int:
         return min(range(len(trials)),
                    key=lambda i: abs(_log_ratio(trials[i].gamma, target)))
 
-    def verdict(i: int) -> LambdaSearch | None:
-        """The search's end if trial i ends it."""
+    def verdict(i: int):
+        """(the search's end, its warning) if trial i ends it, else None."""
         t = trials[i]
         if abs(_log_ratio(t.gamma, target)) <= band:
             return result("landed", i)
@@ -267,27 +264,32 @@ def find_lambda(train: Callable[[float], Any], target: float, *, lam: float = 1.
             return result("inactive", i)
         return None
 
-    for i in range(len(trials)):          # the known trials first: one may end the search
-        done = verdict(i)
-        if done is not None:
-            return done
-    if trials:
-        lam = min(max(math.exp(_next_log_lam(trials, target, slope, max_step)), lam_min),
-                  lam_max)
-    while True:
-        gamma, payload = _gamma_of(train(lam), lam)
-        trials.append(Trial(lam, gamma, payload))
-        done = verdict(len(trials) - 1)
-        if done is not None:
-            return done
-        if sum(t.trained for t in trials) >= max_trainings:
-            return result("unconverged", nearest(),
-                          f"find_lambda: no λ landed within rtol={rtol:g} in "
-                          f"max_trainings={max_trainings}; keeping the nearest.")
-        x = _next_log_lam(trials, target, slope, max_step)
-        nxt = min(max(math.exp(x), lam_min), lam_max)
-        if any(math.isclose(nxt, t.lam, rel_tol=1e-6) for t in trials):
-            return result("unconverged", nearest(),
-                          "find_lambda: Γ_final jumps across the target between λs closer "
-                          "than 1e-6 (noisy training?); keeping the nearest.")
-        lam = nxt
+    def search():
+        """The trials until one ends the search: (LambdaSearch, warning or None)."""
+        for i in range(len(trials)):          # the known trials first: one may end the search
+            done = verdict(i)
+            if done is not None:
+                return done
+        lam_next = lam
+        while True:
+            if trials:                         # the next λ from every trial so far
+                x = _next_log_lam(trials, target, slope, max_step)
+                lam_next = min(max(math.exp(x), lam_min), lam_max)
+                if any(math.isclose(lam_next, t.lam, rel_tol=1e-6) for t in trials):
+                    return result("unconverged", nearest(),
+                                  "find_lambda: Γ_final jumps across the target between λs "
+                                  "closer than 1e-6 (noisy training?); keeping the nearest.")
+            gamma, payload = _gamma_of(train(lam_next), lam_next)
+            trials.append(Trial(lam_next, gamma, payload))
+            done = verdict(len(trials) - 1)
+            if done is not None:
+                return done
+            if sum(t.trained for t in trials) >= max_trainings:
+                return result("unconverged", nearest(),
+                              f"find_lambda: no λ landed within rtol={rtol:g} in "
+                              f"max_trainings={max_trainings}; keeping the nearest.")
+
+    out, message = search()
+    if message:
+        warnings.warn(f"{message} {out}", RuntimeWarning, stacklevel=2)
+    return out

@@ -150,8 +150,9 @@ def test_a_target_met_at_the_smallest_lambda_is_inactive_without_a_warning():
 def test_an_out_of_reach_target_warns_with_the_smallest_gamma_reached():
     """Γ_final = 0.5 + 1/λ never reaches 0.1: λ climbs to lam_max, the warning and the
     result name the smallest Γ reached (at lam_max)."""
-    with pytest.warns(RuntimeWarning, match=r"out of reach.*smallest Γ reached 0\.50"):
+    with pytest.warns(RuntimeWarning, match=r"out of reach.*smallest Γ reached 0\.50") as rec:
         s = find_lambda(lambda lam: 0.5 + 1.0 / lam, 0.1, lam=1.0, lam_max=1e4)
+    assert rec[0].filename == __file__          # the warning points at the caller's line
     assert s.status == "infeasible" and s.lam == pytest.approx(1e4)
     assert s.gamma == min(t.gamma for t in s.trials)
     # a training that degrades at the largest λ: the smallest Γ is an earlier trial's
