@@ -53,9 +53,6 @@ class Trial:
     payload: Any = field(default=None, repr=False, compare=False)
     trained: bool = True
 
-    def ratio(self, target: float) -> float:
-        return self.gamma / target
-
 
 @dataclass(frozen=True)
 class LambdaSearch:

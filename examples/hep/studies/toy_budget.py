@@ -202,9 +202,9 @@ def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
     return rows
 
 
-def make_budget_figure(rows: list[dict], fixed: dict, cfg, out: str) -> None:
-    """Per case and penalty: held-out Γ_final against test MSE, the fixed-λ runs of each seed
-    (open, dashed) and the budget runs (filled: ● lr rule, ✕ constant), targets dotted."""
+def _case_penalty_panels(cfg):
+    """A figure with one panel per penalty (rows) and case (columns): ``(fig, [(ax, case,
+    penalty), ...])``."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -213,32 +213,44 @@ def make_budget_figure(rows: list[dict], fixed: dict, cfg, out: str) -> None:
     fig, axes = plt.subplots(len(BUDGET_PENALTIES), len(cases),
                              figsize=(5.5 * len(cases), 4.2 * len(BUDGET_PENALTIES)),
                              squeeze=False)
-    marks = {"lr": "o", "constant": "x", "search": "*"}
-    for j, case in enumerate(cases):
-        for i, pen in enumerate(BUDGET_PENALTIES):
-            ax = axes[i][j]
-            for seed in cfg.seeds:
-                pts = sorted((g, m) for g, m, _ in fixed.get((case, pen, seed), []))
-                if pts:
-                    ax.plot(*zip(*pts, strict=True), "o--", color=f"C{seed}", mfc="none", alpha=0.6,
-                            label=f"fixed λ, seed {seed}")
-            for r in rows:
-                if (r["case"], r["penalty"]) == (case, pen):
-                    ax.plot(r["gamma_final"], r["mse_beta0"], marks.get(r["rule"], "s"),
-                            color=f"C{r['seed']}", ms=7)
-            for t in {r["target"] for r in rows if (r["case"], r["penalty"]) == (case, pen)}:
-                ax.axvline(t, ls=":", color="k", lw=0.8)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel(f"held-out Γ_final ({pen})")
-            ax.set_ylabel("test MSE at β = 0")
-            ax.set_title(f"{case}, {pen}: ● budget (lr rule), ✕ without schedule, ★ λ search",
-                         fontsize=9)
-            ax.grid(alpha=0.3, which="both")
-            ax.legend(fontsize=6)
+    return fig, [(axes[i][j], case, pen) for j, case in enumerate(cases)
+                 for i, pen in enumerate(BUDGET_PENALTIES)]
+
+
+def _save(fig, out: str, name: str) -> None:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "budget.png"), dpi=100)
+    fig.savefig(os.path.join(out, name), dpi=100)
     plt.close(fig)
+
+
+def make_budget_figure(rows: list[dict], fixed: dict, cfg, out: str) -> None:
+    """Per case and penalty: held-out Γ_final against test MSE, the fixed-λ runs of each seed
+    (open, dashed) and the budget runs (● lr rule, ✕ constant, ★ λ search), targets dotted."""
+    fig, panels = _case_penalty_panels(cfg)
+    marks = {"lr": "o", "constant": "x", "search": "*"}
+    for ax, case, pen in panels:
+        for seed in cfg.seeds:
+            pts = sorted((g, m) for g, m, _ in fixed.get((case, pen, seed), []))
+            if pts:
+                ax.plot(*zip(*pts, strict=True), "o--", color=f"C{seed}", mfc="none", alpha=0.6,
+                        label=f"fixed λ, seed {seed}")
+        for r in rows:
+            if (r["case"], r["penalty"]) == (case, pen):
+                ax.plot(r["gamma_final"], r["mse_beta0"], marks.get(r["rule"], "s"),
+                        color=f"C{r['seed']}", ms=7)
+        for t in {r["target"] for r in rows if (r["case"], r["penalty"]) == (case, pen)}:
+            ax.axvline(t, ls=":", color="k", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"held-out Γ_final ({pen})")
+        ax.set_ylabel("test MSE at β = 0")
+        ax.set_title(f"{case}, {pen}: ● budget (lr rule), ✕ without schedule, ★ λ search",
+                     fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=6)
+    _save(fig, out, "budget.png")
 
 
 def make_trace_figure(recs: list[dict], cfg, out: str) -> None:
@@ -276,46 +288,33 @@ def make_trace_figure(recs: list[dict], cfg, out: str) -> None:
             ax.set_xlabel("step")
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "budget_traces.png"), dpi=100)
-    plt.close(fig)
+    _save(fig, out, "budget_traces.png")
 
 
 def make_search_figure(recs: list[dict], cfg, out: str) -> None:
     """budget_search.png: every λ search (rule ``search``) as Γ_val / target against its
     trainings (each trial's λ written beside it, the landing band shaded), one panel per case
     and penalty, a line per target and seed."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     sel = [r for r in recs if r["method"] == "budget" and r.get("rule") == "search"]
     if not sel:
         return
-    cases = [c for c in ("exact", "broken") if c in cfg.cases]
-    fig, axes = plt.subplots(len(BUDGET_PENALTIES), len(cases),
-                             figsize=(5.5 * len(cases), 4.2 * len(BUDGET_PENALTIES)),
-                             squeeze=False)
-    for j, case in enumerate(cases):
-        for i, pen in enumerate(BUDGET_PENALTIES):
-            ax = axes[i][j]
-            rs = [r for r in sel if (r["case"], r["penalty"]) == (case, pen)]
-            targets = sorted({r["target"] for r in rs})
-            for r in rs:
-                n = range(1, len(r["trials"]) + 1)
-                ratio = [t["gamma_val"] / r["target"] for t in r["trials"]]
-                ax.plot(n, ratio, "o-", color=f"C{targets.index(r['target'])}", alpha=0.7,
-                        ls=("-", "--", ":")[r["seed"] % 3],
-                        label=f"target {r['target']:g}, seed {r['seed']}")
-                for k, t, y in zip(n, r["trials"], ratio, strict=True):
-                    ax.annotate(f"{t['lam']:.2g}", (k, y), fontsize=5)
-            ax.axhspan(1 / (1 + cfg.search_rtol), 1 + cfg.search_rtol, color="0.85")
-            ax.set_yscale("log")
-            ax.set_xlabel("training of the λ search (λ beside each point)")
-            ax.set_ylabel("Γ_val / target")
-            ax.set_title(f"{case}, {pen}: λ searches (band: landed)", fontsize=9)
-            ax.grid(alpha=0.3, which="both")
-            ax.legend(fontsize=5)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "budget_search.png"), dpi=100)
-    plt.close(fig)
+    fig, panels = _case_penalty_panels(cfg)
+    for ax, case, pen in panels:
+        rs = [r for r in sel if (r["case"], r["penalty"]) == (case, pen)]
+        targets = sorted({r["target"] for r in rs})
+        for r in rs:
+            n = range(1, len(r["trials"]) + 1)
+            ratio = [t["gamma_val"] / r["target"] for t in r["trials"]]
+            ax.plot(n, ratio, "o-", color=f"C{targets.index(r['target'])}", alpha=0.7,
+                    ls=("-", "--", ":")[r["seed"] % 3],
+                    label=f"target {r['target']:g}, seed {r['seed']}")
+            for k, t, y in zip(n, r["trials"], ratio, strict=True):
+                ax.annotate(f"{t['lam']:.2g}", (k, y), fontsize=5)
+        ax.axhspan(1 / (1 + cfg.search_rtol), 1 + cfg.search_rtol, color="0.85")
+        ax.set_yscale("log")
+        ax.set_xlabel("training of the λ search (λ beside each point)")
+        ax.set_ylabel("Γ_val / target")
+        ax.set_title(f"{case}, {pen}: λ searches (band: landed)", fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=5)
+    _save(fig, out, "budget_search.png")
