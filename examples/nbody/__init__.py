@@ -1,0 +1,1 @@
+"""liesoft on N-body dynamics under E(3) (issue 31)."""
