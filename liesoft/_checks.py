@@ -6,10 +6,13 @@ value) whose message names what was expected and what was received.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterable
+
 import torch
 
 __all__ = ["check_tensor", "check_floating", "check_square_batch", "resolve_dtype", "default_atol",
-           "module_dtypes", "check_module_dtype", "is_dtype_error"]
+           "module_dtypes", "check_module_dtype", "is_dtype_error", "named_dtype_errors"]
 
 
 def check_tensor(x, name: str) -> torch.Tensor:
@@ -75,3 +78,26 @@ def is_dtype_error(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and (
         "dtype" in msg or ("Double" in msg and "Float" in msg)
         or "expected scalar type" in msg)
+
+
+@contextlib.contextmanager
+def named_dtype_errors(what: str, dtype, advice: str, *, subject: str = "the model",
+                       modules: Callable[[], Iterable] = tuple):
+    """Turn PyTorch's raw dtype mismatch raised inside a model (``mat1 and mat2 must have the
+    same dtype``: float64 inputs to a float32 model, or the reverse) into a ``TypeError`` that
+    names the input's ``dtype`` and, for a module of another dtype among ``modules()``, the
+    module's (:func:`check_module_dtype`), with ``advice``; PyTorch's error is its cause.
+    Nothing is cast. Other errors pass through unchanged."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if not is_dtype_error(exc):
+            raise
+        hint = f": {advice}. PyTorch said: {exc}"
+        for module in modules():
+            try:
+                check_module_dtype(module, dtype, what, hint)
+            except TypeError as named:  # the module's dtype differs from the input's
+                raise named from exc
+        raise TypeError(f"{what} evaluates {subject} on {dtype} inputs and {subject} raised a "
+                        f"dtype error{hint}") from exc

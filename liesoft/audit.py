@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ._checks import check_floating
-from .groups.base import LieGroup, _device_of, _index_families
+from .groups.base import LieGroup, _device_of
 from .groups.expm import matrix_exp
 from .penalties.common import as_residual_dtype, squared_norm
 from .reps import Representation, Scalar
@@ -198,26 +198,14 @@ def invariance_profile(f: Callable, x: torch.Tensor, group: LieGroup, in_rep: Re
 def _curves(group: LieGroup, families, per_generator: bool):
     """``[(curve name, family, algebra elements (k, d, d))]`` and the generator -> family map
     of a per-generator profile."""
-    L, names = group.generators, group.generator_names
     fams = group.families()
     if isinstance(families, dict):
         if not families:
             raise ValueError("families must not be empty")
         spec = {}
-        for fam, members in families.items():
-            if isinstance(members, torch.Tensor):
-                check_floating(members, f"families[{fam!r}]")
-                if members.ndim != 3 or tuple(members.shape[1:]) != (group.dim, group.dim) or (
-                        members.shape[0] == 0):
-                    raise ValueError(
-                        f"families[{fam!r}] must be generator names or indices or a "
-                        f"(k, {group.dim}, {group.dim}) tensor of algebra elements, got shape "
-                        f"{tuple(members.shape)}")
-                mats = members.detach().to("cpu", torch.float64)
-                spec[fam] = (mats, [f"{fam}[{i}]" for i in range(mats.shape[0])])
-            else:
-                idx = _index_families({fam: members}, names, "families")[fam]
-                spec[fam] = (L[idx], [names[a] for a in idx])
+        for fam, sel in group.select_families(families).items():
+            names = sel.names or [f"{fam}[{i}]" for i in range(sel.matrices.shape[0])]
+            spec[fam] = (sel.matrices, list(names))
     else:
         selected = list(fams) if families is None else list(families)
         for fam in selected:
@@ -225,7 +213,8 @@ def _curves(group: LieGroup, families, per_generator: bool):
                 raise ValueError(f"unknown family {fam!r} for {group.name}: expected one of "
                                  f"{sorted(fams)}; pass families={{name: generators}} to "
                                  "define your own")
-        spec = {fam: (L[fams[fam]], [names[a] for a in fams[fam]]) for fam in selected}
+        sels = {fam: group.select_generators(fam) for fam in selected}
+        spec = {fam: (sel.matrices, list(sel.names)) for fam, sel in sels.items()}
     if not per_generator:
         return [(fam, fam, mats) for fam, (mats, _) in spec.items()], {}
     family_of, curves = {}, []   # a generator in two selected families follows the first

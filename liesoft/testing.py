@@ -6,26 +6,15 @@ from collections.abc import Callable
 
 import torch
 
-from ._checks import check_floating, check_module_dtype, is_dtype_error, resolve_dtype
+from ._checks import check_floating, check_module_dtype, named_dtype_errors, resolve_dtype
 from .groups.base import LieGroup
 from .reps import Representation, Scalar
 
 __all__ = ["equivariance_error", "assert_equivariant", "batch_dependence",
            "assert_batch_independent"]
 
-
-def _evaluate(f: Callable, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``f(x)``, turning PyTorch's raw dtype mismatch into a message that names both dtypes."""
-    try:
-        return f(x)
-    except RuntimeError as exc:
-        if is_dtype_error(exc):
-            raise TypeError(
-                f"the equivariance check evaluates f on {dtype} inputs and f raised a dtype "
-                f"error ({exc}): pass dtype= matching the model's parameters (e.g. "
-                "dtype=torch.float32), or check a float64 copy, copy.deepcopy(model).double()"
-            ) from exc
-        raise
+DTYPE_ADVICE = ("pass dtype= matching the model's parameters (e.g. dtype=torch.float32), or "
+                "check a float64 copy, copy.deepcopy(model).double()")
 
 
 def equivariance_error(f: Callable, group: LieGroup, in_rep: Representation,
@@ -70,9 +59,10 @@ def equivariance_error(f: Callable, group: LieGroup, in_rep: Representation,
     x = x.detach().to(dtype)
     g = group.sample(x.shape[0], generator=generator, dtype=torch.float64, device=x.device,
                      **sample_options)
-    with torch.no_grad():
-        lhs = _evaluate(f, in_rep.act(g, x), dtype)
-        rhs = out_rep.act(g, _evaluate(f, x, dtype))
+    with torch.no_grad(), named_dtype_errors("the equivariance check", dtype, DTYPE_ADVICE,
+                                             subject="f"):
+        lhs = f(in_rep.act(g, x))
+        rhs = out_rep.act(g, f(x))
     lhs, rhs = lhs.to(torch.float64), rhs.to(torch.float64)
     diff = (lhs - rhs).abs().reshape(x.shape[0], -1).amax(-1)
     scale = rhs.abs().reshape(x.shape[0], -1).amax(-1).clamp(min=1.0)

@@ -352,7 +352,7 @@ def test_lambda_relation_of_appendix_a():
 
 
 def test_exp_near_identity_matches_matrix_exp():
-    from liesoft.penalties.dseal import exp_near_identity
+    from liesoft.groups.expm import exp_near_identity
 
     L = Lorentz()
     for scale in (1e-4, 1e-2, 0.3):
@@ -480,7 +480,7 @@ def test_fd_central_scheme_is_unbiased_for_eq10():
 def test_exp_near_identity_on_both_sides_of_its_threshold():
     """The documented bound: exact to 2e-13 when every max-row-sum norm is <= 0.05 (Taylor),
     matrix_exp otherwise; a batch mixing both sizes is exact for each sample."""
-    from liesoft.penalties.dseal import exp_near_identity
+    from liesoft.groups.expm import exp_near_identity
 
     L = Lorentz()
     A = L.algebra_element(torch.randn(32, 6, dtype=F64, generator=seeded(0)))

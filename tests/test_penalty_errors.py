@@ -63,8 +63,12 @@ def test_penalty_specific_errors():
     with pytest.raises(TypeError):
         GSEAL(Lorentz(), Vector4(), speed=0.5)
     x = torch.randn(8, 4, dtype=F64)
-    with pytest.raises(ValueError, match="return_output=True needs fraction=1"):
-        DeltaSEAL(Lorentz(), Vector4(), fraction=0.5)(net, x, return_output=True)
+    # return_output=True works at every fraction (issue 30; it raised before): the output is
+    # f(x) on the whole batch, the value the penalty's own on its subset
+    pen = DeltaSEAL(Lorentz(), Vector4(), fraction=0.5)
+    value, out = pen(net, x, return_output=True, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(out, net(x))
+    assert torch.equal(value, pen(net, x, generator=torch.Generator().manual_seed(0)))
     with pytest.raises(ValueError, match="compute fx from an x with requires_grad=True"):
         DeltaSEAL(Lorentz(), Vector4())(net, x, fx=net(x))
     with pytest.raises(ValueError, match=r"fx must have shape \(8, \.\.\.\)"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 
@@ -24,7 +25,16 @@ from .exact import nullspace, numerical_nullspace, project_onto_span
 from .expm import matrix_exp
 from .logm import principal_log
 
-__all__ = ["LieGroup", "MatrixLieGroup"]
+__all__ = ["LieGroup", "MatrixLieGroup", "Selection"]
+
+
+class Selection(NamedTuple):
+    """Generators selected by :meth:`LieGroup.select_generators`: ``matrices`` float64
+    ``(m, d, d)``; ``names`` and ``indices`` (``None`` for a tensor of algebra elements)."""
+
+    matrices: torch.Tensor
+    names: tuple[str, ...] | None
+    indices: list[int] | None
 
 
 def _as_float64_matrices(mats, name: str) -> torch.Tensor:
@@ -50,6 +60,14 @@ def _bracket(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a @ b - b @ a
 
 
+SAMPLE_NOTE = """
+
+        Call ``sample(n, *, generator=None, dtype=None, device=None, **options)``: float64
+        draws cast once to ``dtype`` (default: the default dtype) on ``device`` (default: the
+        generator's device, else the CPU); with a ``torch.Generator`` the global random state
+        is untouched."""
+
+
 def _device_of(generator: torch.Generator | None, device) -> torch.device:
     """Random numbers are drawn where the generator lives (CPU unless it is a CUDA generator)."""
     if generator is not None:
@@ -73,6 +91,20 @@ class LieGroup(abc.ABC):
 
     name: str = "G"
     affine: bool = False
+
+    def __init_subclass__(cls, **kwargs):
+        """A group that writes its draw (``_draw``) gets a ``sample`` whose docstring is the
+        draw's (``help(Lorentz.sample)`` documents the options); the code is the template's."""
+        super().__init_subclass__(**kwargs)
+        draw = cls.__dict__.get("_draw")
+        if draw is not None and draw.__doc__ and "sample" not in cls.__dict__:
+            def sample(self, n: int, *, generator=None, dtype=None, device=None, **options):
+                return LieGroup.sample(self, n, generator=generator, dtype=dtype, device=device,
+                                       **options)
+
+            sample.__doc__ = draw.__doc__ + SAMPLE_NOTE
+            sample.__qualname__ = f"{cls.__qualname__}.sample"
+            cls.sample = sample
 
     # ------------------------------------------------------------------ algebra
     @property
@@ -162,10 +194,99 @@ class LieGroup(abc.ABC):
         self._structure_constants = f
         return f
 
+    # ------------------------------------------------------------------ generator selection
+    def select_generators(self, selection=None, *, what: str = "generators") -> Selection:
+        """The algebra elements a selection names: float64 ``(m, d, d)``, with their names and
+        indices. The one reader of such selections (δSEAL's ``generators=``, the audit's
+        families, :class:`MatrixLieGroup`'s ``families=``).
+
+        Args:
+            selection: ``None`` (every generator); an index or a name (``"K_x"``); a family of
+                :meth:`families` (``"boost"``); a list of names and indices; or a floating
+                tensor ``(m, d, d)`` of algebra elements (then ``names`` and ``indices`` are
+                ``None``).
+            what: how error messages name the selection.
+        """
+        L, names = self.generators, self.generator_names
+        if selection is None:
+            return Selection(L.clone(), names, list(range(len(names))))
+        if isinstance(selection, torch.Tensor):
+            check_floating(selection, what)
+            A = selection.detach().to("cpu", torch.float64)
+            if A.ndim != 3 or A.shape[1:] != L.shape[1:] or A.shape[0] == 0:
+                raise ValueError(f"{what} must be generator names or indices, a family or a "
+                                 f"(k, {self.dim}, {self.dim}) tensor of algebra elements, got "
+                                 f"shape {tuple(A.shape)}")
+            return Selection(A, None, None)
+        fams = self.families()
+        if isinstance(selection, str) and selection in fams:
+            idx = list(fams[selection])
+        else:
+            items = [selection] if isinstance(selection, (str, int)) else selection
+            if not isinstance(items, Sequence) or len(items) == 0:
+                raise ValueError(f"{what} must be generator names or indices, a family or a "
+                                 f"(k, {self.dim}, {self.dim}) tensor, got {selection!r}")
+            idx = [self._generator_index(item, what, fams) for item in items]
+        return Selection(L[idx].clone(), tuple(names[a] for a in idx), idx)
+
+    def _generator_index(self, item, what: str, fams) -> int:
+        names = self.generator_names
+        if isinstance(item, str):
+            if item not in names:
+                raise ValueError(f"{what}: unknown generator {item!r} for {self.name}: expected "
+                                 f"one of {names} or a family of {sorted(fams)}")
+            return names.index(item)
+        if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < len(names):
+            return item
+        raise ValueError(f"{what}: generator index must be an int in [0, {len(names)}), "
+                         f"got {item!r} (generators are given by name or by index "
+                         f"0..{len(names) - 1})")
+
+    def select_families(self, families, *, what: str = "families") -> dict[str, Selection]:
+        """``{"name": selection}`` -> ``{"name": Selection}`` by :meth:`select_generators`
+        (``families={"boost": ["K_x", "K_y"], "rotation": ["J_z"]}``)."""
+        if not isinstance(families, dict) or not families:
+            raise TypeError(f"{what} must be a non-empty dict {{name: [generator names or "
+                            f"indices]}}, got {families!r}")
+        out = {}
+        for fam, members in families.items():
+            if not isinstance(fam, str):
+                raise TypeError(f"{what}: family names must be strings, got {fam!r}")
+            out[fam] = self.select_generators(members, what=f"{what}[{fam!r}]")
+        return out
+
     # ------------------------------------------------------------------ sampling and membership
-    @abc.abstractmethod
     def sample(self, n: int, *, generator=None, dtype=None, device=None, **options) -> torch.Tensor:
-        """``n`` random group elements, shape ``(n, d, d)``."""
+        """``n`` random group elements ``(n, d, d)`` in ``dtype`` (default: the default dtype)
+        on ``device`` (default: the generator's device, else the CPU).
+
+        A template: the checks of ``n``, ``dtype`` and ``generator`` and the final cast are
+        written here once; a group implements only its draw, :meth:`_draw`. (A subclass may
+        also override ``sample`` itself, keeping this signature.)
+        """
+        return self._sampled(self._draw, n, generator, dtype, device, options)
+
+    def _draw(self, n: int, generator, device: torch.device, **options) -> torch.Tensor:
+        """The draw of :meth:`sample`: ``n`` float64 elements ``(n, d, d)`` on ``device``
+        (where the generator draws), with the group's ``options`` (checked here)."""
+        raise NotImplementedError(f"{type(self).__name__} has no sampler: implement "
+                                  f"_draw(n, generator, device, **options) (or sample)")
+
+    def _sampled(self, draw, n, generator, dtype, device, options) -> torch.Tensor:
+        _check_n(n)
+        dtype = resolve_dtype(dtype)
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got "
+                            f"{type(generator).__name__}")
+        dev = _device_of(generator, device)
+        g = draw(n, generator, dev, **options)
+        return g.to(device=device if device is not None else dev, dtype=dtype)
+
+    def sampler(self, *, discrete: bool = False, **options):
+        """A :class:`~liesoft.Sampler` of this group with these options (checked now)."""
+        from .sampler import Sampler
+
+        return Sampler(self, discrete=discrete, **options)
 
     @abc.abstractmethod
     def contains(self, g: torch.Tensor, atol: float | None = None) -> torch.Tensor:
@@ -176,9 +297,9 @@ class LieGroup(abc.ABC):
 
         Returns identities when the group has no discrete generators.
         """
-        _check_n(n)
-        dtype = resolve_dtype(dtype)
-        dev = _device_of(generator, device)
+        return self._sampled(self._draw_discrete, n, generator, dtype, device, {})
+
+    def _draw_discrete(self, n, generator, dev) -> torch.Tensor:
         D = self.discrete_generators.to(dev)
         out = torch.eye(self.dim, dtype=torch.float64, device=dev).expand(n, -1, -1).clone()
         if D.shape[0]:
@@ -186,19 +307,15 @@ class LieGroup(abc.ABC):
             eye = torch.eye(self.dim, dtype=torch.float64, device=dev)
             for k in range(D.shape[0]):
                 out = out @ torch.where(flips[:, k, None, None], D[k], eye)
-        return out.to(device=device if device is not None else dev, dtype=dtype)
+        return out
 
-    def _sample_gaussian_algebra(self, n, scale, generator, dtype, device) -> torch.Tensor:
-        """``exp(sum_a c_a L_a)`` with ``c ~ N(0, scale^2)``: the generic sampler."""
-        _check_n(n)
+    def _draw_gaussian_algebra(self, n, scale, generator, dev) -> torch.Tensor:
+        """``exp(sum_a c_a L_a)`` with ``c ~ N(0, scale^2)``: the generic draw."""
         if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
             raise ValueError(f"scale must be a positive finite number, got {scale!r}")
-        dtype = resolve_dtype(dtype)
-        dev = _device_of(generator, device)
         c = scale * torch.randn(n, self.n_generators, generator=generator, dtype=torch.float64,
                                 device=dev)
-        g = matrix_exp(torch.einsum("na,aij->nij", c, self.generators.to(dev)))
-        return g.to(device=device if device is not None else dev, dtype=dtype)
+        return matrix_exp(torch.einsum("na,aij->nij", c, self.generators.to(dev)))
 
     # ------------------------------------------------------------------ subgroups
     def subgroup(self, coefficients: torch.Tensor, *, name: str | None = None,
@@ -366,8 +483,8 @@ class MatrixLieGroup(LieGroup):
         self._component_form: torch.Tensor | None = None
         self._invariants = None
         self._log_shifts = None
-        self._families = None if families is None else _index_families(families, shown,
-                                                                        "families")
+        self._families = None if families is None else {
+            fam: sel.indices for fam, sel in self.select_families(families).items()}
         if discrete_names is not None:
             discrete_names = tuple(discrete_names)
             if len(discrete_names) != self._discrete.shape[0]:
@@ -460,14 +577,13 @@ class MatrixLieGroup(LieGroup):
         return group
 
     # ------------------------------------------------------------------ sampling
-    def sample(self, n: int, *, generator=None, dtype=None, device=None, scale=None,
-               **options) -> torch.Tensor:
-        """``exp(sum_a c_a L_a)`` with ``c_a ~ N(0, scale^2)`` (``scale`` defaults to
+    def _draw(self, n, generator, device, scale=None, **options) -> torch.Tensor:
+        """``exp(sum_a c_a L_a)`` with ``c_a ~ N(0, scale^2)`` (the option ``scale`` defaults to
         ``self.scale``, see the class docstring). Returns ``(n, d, d)``."""
         if options:
             raise TypeError(f"unknown sampler options for {self.name}: {sorted(options)}")
-        return self._sample_gaussian_algebra(n, self.scale if scale is None else scale,
-                                             generator, dtype, device)
+        return self._draw_gaussian_algebra(n, self.scale if scale is None else scale,
+                                           generator, device)
 
     # ------------------------------------------------------------------ membership
     def contains(self, g: torch.Tensor, atol: float | None = None) -> torch.Tensor:
@@ -599,35 +715,6 @@ def _in_identity_component(g64: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
     g_on = W_inv @ g64 @ W
     block = g_on[..., pos, :][..., :, pos]
     return torch.linalg.det(block) > 0
-
-
-def _index_families(families, names: Sequence[str], what: str) -> dict[str, list[int]]:
-    """``{"family": [names or indices]}`` -> ``{"family": [indices]}`` (checked)."""
-    if not isinstance(families, dict) or not families:
-        raise TypeError(f"{what} must be a non-empty dict {{name: [generator names or "
-                        f"indices]}}, got {families!r}")
-    out = {}
-    for fam, members in families.items():
-        if not isinstance(fam, str):
-            raise TypeError(f"{what}: family names must be strings, got {fam!r}")
-        if isinstance(members, (str, int)):
-            members = [members]
-        idx = []
-        for m in members:
-            if isinstance(m, str):
-                if m not in names:
-                    raise ValueError(f"{what}[{fam!r}]: unknown generator {m!r}, expected one "
-                                     f"of {list(names)}")
-                idx.append(list(names).index(m))
-            elif isinstance(m, int) and not isinstance(m, bool) and 0 <= m < len(names):
-                idx.append(m)
-            else:
-                raise ValueError(f"{what}[{fam!r}]: generators are given by name or by index "
-                                 f"0..{len(names) - 1}, got {m!r}")
-        if not idx:
-            raise ValueError(f"{what}[{fam!r}] is empty")
-        out[fam] = idx
-    return out
 
 
 def _fmt_form(M: torch.Tensor) -> str:

@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from .._checks import check_square_batch, default_atol, resolve_dtype
-from .base import MatrixLieGroup, _check_n, _device_of
+from .._checks import check_square_batch, default_atol
+from .base import MatrixLieGroup
 from .rotations import _orthogonal_contains, haar_rotation, so3_generators
 
 __all__ = ["E3"]
@@ -45,24 +45,20 @@ class E3(MatrixLieGroup):
     def families(self):
         return {"rotation": [0, 1, 2], "translation": [3, 4, 5]}
 
-    def sample(self, n: int, *, generator=None, dtype=None, device=None,
-               translation_scale: float = 1.0) -> torch.Tensor:
+    def _draw(self, n: int, generator, dev, translation_scale: float = 1.0) -> torch.Tensor:
         """``n`` elements ``[[R, t], [0, 1]]`` ``(n, 4, 4)``: ``R`` Haar-random in SO(3) and
         ``t ~ N(0, translation_scale^2)`` per axis (``translation_scale >= 0``; 0 gives pure
         rotations). There is no ``scale`` option: the rotation part is always Haar."""
-        _check_n(n)
         if not (isinstance(translation_scale, (int, float)) and math.isfinite(translation_scale)
                 and translation_scale >= 0):
             raise ValueError(
                 f"translation_scale must be a finite number >= 0, got {translation_scale!r}")
-        dtype = resolve_dtype(dtype)
-        dev = _device_of(generator, device)
         g = torch.zeros(n, 4, 4, dtype=torch.float64, device=dev)
         g[:, :3, :3] = haar_rotation(n, generator, dev)
         g[:, :3, 3] = translation_scale * torch.randn(n, 3, generator=generator,
                                                       dtype=torch.float64, device=dev)
         g[:, 3, 3] = 1.0
-        return g.to(device=device if device is not None else dev, dtype=dtype)
+        return g
 
     def contains(self, g: torch.Tensor, atol: float | None = None) -> torch.Tensor:
         """Last row ``(0, 0, 0, 1)`` and a rotation block in SO(3)."""

@@ -19,8 +19,8 @@ import math
 
 import torch
 
-from .._checks import check_floating, check_square_batch, default_atol, resolve_dtype
-from .base import MatrixLieGroup, _check_n, _device_of
+from .._checks import check_floating, check_square_batch, default_atol
+from .base import MatrixLieGroup
 from .rotations import haar_rotation, rotation_matrix, so3_generators
 
 __all__ = ["Lorentz", "MINKOWSKI"]
@@ -112,18 +112,15 @@ class Lorentz(MatrixLieGroup):
         return _embed_rotation(rotation_matrix(axis_angle))
 
     # ------------------------------------------------------------------ sampling
-    def sample(self, n: int, *, generator=None, dtype=None, device=None,
-               beta_max: float = 0.95 ** 0.5, rotations: bool = False,
-               distribution: str = "beta2") -> torch.Tensor:
-        """``n`` random transformations ``(n, 4, 4)`` (see the class docstring)."""
-        _check_n(n)
+    def _draw(self, n: int, generator, dev, beta_max: float = 0.95 ** 0.5,
+              rotations: bool = False, distribution: str = "beta2") -> torch.Tensor:
+        """``n`` random transformations ``(n, 4, 4)`` with the options ``beta_max=0.95 ** 0.5,
+        rotations=False, distribution="beta2"`` (see the class docstring)."""
         if not (isinstance(beta_max, (int, float)) and 0 < beta_max < 1):
             raise ValueError(f"beta_max must lie in the open interval (0, 1), got {beta_max!r}")
         if distribution not in ("beta2", "rapidity"):
             raise ValueError(
                 f"distribution must be 'beta2' or 'rapidity', got {distribution!r}")
-        dtype = resolve_dtype(dtype)
-        dev = _device_of(generator, device)
         direction = torch.randn(n, 3, generator=generator, dtype=torch.float64, device=dev)
         direction = direction / torch.linalg.vector_norm(direction, dim=-1, keepdim=True)
         u = torch.rand(n, generator=generator, dtype=torch.float64, device=dev)
@@ -134,7 +131,7 @@ class Lorentz(MatrixLieGroup):
         g = self.boost(speed[:, None] * direction)
         if rotations:
             g = g @ _embed_rotation(haar_rotation(n, generator, dev))
-        return g.to(device=device if device is not None else dev, dtype=dtype)
+        return g
 
     # ------------------------------------------------------------------ membership
     def contains(self, g: torch.Tensor, atol: float | None = None) -> torch.Tensor:

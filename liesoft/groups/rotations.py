@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import check_floating, check_square_batch, default_atol, resolve_dtype
-from .base import MatrixLieGroup, _check_n, _device_of
+from .._checks import check_floating, check_square_batch, default_atol
+from .base import MatrixLieGroup
 
 __all__ = ["SO", "SO3", "so3_generators", "rotation_matrix", "haar_rotation"]
 
@@ -86,17 +86,14 @@ class SO(MatrixLieGroup):
     def families(self):
         return {"rotation": list(range(self.n_generators))}
 
-    def sample(self, n: int, *, generator=None, dtype=None, device=None) -> torch.Tensor:
-        """``n`` Haar-random rotations ``(n, d, d)``."""
-        _check_n(n)
-        dtype = resolve_dtype(dtype)
-        dev = _device_of(generator, device)
+    def _draw(self, n: int, generator, device) -> torch.Tensor:
+        """``n`` Haar-random rotations ``(n, d, d)``; no options."""
         z = torch.randn(n, self.dim, self.dim, generator=generator, dtype=torch.float64,
-                        device=dev)
+                        device=device)
         q, r = torch.linalg.qr(z)
         q = q * torch.sign(torch.diagonal(r, dim1=-2, dim2=-1)).unsqueeze(-2)
         q[..., :, 0] *= torch.linalg.det(q).unsqueeze(-1)
-        return q.to(device=device if device is not None else dev, dtype=dtype)
+        return q
 
     def contains(self, g: torch.Tensor, atol: float | None = None) -> torch.Tensor:
         """``g^T g = 1`` and ``det g = 1`` within ``atol``."""
@@ -123,13 +120,9 @@ class SO3(SO):
                                 discrete_generators=-torch.eye(3, dtype=torch.float64)[None],
                                 discrete_names=("P",))
 
-    def sample(self, n: int, *, generator=None, dtype=None, device=None) -> torch.Tensor:
+    def _draw(self, n: int, generator, device) -> torch.Tensor:
         """``n`` Haar-random rotations ``(n, 3, 3)`` (uniform unit quaternions); no options."""
-        _check_n(n)
-        dtype = resolve_dtype(dtype)
-        dev = _device_of(generator, device)
-        R = haar_rotation(n, generator, dev)
-        return R.to(device=device if device is not None else dev, dtype=dtype)
+        return haar_rotation(n, generator, device)
 
     @staticmethod
     def rotation(axis_angle: torch.Tensor) -> torch.Tensor:

@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 import torch.autograd.forward_ad as fwAD
 
 from ..groups.base import LieGroup, _device_of
+from ..groups.expm import exp_near_identity
 from ..reps import Representation, Scalar
-from .common import (
-    PenaltyBase,
-    as_residual_dtype,
-    delta_seal_value,
-    evaluate,
-    math_attention,
-    named_dtype_errors,
-    squared_norm,
-)
-from .model_state import PenaltyPasses
+from .attention import math_attention
+from .base import PenaltyBase
+from .common import as_residual_dtype, squared_norm
 from .norms import composite_layer_norm
 
-__all__ = ["DeltaSEAL"]
+__all__ = ["DeltaSEAL", "delta_seal_value"]
 
 MODES = ("exact", "random", "fd")
 ROUTES = ("auto", "reverse", "forward", "forward_ad")
 SCHEMES = ("forward", "central")
 REDUCTIONS = ("mean", "sum")
+
+
+def delta_seal_value(j_xi: torch.Tensor, drho_f: torch.Tensor | None = None, *,
+                     n: int | None = None) -> torch.Tensor:
+    """Eq. 10: ``Gamma_delta = (1/(N n)) sum_i sum_a |J_f(x_i) L_a x_i - dL_a f(x_i)|^2``.
+    Every δSEAL value (each mode and route) is computed here.
+
+    ``j_xi`` and ``drho_f`` have shape ``(n, N, ...)``: generator, sample, output components
+    (``drho_f=None``: ``j_xi`` is already the difference). With ``n`` given (``mode="fd"``),
+    ``j_xi`` is ``(N, ...)``: the difference along one random direction
+    ``A = sum_a c_a L_a``, ``c ~ N(0, 1)``, whose squared norm estimates the sum over the ``n``
+    generators.
+    """
+    r = j_xi if drho_f is None else j_xi - drho_f
+    if n is None:
+        return squared_norm(r, batch_dims=2).mean()
+    return squared_norm(r).mean() / n
 
 
 class DeltaSEAL(PenaltyBase):
@@ -96,7 +106,8 @@ class DeltaSEAL(PenaltyBase):
                  fraction: float = 1.0, generators=None, route: str = "auto",
                  eps: float | None = None, scheme: str = "forward",
                  reduction: str = "mean", stochastic: bool | None = None):
-        super().__init__(group, in_rep, Scalar() if out_rep is None else out_rep, fraction)
+        super().__init__(group, in_rep, Scalar() if out_rep is None else out_rep, fraction,
+                         stochastic)
         for name, value, allowed in (("mode", mode, MODES), ("route", route, ROUTES),
                                      ("scheme", scheme, SCHEMES),
                                      ("reduction", reduction, REDUCTIONS)):
@@ -106,10 +117,8 @@ class DeltaSEAL(PenaltyBase):
             raise ValueError(f"eps must be a number in (0, 1), got {eps!r}")
         self.mode, self.route, self.eps, self.scheme = mode, route, eps, scheme
         self.reduction = reduction
-        self.register_buffer("algebra", select_generators(group, generators), persistent=False)
-        if stochastic is not None and not isinstance(stochastic, bool):
-            raise TypeError(f"stochastic must be None, True or False, got {stochastic!r}")
-        self.stochastic = stochastic
+        self.register_buffer("algebra", group.select_generators(generators).matrices,
+                             persistent=False)
         self._forward_shapes: set = set()  # input shapes whose auto route is "forward"
 
     @property
@@ -149,56 +158,39 @@ class DeltaSEAL(PenaltyBase):
             A 0-dim tensor, differentiable with respect to the model's parameters (detached
             under ``torch.no_grad()``), or ``(value, output)`` with ``return_output=True``.
         """
-        with named_dtype_errors(type(self).__name__, f, x):
-            return self._forward(f, x, *args, fx=fx, generator=generator,
-                                 return_output=return_output)
+        return super().forward(f, x, *args, fx=fx, generator=generator,
+                               return_output=return_output)
 
-    def _forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
-                generator: torch.Generator | None = None, return_output: bool = False):
-        x = self._check_input(x)
-        if return_output and self.fraction < 1:
-            raise ValueError("return_output=True needs fraction=1 (with fraction < 1 the "
-                             "penalty's forward pass covers only a subset of the batch)")
-        if fx is not None:
-            self._check_output(fx, x.shape[0], "fx")
-            if self.mode != "fd":
-                if self.fraction < 1:
-                    raise ValueError(
-                        f"fx can be reused by mode={self.mode!r} only with fraction=1; with "
-                        "fraction < 1 let the penalty run its own forward on the subset")
-                if not (x.requires_grad and fx.requires_grad):
-                    raise ValueError(
-                        f"mode={self.mode!r} differentiates fx with respect to x: compute fx "
-                        "from an x with requires_grad=True (or omit fx)")
-        passes = PenaltyPasses(f, x.device, generator, self.stochastic)
-        if not passes.active:
-            x, args, fx = self._subset(x, args, fx, generator)
-            value, fx = self._evaluate(x, args, fx, generator, functools.partial(evaluate, f))
-        elif return_output and fx is None and self.mode == "fd" and passes.can_record:
-            # batch norm without randomness: the task pass is fd's clean pass, its batch
-            # statistics normalise the shifted passes (fraction == 1 here)
-            with passes:
-                fx = self._check_output(passes.record(x, args), x.shape[0])
-                value, _ = self._finite_difference(x, args, fx, generator, passes.run)
-        else:
-            # the task pass's output, as the task pass alone computes it (batch statistics,
-            # running-statistics update, global dropout stream); the penalty runs its own passes
-            if return_output and fx is None:
-                fx = self._check_output(evaluate(f, x, args), x.shape[0])
-            task_fx = fx
-            with passes:
-                if self.fraction < 1:  # statistics of the whole batch, as in the task pass
-                    self._check_args(args, x.shape[0])
-                    passes.capture(x, args)
-                x, args, _ = self._subset(x, args, None, generator)
-                value, _ = self._evaluate(x, args, None, generator, passes.run)
-            fx = task_fx
+    # ------------------------------------------------------------------ the pass policy's hooks
+    @property
+    def _reuses_fx(self) -> bool:
+        return self.mode == "fd"
+
+    @property
+    def _records_task_pass(self) -> bool:
+        # fd with fraction < 1 is "fx = f(x); penalty(f, x, fx=fx)", whose passes take the
+        # statistics of their own clean pass
+        return self.mode == "fd" and self.fraction >= 1
+
+    def _check_fx(self, fx, x, return_output: bool) -> None:
+        super()._check_fx(fx, x, return_output)
+        if self.mode != "fd":
+            if self.fraction < 1:
+                raise ValueError(
+                    f"fx can be reused by mode={self.mode!r} only with fraction=1; with "
+                    "fraction < 1 let the penalty run its own forward on the subset")
+            if not (x.requires_grad and fx.requires_grad):
+                raise ValueError(
+                    f"mode={self.mode!r} differentiates fx with respect to x: compute fx "
+                    "from an x with requires_grad=True (or omit fx)")
+
+    def _finish(self, value: torch.Tensor) -> torch.Tensor:
         if self.reduction == "sum":  # sum over generators = n x their mean (eq. 10)
             value = value * self.n
-        return (value, fx) if return_output else value
+        return value
 
     # ------------------------------------------------------------------ pieces
-    def _evaluate(self, x, args, fx, generator, run):
+    def _residual(self, x, args, fx, generator, run):
         if self.mode == "fd":
             return self._finite_difference(x, args, fx, generator, run)
         return self._autodiff(x, args, fx, generator, run)
@@ -280,7 +272,7 @@ class DeltaSEAL(PenaltyBase):
             d = (difference(eps) - difference(-eps)) / (2 * eps)
         else:
             d = difference(eps) / eps
-        return squared_norm(d).mean() / self.n, fx
+        return delta_seal_value(d, n=self.n), fx
 
 
 HALF = (torch.float16, torch.bfloat16)
@@ -299,20 +291,6 @@ def default_eps(x: torch.Tensor) -> float:
     if x.dtype in HALF or autocast_half:
         return 3e-2
     return 1e-2
-
-
-def exp_near_identity(M: torch.Tensor) -> torch.Tensor:
-    """``exp(M)`` for a batch of matrices; near the identity (every max-row-sum norm
-    ``<= 0.05``) by its degree-6 Taylor series (truncation error ``<= 0.05^7 / 7! < 2e-13``,
-    about three times cheaper than ``torch.linalg.matrix_exp`` for batches of 4x4 here)."""
-    if float(M.abs().sum(-1).amax()) > 0.05:
-        return torch.linalg.matrix_exp(M)
-    out = torch.eye(M.shape[-1], dtype=M.dtype, device=M.device) + M
-    term = M
-    for k in range(2, 7):
-        term = term @ M / k
-        out = out + term
-    return out
 
 
 # ---------------------------------------------------------------------------- autodiff routes
@@ -367,37 +345,3 @@ def jacobian_times(run, leaf, args, fx, xi, route, create_graph) -> torch.Tensor
                 outs.append(torch.zeros_like(fx) if tangent is None else tangent)
         return torch.stack(outs)
     raise ValueError(f"unknown route {route!r}")
-
-
-def select_generators(group: LieGroup, generators) -> torch.Tensor:
-    """The algebra elements of eq. 10's sum, float64 ``(m, d, d)``."""
-    L = group.generators
-    if generators is None:
-        return L.clone()
-    if isinstance(generators, torch.Tensor) and generators.is_floating_point():
-        A = generators.detach().to("cpu", torch.float64)
-        if A.ndim != 3 or A.shape[1:] != L.shape[1:] or A.shape[0] == 0:
-            raise ValueError(f"generators must have shape (m, {group.dim}, {group.dim}), "
-                             f"got {tuple(A.shape)}")
-        return A
-    if isinstance(generators, str):
-        fams = group.families()
-        if generators in fams:
-            return L[fams[generators]].clone()
-        generators = [generators]
-    if not isinstance(generators, Sequence) or len(generators) == 0:
-        raise ValueError(f"generators must be indices, names, a family or a (m, d, d) tensor, "
-                         f"got {generators!r}")
-    names = group.generator_names
-    idx = []
-    for item in generators:
-        if isinstance(item, str):
-            if item not in names:
-                raise ValueError(f"unknown generator {item!r} for {group.name}: expected one of "
-                                 f"{names} or a family of {sorted(group.families())}")
-            idx.append(names.index(item))
-        elif isinstance(item, int) and not isinstance(item, bool) and 0 <= item < len(names):
-            idx.append(item)
-        else:
-            raise ValueError(f"generator index must be an int in [0, {len(names)}), got {item!r}")
-    return L[idx].clone()

@@ -7,17 +7,18 @@ from collections.abc import Callable
 import torch
 
 from ..groups.base import LieGroup
+from ..groups.sampler import Sampler
 from ..reps import Representation, Scalar
-from .common import (
-    PenaltyBase,
-    as_residual_dtype,
-    evaluate,
-    gseal_value,
-    named_dtype_errors,
-)
-from .model_state import PenaltyPasses
+from .base import PenaltyBase
+from .common import as_residual_dtype, squared_norm
 
-__all__ = ["GSEAL"]
+__all__ = ["GSEAL", "gseal_value"]
+
+
+def gseal_value(f_gx: torch.Tensor, g_fx: torch.Tensor) -> torch.Tensor:
+    """Eq. 6: ``Gamma_G = (1/N) sum_i |f(g_i . x_i) - (g_i . f)(x_i)|^2`` from ``f(g_i . x_i)``
+    and ``rho_out(g_i) f(x_i)``, both ``(N, ...)``. Every GSEAL value is computed here."""
+    return squared_norm(f_gx - g_fx).mean()
 
 
 class GSEAL(PenaltyBase):
@@ -65,26 +66,20 @@ class GSEAL(PenaltyBase):
     def __init__(self, group: LieGroup, in_rep: Representation,
                  out_rep: Representation | None = None, *, fraction: float = 1.0,
                  discrete: bool = False, stochastic: bool | None = None, **sampler_options):
-        super().__init__(group, in_rep, Scalar() if out_rep is None else out_rep, fraction)
+        super().__init__(group, in_rep, Scalar() if out_rep is None else out_rep, fraction,
+                         stochastic)
         self.discrete = bool(discrete)
-        if stochastic is not None and not isinstance(stochastic, bool):
-            raise TypeError(f"stochastic must be None, True or False, got {stochastic!r}")
-        self.stochastic = stochastic
-        if self.discrete and group.discrete_generators.shape[0] == 0:
-            raise ValueError(f"discrete=True but {group.name} has no discrete generators")
-        self.sampler_options = dict(sampler_options)
-        # bad sampler options fail here, not mid-training (global RNG untouched)
-        group.sample(1, generator=torch.Generator(), **self.sampler_options)
+        self.sampler = Sampler(group, discrete=self.discrete, **sampler_options)
+
+    @property
+    def sampler_options(self) -> dict:
+        """The options passed to ``group.sample`` (those of :attr:`sampler`)."""
+        return dict(self.sampler.options)
 
     def sample(self, n: int, device, generator=None) -> torch.Tensor:
         """The ``n`` group elements of one call (float64: the action rounds once to the data's
-        dtype)."""
-        g = self.group.sample(n, generator=generator, dtype=torch.float64, device=device,
-                              **self.sampler_options)
-        if self.discrete:
-            g = g @ self.group.sample_discrete(n, generator=generator, dtype=torch.float64,
-                                               device=device)
-        return g
+        dtype): ``self.sampler.sample(n, generator=generator, dtype=torch.float64, ...)``."""
+        return self.sampler.sample(n, generator=generator, dtype=torch.float64, device=device)
 
     def forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, return_output: bool = False):
@@ -111,44 +106,20 @@ class GSEAL(PenaltyBase):
             A 0-dim tensor, differentiable with respect to the model's parameters, or
             ``(value, output)`` with ``return_output=True``.
         """
-        with named_dtype_errors(type(self).__name__, f, x):
-            return self._forward(f, x, *args, fx=fx, generator=generator,
-                                 return_output=return_output)
+        return super().forward(f, x, *args, fx=fx, generator=generator,
+                               return_output=return_output)
 
-    def _forward(self, f: Callable, x: torch.Tensor, *args, fx: torch.Tensor | None = None,
-                 generator: torch.Generator | None = None, return_output: bool = False):
-        x = self._check_input(x)
-        if fx is not None:
-            if return_output:
-                raise ValueError("pass fx or return_output=True, not both (with "
-                                 "return_output=True the penalty computes f(x) itself)")
-            self._check_output(fx, x.shape[0], "fx")
-        passes = PenaltyPasses(f, x.device, generator, self.stochastic)
-        task_fx = None
-        if return_output and not (passes.active and passes.can_record):
-            # the task pass as the task pass alone computes it
-            fx = task_fx = self._check_output(evaluate(f, x, args), x.shape[0])
-        if not passes.active:
-            x, args, fx = self._subset(x, args, fx, generator)
-            if fx is None:
-                fx = self._check_output(evaluate(f, x, args), x.shape[0])
-            g = self.sample(x.shape[0], x.device, generator)
-            f_gx = self._check_output(evaluate(f, self.in_rep.act(g, x), args), x.shape[0])
-        elif return_output and passes.can_record:
-            with passes:  # the task pass is the clean pass: its statistics normalise f(g . x)
-                task_fx = self._check_output(passes.record(x, args), x.shape[0])
-                x, args, fx = self._subset(x, args, task_fx, generator)
-                g = self.sample(x.shape[0], x.device, generator)
-                f_gx = self._check_output(passes.run(self.in_rep.act(g, x), args), x.shape[0])
-        else:
-            with passes:
-                if self.fraction < 1:  # statistics of the whole batch, as in the task pass
-                    self._check_args(args, x.shape[0])
-                    passes.capture(x, args)
-                x, args, _ = self._subset(x, args, None, generator)
-                fx = self._check_output(passes.run(x, args), x.shape[0])
-                g = self.sample(x.shape[0], x.device, generator)
-                f_gx = self._check_output(passes.run(self.in_rep.act(g, x), args), x.shape[0])
+    def _check_fx(self, fx, x, return_output: bool) -> None:
+        if return_output:
+            raise ValueError("pass fx or return_output=True, not both (with "
+                             "return_output=True the penalty computes f(x) itself)")
+        super()._check_fx(fx, x, return_output)
+
+    def _residual(self, x, args, fx, generator, run):
+        """Eq. 6 on the prepared rows: one fresh ``g_i`` per sample."""
+        if fx is None:
+            fx = self._check_output(run(x, args), x.shape[0])
+        g = self.sample(x.shape[0], x.device, generator)
+        f_gx = self._check_output(run(self.in_rep.act(g, x), args), x.shape[0])
         fx = as_residual_dtype(fx)
-        value = gseal_value(as_residual_dtype(f_gx), self.out_rep.act(g, fx))
-        return (value, task_fx) if return_output else value
+        return gseal_value(as_residual_dtype(f_gx), self.out_rep.act(g, fx)), fx
