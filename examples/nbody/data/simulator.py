@@ -62,7 +62,7 @@ def _check_state(pos, vel, charge):
     return pos, vel, charge, batched
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pairs(n):
     """Pair indices ``i < j`` and the ``(pairs, n)`` incidence matrix (+1 at i, -1 at j)."""
     i, j = np.triu_indices(n, 1)
