@@ -1,6 +1,15 @@
-"""The library on a device (``pytest tests/test_device.py --device cuda``; default cpu): the
-penalties (GSEAL, δSEAL exact, random and fd), a ViolationBudget step and the audit computed
-on the device against the same computation on the CPU in float64.
+"""The library on a device (``pytest tests/test_device.py --device cuda``; default cpu).
+
+Two kinds of test (issue 32 item 3: no test that cannot fail):
+
+* against an independent reference, on every device including the CPU: δSEAL exact (value and
+  gradients) of a linear model against the residual ``w·(L_a x)`` summed by hand, three
+  ViolationBudget steps against the documented λ rule applied by hand, and the audit against
+  its closed form (``2 sin(θ/2)|x_⊥|``); bfloat16 autocast against float32;
+* the device against the CPU (GSEAL, δSEAL exact, random and fd on the tagger, a budget step,
+  the audit): these compare two different computations only when ``--device`` is not the CPU,
+  and skip with that reason under the default ``--device cpu`` (the CPU against itself cannot
+  fail).
 
 The draws come from a CPU ``torch.Generator`` (the samplers draw on the generator's device and
 move the result), so both sides see the same boosts and projections. Both sides run in
@@ -11,12 +20,14 @@ derived there from bfloat16 rounding) runs on the device.
 """
 
 import copy
+import math
 
 import pytest
 import torch
 
 from examples.hep.models.tagger import JetTransformer
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4, ViolationBudget, invariance_profile
+from liesoft import (SO3, GSEAL, DeltaSEAL, Lorentz, Scalar, Vector, Vector4, ViolationBudget,
+                     invariance_profile)
 from tests import test_autocast
 
 F64 = torch.float64
@@ -55,6 +66,16 @@ def value_and_grads(penalty, model, x, seed):
                                   for g, p in zip(grads, params, strict=True)]
 
 
+@pytest.fixture
+def accelerator(device):
+    """The ``--device`` of the device-against-CPU tests: skipped on the CPU, where both sides
+    would be the same computation (nothing could differ, the test could not fail)."""
+    if device.type == "cpu":
+        pytest.skip("--device cpu: the device-against-CPU comparison would compare the CPU with "
+                    "itself; run with --device cuda (the reference tests run on the CPU)")
+    return device
+
+
 def close(a, b, rel):
     """|a - b| <= rel max|b| elementwise (a scale-relative bound: gradients have zeros)."""
     scale = max(float(b.abs().max()), 1e-300)
@@ -62,7 +83,8 @@ def close(a, b, rel):
 
 
 @pytest.mark.parametrize("name", sorted(PENALTIES))
-def test_penalty_value_and_gradients_on_the_device_match_the_cpu_in_float64(name, device):
+def test_penalty_value_and_gradients_on_the_device_match_the_cpu_in_float64(name, accelerator):
+    device = accelerator
     make, _ = PENALTIES[name]
     model, x = tagger(), jets()
     want, want_grads = value_and_grads(make(), model, x, seed=5)
@@ -91,9 +113,10 @@ def test_penalty_under_bfloat16_autocast_on_the_device_is_near_float32(name, dev
         assert abs(float(v16) - float(v32)) <= rtol * float(v32), (name, seed)
 
 
-def test_a_budget_step_on_the_device_matches_the_cpu(device):
+def test_a_budget_step_on_the_device_matches_the_cpu(accelerator):
     """Three training steps with a ViolationBudget (an MLP in training mode: the budget
     updates λ only then): λ, Γ̄, Γ and the weights agree."""
+    device = accelerator
     torch.manual_seed(2)
     model = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.Tanh(),
                                 torch.nn.Linear(32, 1)).double()
@@ -117,7 +140,8 @@ def test_a_budget_step_on_the_device_matches_the_cpu(device):
     assert all(close(a, b, REL) for a, b in zip(p1, p0, strict=True))
 
 
-def test_the_audit_on_the_device_matches_the_cpu(device):
+def test_the_audit_on_the_device_matches_the_cpu(accelerator):
+    device = accelerator
     model, x = tagger(), jets()
     profiles = []
     for dev in (torch.device("cpu"), device):
@@ -131,3 +155,81 @@ def test_the_audit_on_the_device_matches_the_cpu(device):
     for fam in cpu.mean:
         assert close(dev.mean[fam].cpu(), cpu.mean[fam], REL), fam
         assert close(dev.sem[fam].cpu(), cpu.sem[fam], REL), fam
+
+
+# ------------------------------------------------------------------ independent references
+# These run on every device, the CPU included: the reference is not the library's computation.
+# float64 throughout: value and reference differ by float64 rounding of a few sums (~1e-15
+# relative), so REL = 1e-9 stays generous, and any convention error is O(1).
+def four_vectors(n=24, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    p = torch.randn(n, 3, generator=g, dtype=F64)
+    return torch.cat([(p.pow(2).sum(-1, keepdim=True) + 1.0).sqrt(), p], -1)
+
+
+def linear_model(device):
+    torch.manual_seed(4)
+    return torch.nn.Linear(4, 1).double().to(device)
+
+
+def dseal_by_hand(w, x):
+    """δSEAL exact (eq. 10) of f(x) = w·x + b declared invariant: the residual of generator a
+    at x is w·(L_a x) (ρ of a scalar is trivial); the value is the batch mean of
+    Σ_a (w·L_a x)² / n, and its gradient in w is the batch mean of Σ_a 2 (w·L_a x) L_a x / n
+    (zero in b)."""
+    L = Lorentz().generators.to(x)                      # (n, 4, 4)
+    lx = torch.einsum("aij,bj->bai", L, x)              # L_a x, (B, n, 4)
+    r = lx @ w                                          # (B, n)
+    n = L.shape[0]
+    return (r ** 2).sum(-1).mean() / n, (2 * r[..., None] * lx).sum(1).mean(0) / n
+
+
+def test_dseal_exact_on_the_device_against_the_residual_summed_by_hand(device):
+    model, x = linear_model(device), four_vectors().to(device)
+    value = DeltaSEAL(Lorentz(), Vector4()).to(device)(model, x)
+    gw, gb = torch.autograd.grad(value, [model.weight, model.bias], allow_unused=True)
+    want, want_gw = dseal_by_hand(model.weight.detach()[0].cpu(), x.cpu())
+    assert value.dtype == F64 and float(want) > 1e-2
+    assert float(value) == pytest.approx(float(want), rel=REL)
+    assert close(gw[0].cpu(), want_gw, REL)
+    assert gb is None or float(gb.abs().max()) <= 1e-12 * float(want_gw.abs().max())
+
+
+def test_budget_steps_on_the_device_against_the_documented_rule_by_hand(device):
+    """λ·Γ with the λ of before the call; Γ̄ = ρ Γ̄ + (1 − ρ) Γ (Γ̄ = Γ at the first step);
+    λ ← λ exp(η clamp(ln(Γ̄ / target), −c, c)); SGD on λ·Γ: three steps, all by hand."""
+    model, x = linear_model(device), four_vectors().to(device)
+    rate, decay, clip, target, lr = 0.3, 0.8, 1.0, 1e-3, 1e-2
+    budget = ViolationBudget(DeltaSEAL(Lorentz(), Vector4()), target=target, rate=rate,
+                             ema_decay=decay, clip=clip).to(device).train()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    w = model.weight.detach()[0].cpu().clone()
+    lam, ema = 1.0, None
+    for _ in range(3):
+        opt.zero_grad()
+        loss = budget(model, x)
+        gamma, grad = dseal_by_hand(w, x.cpu())
+        assert float(loss) == pytest.approx(lam * float(gamma), rel=REL)
+        loss.backward()
+        opt.step()
+        w = w - lr * lam * grad
+        ema = float(gamma) if ema is None else decay * ema + (1 - decay) * float(gamma)
+        lam = lam * math.exp(rate * max(-clip, min(clip, math.log(ema / target))))
+        assert budget.value == pytest.approx(float(gamma), rel=REL)
+        assert budget.ema == pytest.approx(ema, rel=REL)
+        assert budget.lam == pytest.approx(lam, rel=REL)
+        assert close(model.weight.detach()[0].cpu(), w, REL)
+    assert budget.steps == 3 and lam > 1.0                # λ really moved, upwards
+
+
+def test_the_audit_on_the_device_against_its_closed_form(device):
+    """f(x) = x declared three invariant scalars, rotated about z by ±θ: each sample's
+    violation is |R x − x| = 2 sin(θ/2) |x_⊥|; the curve is their mean, the error std/√B."""
+    x = torch.randn(40, 3, generator=torch.Generator().manual_seed(0), dtype=F64)
+    prof = invariance_profile(lambda v: v, x.to(device), SO3(), Vector(), 3 * Scalar(),
+                              magnitudes=[0.3, 0.7], families={"z": ["J_z"]},
+                              generator=torch.Generator().manual_seed(1))
+    for i, theta in enumerate((0.3, 0.7)):
+        v = 2 * math.sin(theta / 2) * torch.hypot(x[:, 0], x[:, 1])
+        assert float(prof.mean["z"][i]) == pytest.approx(float(v.mean()), rel=REL)
+        assert float(prof.sem["z"][i]) == pytest.approx(float(v.std() / math.sqrt(40)), rel=REL)

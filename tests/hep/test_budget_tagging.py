@@ -165,11 +165,18 @@ def test_the_quick_study_trains_the_front_and_the_budgets_and_reports(tmp_path, 
 
     monkeypatch.setattr(study, "held_out_gammas", gammas)
     script.main(argv)
-    # every training measured on its test jets (one draw), then on validation jets (VAL_DRAWS)
-    assert [d for _, d in measured] == [1, study.VAL_DRAWS] * (len(measured) // 2)
-    assert all(a is not b for (a, _), (b, _) in zip(measured[::2], measured[1::2], strict=True))
     capsys.readouterr()
     names = sorted(p.stem for p in (tmp_path / "results").iterdir())
+    # every training (a result file that is not a search's: searches reuse their trials)
+    # measured on its test jets (one draw), then on validation jets (VAL_DRAWS): the spy was
+    # called twice per training -- not vacuously true when it was never called (issue 32 item 3)
+    kinds = [json.loads((tmp_path / "results" / f"{n}.json").read_text())["kind"]
+             for n in names]
+    trained = sum(k != "search" for k in kinds)
+    assert trained >= 1 + 2 * 2 and len(measured) == 2 * trained, (len(measured), trained)
+    assert [d for _, d in measured] == [1, study.VAL_DRAWS] * trained
+    for (test_x, _), (val_x, _) in zip(measured[::2], measured[1::2], strict=True):
+        assert len(test_x) > len(val_x) > 0          # the test set is twice the validation set
     planned = sorted(study.run_name(*r) for r in study.plan(
         1, targets={"gseal": 1e-4, "dseal": 1e-3}))
     assert sorted(n for n in names if "_trial" not in n) == planned

@@ -131,7 +131,21 @@ def test_the_quick_study_writes_results_metrics_and_figures_and_skips_finished_r
     r = json.loads((tmp_path / "results" / "baseline_100_seed0.json").read_text())
     assert r["size"] == 100 and r["signal_fraction"] == 0.5
     assert r["steps_trained"] == r["epochs_trained"] * r["steps_per_epoch"]
-    assert 0.0 <= cell["auc"]["mean"] <= 1.0
+    # metrics.json holds each cell's own result file's numbers (one seed: the mean is that
+    # seed's value, n = 1), and a result's "auc" is the AUC, not another metric in [0, 1]
+    # (issue 32 item 3: was 0 <= auc <= 1, which a metric read from the wrong key or cells
+    # pooled across sizes pass; the quick runs barely train -- AUC 0.42-0.62 measured -- so
+    # "above 0.5" is not a property of them; the AUC itself is pinned by test_evaluation)
+    aucs = []
+    for method in ("baseline", "augment"):
+        for size in ("100", "840"):
+            res = json.loads((tmp_path / "results" / f"{method}_{size}_seed0.json").read_text())
+            got = met[method][size]
+            for key in ("auc", "rejection_at_0.3", "boosted_balanced_accuracy"):
+                assert got[key]["mean"] == res[key] and got[key]["n"] == 1, (method, size, key)
+            assert 0.0 < res["auc"] < 1.0 and res["auc"] != res["balanced_accuracy"]
+            aucs.append(res["auc"])
+    assert len(set(aucs)) == 4                       # four trainings, four AUCs
     for fig in ("auc_vs_size.png", "rejection_vs_size.png", "invariance_vs_size.png"):
         assert (tmp_path / fig).stat().st_size > 1000
     # a second run trains nothing and reports the same table; --report only reports
