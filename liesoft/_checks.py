@@ -7,12 +7,15 @@ value) whose message names what was expected and what was received.
 from __future__ import annotations
 
 import contextlib
+import math
+import numbers
 from collections.abc import Callable, Iterable
 
 import torch
 
 __all__ = ["check_tensor", "check_floating", "check_square_batch", "resolve_dtype", "default_atol",
-           "module_dtypes", "check_module_dtype", "is_dtype_error", "named_dtype_errors"]
+           "module_dtypes", "check_module_dtype", "is_dtype_error", "named_dtype_errors",
+           "positive_number"]
 
 
 def check_tensor(x, name: str) -> torch.Tensor:
@@ -101,3 +104,20 @@ def named_dtype_errors(what: str, dtype, advice: str, *, subject: str = "the mod
                 raise named from exc
         raise TypeError(f"{what} evaluates {subject} on {dtype} inputs and {subject} raised a "
                         f"dtype error{hint}") from exc
+
+
+def positive_number(value, name: str, *, allow_zero: bool = False, upper: float | None = None,
+                    upper_open: bool = False) -> float:
+    """A finite real number (not a bool) in the given range, as a float; else a clear error."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    low_ok = value >= 0 if allow_zero else value > 0
+    high_ok = upper is None or (value < upper if upper_open else value <= upper)
+    if not (math.isfinite(value) and low_ok and high_ok):
+        low = "[0" if allow_zero else "(0"
+        high = "inf)" if upper is None else (f"{upper:g})" if upper_open else f"{upper:g}]")
+        raise ValueError(f"{name} must be a finite number in {low}, {high}, got {value!r}")
+    return value

@@ -34,7 +34,7 @@ from typing import Any
 
 import torch
 
-from .budget import _positive_number
+from ._checks import positive_number as _positive_number
 
 __all__ = ["find_lambda", "LambdaSearch", "Trial"]
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4, ViolationBudget
+from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4
+from liesoft.experimental import ViolationBudget
 
 F64 = torch.float64
 
@@ -677,3 +678,35 @@ def test_a_state_without_an_optimizer_does_not_load_into_one_with_and_old_states
     b.load_state_dict(old)
     assert (b.lam, b.ema, b.steps, b.infeasible) == (3.0, 0.2, 7, False)
     assert set(old) == {"_lam", "_ema", "_last", "_steps", "_skipped"}   # not changed
+
+
+def test_the_old_import_paths_still_work_and_warn_once():
+    """Issue 30: ViolationBudget moved to liesoft.experimental; ``from liesoft import
+    ViolationBudget`` and ``import liesoft.budget`` keep working with one FutureWarning that
+    names the new path and why."""
+    import importlib
+    import sys
+
+    import liesoft
+    import liesoft.experimental as experimental
+
+    for first in ("attribute", "module"):
+        experimental._warned = False
+        sys.modules.pop("liesoft.budget", None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if first == "module":
+                old = importlib.import_module("liesoft.budget")
+            from liesoft import ViolationBudget as via_attribute
+            assert liesoft.ViolationBudget is via_attribute is ViolationBudget
+            if first == "attribute":
+                old = importlib.import_module("liesoft.budget")
+        moved = [w for w in caught if issubclass(w.category, FutureWarning)]
+        assert len(moved) == 1, [str(w.message) for w in caught]
+        msg = str(moved[0].message)
+        assert "liesoft.experimental.ViolationBudget" in msg and "does not land" in msg
+        assert "find_lambda" in msg and "docs/budget.md" in msg
+        assert old.ViolationBudget is ViolationBudget and old.STATE["lam"] is torch.float64
+    assert "ViolationBudget" not in liesoft.__all__
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchThing'"):
+        liesoft.NoSuchThing  # noqa: B018

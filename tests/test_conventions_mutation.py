@@ -374,7 +374,7 @@ def test_budget_step_is_clipped_on_both_sides(ratio):
     """|ln(ema / target)| enters at most ``clip``: a penalty 1000x under target moves ln(lam)
     by -rate*clip, exactly as 1000x over moves it by +rate*clip (a zero penalty was already
     tested; a tiny positive one was not). Kills clip-one-sided."""
-    from liesoft import ViolationBudget
+    from liesoft.experimental import ViolationBudget
 
     b = ViolationBudget(lambda f, x: torch.zeros(()), target=2.0, rate=0.05, clip=0.5)
     lam = b.next_lam(1.0, 2.0 * ratio)

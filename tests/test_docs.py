@@ -46,7 +46,7 @@ def test_budget_doc_example_meets_its_target_and_its_unit_checks_hold():
     budget = namespace["budget"]
     assert budget.steps == 300 and budget.skipped == 0
     assert budget.ema <= 1.5 * budget.target and budget.lam > 1
-    from liesoft.budget import STATE
+    from liesoft.experimental.budget import STATE
     assert set(namespace["checkpoint"]["budget"]) == {"_lr_ref", *(f"_{k}" for k in STATE)}
     assert abs(namespace["gamma_g"] ** 0.5 / float(namespace["rms"]) - 1) < 1e-12
     assert abs(namespace["ratio"] - 1) < 0.05

@@ -2,8 +2,8 @@
 network a symmetry, for comparison with the SEAL penalties (issue 23).
 
 :class:`BoostAugmentation` replaces every jet of a batch by a copy transformed by one group element
-drawn per jet, **with the sampler of the GSEAL penalty** (it holds a :class:`liesoft.GSEAL` and
-calls its ``sample``: the same group, the same options, the same draws for the same generator).
+drawn per jet, **with the sampler of the GSEAL penalty** (it holds a :class:`liesoft.Sampler`, the
+object GSEAL draws with: the same group, the same options, the same draws for the same generator).
 The default is the paper's: Lorentz boosts with a uniform direction and ``|beta|^2 ~ U[0, 0.95]``
 (``beta_max = 0.95 ** 0.5``, as ``BETA_MAX`` in ``toptag.py`` and the boosted-jet test).
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from liesoft import GSEAL, LieGroup, Lorentz, Vector4
+from liesoft import LieGroup, Lorentz, Sampler, Vector4
 
 __all__ = ["BETA_MAX", "BoostAugmentation"]
 
@@ -39,7 +39,7 @@ class BoostAugmentation:
         **sampler_options: passed to ``group.sample`` exactly as GSEAL passes them (default
             ``beta_max=BETA_MAX`` for the Lorentz group); e.g. ``rotations=True``.
 
-    Bad options fail at construction (GSEAL validates them).
+    Bad options fail at construction (the :class:`liesoft.Sampler` validates them).
     """
 
     def __init__(self, group: LieGroup | None = None, *, discrete: bool = False,
@@ -47,17 +47,18 @@ class BoostAugmentation:
         group = Lorentz() if group is None else group
         if isinstance(group, Lorentz):
             sampler_options.setdefault("beta_max", BETA_MAX)
-        self.sampler = GSEAL(group, Vector4(), discrete=discrete, **sampler_options)
+        self.sampler = Sampler(group, discrete=discrete, **sampler_options)
+        self.rep = Vector4().bind(group)
 
     @property
     def sampler_options(self) -> dict:
         """The options passed to ``group.sample`` (those of an equivalent GSEAL)."""
-        return dict(self.sampler.sampler_options)
+        return dict(self.sampler.options)
 
     def sample(self, n: int, device=None, generator: torch.Generator | None = None):
         """``n`` float64 group elements ``(n, 4, 4)``: exactly ``GSEAL(...).sample`` with the same
-        group, options and generator state."""
-        return self.sampler.sample(n, device, generator)
+        group, options and generator state (both draw with a :class:`liesoft.Sampler`)."""
+        return self.sampler.sample(n, generator=generator, dtype=torch.float64, device=device)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor | None = None, *,
                  generator: torch.Generator | None = None, return_elements: bool = False):
@@ -79,5 +80,5 @@ class BoostAugmentation:
             raise ValueError(f"labels must be a tensor with one row per jet ({x.shape[0]}), got "
                              f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y)}")
         g = self.sample(x.shape[0], x.device, generator)
-        boosted = self.sampler.in_rep.act(g, x)
+        boosted = self.rep.act(g, x)
         return (boosted, y, g) if return_elements else (boosted, y)
