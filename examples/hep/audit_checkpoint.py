@@ -12,14 +12,11 @@ exactly invariant model (L-GATr) drops to ~1e-12 in float64; a soft-constrained 
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 import re
-import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
+    import _path  # noqa: F401  (examples/hep/_path.py)
 
 from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 
@@ -44,9 +41,10 @@ def main(argv=None):
     import torch
 
     from examples.hep import training
-    from examples.hep.models import lgatr_tagger
-    from examples.hep.models.tagger_recipe import METHODS, build_model
+    from examples.hep.experiment import METHODS, Source, resolve
+    from examples.hep.models import lgatr_tagger, networks
     from examples.hep.studies.top_tagging import PRESETS
+    from examples.hep.tasks.tagging import network_config
     from liesoft import Lorentz, Vector4, invariance_profile
     path = pathlib.Path(args.checkpoint)
     match = re.fullmatch(r"(table1|extrapolation)_([a-z]+)_seed\d+\.pt", path.name)
@@ -59,16 +57,16 @@ def main(argv=None):
         ap.error(f"no such checkpoint: {path}")
     if args.jets < 1:
         ap.error(f"--jets must be >= 1, got {args.jets}")
-    study, method = match.groups()
+    study, name = match.groups()
     magnitudes = [float(m) for m in args.magnitudes.split(",")]
     cfg = PRESETS[args.preset]
-    # what load_data and build_model read of toptag.py's options
-    targs = argparse.Namespace(data="pythia", cache_dir=args.cache_dir, workers=None,
-                               device="cpu", lgatr_spurions=args.lgatr_spurions)
     ctx = training.Context(0, 1, torch.device("cpu"), False, path.parent, False)
-    data = training.load_data(targs, cfg, ctx, wide=study == "extrapolation")
+    data = training.load_data(Source("pythia", args.cache_dir), cfg, ctx,
+                              wide=study == "extrapolation")
     x = torch.from_numpy(training.split(data)[2]["x"][: args.jets])
-    model = build_model(cfg, method, targs)
+    method = resolve(name, args.preset, networks.sizes)
+    model = networks.build(method.network, network_config(
+        cfg, method, args.preset, "cpu", lgatr_spurions=args.lgatr_spurions))
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["best_model"])
     model.eval()
     print(f"{path.name}: mean |σ(f(Λx)) − σ(f(x))| on {len(x)} test jets, random boosts")

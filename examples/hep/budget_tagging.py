@@ -18,12 +18,10 @@ rebuilds the report from every result present.
 """
 
 import pathlib
-import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
+    import _path  # noqa: F401  (examples/hep/_path.py)
 
 from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 
@@ -54,8 +52,6 @@ def parse_args(argv=None):
     ap.add_argument("--data", default="pythia", help="as toptag.py's --data (default: pythia)")
     options.add_run_arguments(ap, "runs/budget_tagging")
     args = ap.parse_args(argv)
-    args.resume = True  # always: result files and checkpoints make every run resumable
-    args.penalty_on, args.lgatr_spurions, args.interrupt_after = "prob", False, None
     if args.quick:
         args.preset, args.seeds = "quick", args.seeds or 1
     args.penalties = [p for p in args.penalties.split(",") if p]
@@ -68,7 +64,7 @@ def parse_args(argv=None):
         ap.error("--fixed-only and --budgets-only exclude each other")
     if args.seeds is not None and args.seeds < 1:
         ap.error(f"--seeds must be >= 1, got {args.seeds}")
-    from examples.hep.models.tagger_recipe import parse_budget
+    from examples.hep.experiment import parse_budget
 
     try:
         args.targets = parse_budget(args.targets) if args.targets else None
@@ -81,14 +77,20 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
+    from examples.hep.experiment import Experiment, Source
     from examples.hep.studies import budget_tagging as study
     from examples.hep.studies.top_tagging import PRESETS
+    from examples.hep.tasks.tagging import tagger_task
     from examples.hep.training import setup
 
     cfg = dict(PRESETS[args.preset])
     if args.epochs:
         cfg["epochs"] = args.epochs
-    ctx = setup(args)
+    # always resumable: result files and checkpoints
+    ctx = setup(args.device, args.out, progress=not args.no_progress, resume=True)
+    exp = Experiment(preset=args.preset, methods=(), seeds=args.seeds,
+                     source=Source(args.data, args.cache_dir, args.workers),
+                     task=tagger_task(args.preset, device=ctx.device.type))
     if not args.report:
         torch.set_float32_matmul_precision("high")
         targets = dict(study.TARGETS, **(args.targets or {}))
@@ -96,7 +98,7 @@ def main(argv=None):
                                       args.penalties, targets, args.budgets_only,
                                       args.fixed_only, args.rules) if r[3] >= args.first_seed]
         t0 = time.perf_counter()
-        study.run_study(args, cfg, ctx, runs)
+        study.run_study(exp, cfg, ctx, runs)
         ctx.log(f"trainings done in {(time.perf_counter() - t0) / 60:.1f} min")
     if ctx.main:
         met = study.report(ctx.out)

@@ -10,7 +10,7 @@ with LLoCa (issue 23; docs/data_efficiency.md).
 
 Sizes, seeds, the training length per size and the early stopping are in
 ``studies/data_efficiency.py`` (configuration at its top); the methods in
-``models/tagger_recipe.py``. Every (method, size, seed) writes ``results/<name>.json`` in
+``experiment.py``. Every (method, size, seed) writes ``results/<name>.json`` in
 ``--out`` when it finishes and is skipped afterwards; an interrupted training resumes from its
 checkpoint. Processes may share one ``--out`` (e.g. one per core with ``OMP_NUM_THREADS=1``);
 each one, and ``--report``, rebuilds ``metrics.json`` (method -> size -> metric -> mean, std,
@@ -20,12 +20,10 @@ every method's step interleaved on one batch (``step_times.json``, read by the r
 """
 
 import pathlib
-import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
+    import _path  # noqa: F401  (examples/hep/_path.py)
 
 from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 
@@ -58,20 +56,18 @@ def parse_args(argv=None):
     ap.add_argument("--data", default="pythia", help="as toptag.py's --data (default: pythia)")
     options.add_run_arguments(ap, "runs/data_efficiency")
     args = ap.parse_args(argv)
-    args.resume = True  # always: result files and checkpoints make every run resumable
-    args.penalty_on, args.lgatr_spurions, args.interrupt_after = "prob", False, None
     if args.quick:
         args.preset, args.sizes = "quick", args.sizes or QUICK_SIZES
         args.seeds = args.seeds or 1
-    from examples.hep.models.tagger_recipe import method_spec
+    from examples.hep.experiment import resolve
+    from examples.hep.models import networks
     from examples.hep.studies.data_efficiency import METHODS
 
-    args.methods = [m for m in args.methods.split(",") if m]
-    bad = [m for m in args.methods if m not in METHODS]
-    if bad or not args.methods:
+    names = [m for m in args.methods.split(",") if m]
+    bad = [m for m in names if m not in METHODS]
+    if bad or not names:
         ap.error(f"--methods must be a comma list of {', '.join(METHODS)}, got {bad or '(none)'}")
-    for m in args.methods:
-        method_spec(m)
+    args.methods = tuple(resolve(m, args.preset, networks.sizes) for m in names)
     try:
         args.sizes = [None if s == "full" else int(s)
                       for s in (args.sizes or DEFAULT_SIZES).split(",") if s]
@@ -88,25 +84,31 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
+    from examples.hep.experiment import Experiment, Source
     from examples.hep.studies import data_efficiency as study
     from examples.hep.studies.top_tagging import PRESETS
+    from examples.hep.tasks.tagging import tagger_task
     from examples.hep.training import setup
 
     cfg = dict(PRESETS[args.preset])
-    ctx = setup(args)
+    # always resumable: result files and checkpoints
+    ctx = setup(args.device, args.out, progress=not args.no_progress, resume=True)
+    exp = Experiment(preset=args.preset, methods=args.methods, seeds=args.seeds,
+                     source=Source(args.data, args.cache_dir, args.workers),
+                     task=tagger_task(args.preset, device=ctx.device.type))
     if args.timing:
-        out = study.timing(args, cfg, ctx, args.methods, steps=5 if args.quick else 20)
+        out = study.timing(exp, cfg, ctx, steps=5 if args.quick else 20)
         ctx.log("train step / baseline: " + ", ".join(f"{m} {r:.2f}"
                                                       for m, r in out["ratio"].items()))
     elif not args.report:
         torch.set_float32_matmul_precision("high")
-        if "lloca" in args.methods:
+        if any(m.network == "lloca" for m in exp.methods):
             from examples.hep.models import lloca_tagger
 
             if not lloca_tagger.available():
                 raise SystemExit(lloca_tagger.MISSING_MESSAGE)
         t0 = time.perf_counter()
-        study.run_study(args, cfg, ctx, args.methods, args.sizes)
+        study.run_study(exp, cfg, ctx, args.sizes)
         ctx.log(f"trainings done in {(time.perf_counter() - t0) / 60:.1f} min")
     if ctx.main:
         met = study.report(ctx.out)

@@ -34,7 +34,7 @@ Methods (``--methods``):
   vector-Jacobian product of a Gaussian projection of the output serves all generators);
 * ``equivariant``: :class:`regressors.EquivariantRegressor`, ``Σ_i w_i p_i`` with weights from
   Lorentz invariants: exactly equivariant, no penalty.
-λ (``LAMBDA`` in ``models/regressor_recipe.py``) was chosen by the scan in
+λ (``LAMBDA`` in ``tasks/regression.py``) was chosen by the scan in
 docs/jet_regression.md (``--lam gseal=…,dseal=…``).
 
 Metrics (test set): response (median of predicted / true) and resolution (IQR/2 of that
@@ -66,7 +66,7 @@ PRESETS = {
 # is unbiased to 0.2 % and its 2.2 % spread is cell smearing no regression can undo (measured)
 DETECTOR = dict(response=0.5, response_power=0.3)  # DetectorConfig fields beyond the defaults
 # METHODS (baseline, gseal, dseal, dseal_random, equivariant) and their λ (LAMBDA), the loss and
-# the networks: models/regressor_recipe.py
+# the networks: tasks/regression.py
 BOOST_MAGNITUDES = (0.1, 0.3, 0.5, 0.7, 0.9)
 EXPECTATION_DRAWS = 300  # random-mode draws against one exact δSEAL value
 TIMING_STEPS = 20
@@ -74,13 +74,10 @@ TIMING_STEPS = 20
 
 import json  # noqa: E402
 import math  # noqa: E402
-import pathlib  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
+    import _path  # noqa: F401  (examples/hep/_path.py)
 
 from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 
@@ -109,7 +106,7 @@ def parse_args(argv=None):
                     help="skip the interleaved train-step timing")
     options.add_run_arguments(ap, "runs/jet_regression")
     args = ap.parse_args(argv)
-    from examples.hep.models.regressor_recipe import METHODS
+    from examples.hep.tasks.regression import METHODS
 
     if args.quick:
         args.preset = "quick"
@@ -125,13 +122,12 @@ def parse_args(argv=None):
         ap.error(f"--seeds must be >= 1, got {args.seeds}")
     if args.epochs is not None and args.epochs < 1:
         ap.error(f"--epochs must be >= 1, got {args.epochs}")
-    args.data, args.penalty_on, args.interrupt_after = "pythia", "logit", None  # toptag's
     return args
 
 
 def parse_lambdas(text: str) -> dict:
     """``"gseal=0.1,dseal=10"`` -> ``{"gseal": 0.1, "dseal": 10.0}`` (finite, >= 0)."""
-    from examples.hep.models.regressor_recipe import LAMBDA
+    from examples.hep.tasks.regression import LAMBDA
 
     out = {}
     for item in (t for t in text.split(",") if t):
@@ -149,7 +145,7 @@ def parse_lambdas(text: str) -> dict:
 
 
 # ----------------------------------------------------------------------------- data
-def prepare(args, cfg, ctx) -> dict:
+def prepare(source, cfg, ctx) -> dict:
     """The wide sample with its targets: train / validation restricted to detector-level pT
     <= the cut, the whole test set, its boosted copy and the audit jets."""
     import numpy as np
@@ -160,7 +156,7 @@ def prepare(args, cfg, ctx) -> dict:
     from examples.hep.data.jetgen import WIDE_WINDOW
     from examples.hep.models.regressors import SCALE
 
-    data = T.load_data(args, cfg, ctx, wide=True, targets=True,
+    data = T.load_data(source, cfg, ctx, wide=True, targets=True,
                        detector=DetectorConfig(**DETECTOR))
     data["t"] = (data["p_true"] / SCALE).astype(np.float32)
     train, val, test = T.split(data)
@@ -188,7 +184,7 @@ def summarise(pred, pred_boost, d, cfg) -> dict:
 
 def evaluate(model, info, d, cfg, ctx, seed) -> dict:
     from examples.hep.evaluation import regression as rev
-    from examples.hep.models.regressor_recipe import predict
+    from examples.hep.tasks.regression import predict
 
     run = summarise(predict(model, d["test"]["x"], ctx), predict(model, d["x_boost"], ctx),
                     d, cfg)
@@ -220,19 +216,20 @@ def main(argv=None):
 
     from examples.hep import training as T
     from examples.hep.evaluation import regression as rev
-    from examples.hep.models.regressor_recipe import LAMBDA, METHODS, RECIPE
+    from examples.hep.experiment import Source
+    from examples.hep.tasks.regression import LAMBDA, METHODS, REGRESSOR, methods
 
     cfg = dict(PRESETS[args.preset])
     if args.epochs is not None:
         cfg["epochs"] = args.epochs
-    ctx = T.setup(args)
+    ctx = T.setup(args.device, args.out, progress=not args.no_progress, resume=args.resume)
     if ctx.world > 1:
         raise SystemExit("jet_regression.py runs in one process (no DDP)")
     torch.set_float32_matmul_precision("high")
     t0 = time.perf_counter()
     ctx.log(f"preset {args.preset}, methods {args.methods}, seeds {args.seeds}, device "
             f"{ctx.device}, lambda {dict(LAMBDA, **args.lams)}")
-    d = prepare(args, cfg, ctx)
+    d = prepare(Source("pythia", args.cache_dir, args.workers), cfg, ctx)
     ctx.log(f"{len(d['train']['t'])} train / {len(d['val']['t'])} val jets (detector pT <= "
             f"{cfg['pt_cut']:g} GeV), {len(d['test']['t'])} test jets")
     details = {"preset": args.preset, "config": cfg, "methods": args.methods,
@@ -242,12 +239,14 @@ def main(argv=None):
     log_run(ctx, "raw", 0, raw)
     runs = {"raw": [raw]}
     checks = {}
-    for method in args.methods:
+    for m in methods(args.methods):
+        method = m.name
         runs[method] = []
+        # --lam replaces the default λ (LAMBDA) and names the checkpoints with it
+        spec_lam = args.lams.get(m.penalty.kind) if m.penalty is not None else None
         for seed in range(args.seeds):
-            spec_lam = args.lams.get(METHODS[method].get("penalty"))
-            model, info = T.train_one("regression", method, seed, d["train"], d["val"], cfg,
-                                      ctx, args, lam=spec_lam, recipe=RECIPE)
+            model, info = T.train_one("regression", m, seed, d["train"], d["val"], cfg, ctx,
+                                      lam=spec_lam, task=REGRESSOR)
             run = evaluate(model, info, d, cfg, ctx, seed)
             runs[method].append(run)
             log_run(ctx, method, seed, run)
@@ -261,9 +260,10 @@ def main(argv=None):
     details["runs"], details["expectation"] = runs, checks
     if not args.no_timing:
         t = d["train"]
-        med = T.interleaved_step_times(args.methods, args, cfg, ctx, steps=TIMING_STEPS,
-                                     recipe=RECIPE, batch=(torch.from_numpy(t["x"][:cfg["batch"]]),
-                                                           torch.from_numpy(t["t"][:cfg["batch"]])))
+        timed = methods(args.methods, args.lams)  # at the run's λs
+        med = T.interleaved_step_times(timed, cfg, ctx, steps=TIMING_STEPS, task=REGRESSOR,
+                                       batch=(torch.from_numpy(t["x"][:cfg["batch"]]),
+                                              torch.from_numpy(t["t"][:cfg["batch"]])))
         details["timing"] = {"median_s": med, "steps": TIMING_STEPS, "batch": cfg["batch"]}
         ref = med.get("baseline", next(iter(med.values())))["train"]
         for m in args.methods:

@@ -11,11 +11,9 @@ checkpoint), without the evaluations. A method found in two files is refused.
 import argparse
 import json
 import pathlib
-import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
+    import _path  # noqa: F401  (examples/hep/_path.py)
 
 
 def main(argv=None):

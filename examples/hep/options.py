@@ -3,10 +3,10 @@
 ``--help`` of ``toptag.py``, ``jet_regression.py``, ``toy_regression.py`` and
 ``audit_checkpoint.py`` must answer in well under 2 s: this module imports nothing but
 ``argparse``, so the scripts build their parsers from it and import torch, h5py, matplotlib,
-scikit-learn, pythia8 and lgatr only once the options are parsed. The names listed here are
-the keys of the real tables (``models/tagger_recipe.METHODS`` and ``VARIANTS``,
-``studies/top_tagging.PRESETS``, ``models/regressor_recipe.METHODS``, the scripts' own
-``PRESETS``); ``tests/hep/test_cli.py`` checks that they agree.
+scikit-learn, pythia8 and lgatr only once the options are parsed. toptag.py's methods are
+listed from their own table (``experiment.METHODS``, torch-free); the names listed here are the
+keys of the other real tables (``studies/top_tagging.PRESETS``, ``tasks/regression.METHODS``,
+the scripts' own ``PRESETS``); ``tests/hep/test_cli.py`` checks that they agree.
 """
 
 from __future__ import annotations
@@ -14,24 +14,6 @@ from __future__ import annotations
 import argparse
 
 # ----------------------------------------------------------------------------- toptag.py
-TOPTAG_METHODS = {
-    "baseline": "the transformer tagger, no penalty",
-    "gseal": "+ GSEAL (eq. 6), λ = 1, β_max² = 0.95 (paper)",
-    "dseal": "+ δSEAL exact (eq. 10), λ = 0.01 in the paper's units (sum over generators)",
-    "lgatr": "the exactly Lorentz-invariant L-GATr tagger (optional lgatr package)",
-    "gseal_f0.25": "GSEAL on a random quarter of each batch (cost study)",
-    "gseal_f0.5": "GSEAL on a random half of each batch (cost study)",
-    "dseal_fd": "δSEAL by finite differences, mode='fd' (cost study)",
-    "gseal_finetune": "the trained baseline fine-tuned with GSEAL for 2 epochs (cost study)",
-    "part_baseline": "Particle Transformer (weaver-core), no penalty",
-    "part_gseal": "Particle Transformer + GSEAL, as gseal",
-    "part_dseal": "Particle Transformer + δSEAL, as dseal",
-    "part_dseal_fd": "Particle Transformer + δSEAL by finite differences, as dseal_fd",
-    "particlenet_baseline": "ParticleNet (weaver-core), no penalty",
-    "particlenet_gseal": "ParticleNet + GSEAL, as gseal",
-    "particlenet_dseal": "ParticleNet + δSEAL, as dseal",
-    "particlenet_dseal_fd": "ParticleNet + δSEAL by finite differences, as dseal_fd",
-}
 TOPTAG_PRESETS = {
     "first": "the default: 30k window jets, a d = 48 transformer, 12 epochs; Table 1, Fig. 2-3 "
              "and Table 2 in <= 10 min on 2 CPU cores",
@@ -58,7 +40,7 @@ REGRESSION_METHODS = {
     "dseal_random": "+ δSEAL mode='random' (one-pass unbiased estimator), λ = 10",
     "equivariant": "Σ w_i p_i with weights from Lorentz invariants: exactly equivariant",
 }
-REGRESSION_LAMBDA_DEFAULT = {"gseal": 10.0, "dseal": 10.0}  # = regressor_recipe.LAMBDA
+REGRESSION_LAMBDA_DEFAULT = {"gseal": 10.0, "dseal": 10.0}  # = tasks/regression.LAMBDA
 REGRESSION_PRESETS = {
     "cpu": "the default: 40k wide-pT jets, d = 32, 10 epochs, all five methods (~15 min)",
     "quick": "smoke test (1k jets, d = 16, 2 epochs; the tests use it)",

@@ -12,8 +12,12 @@
     python examples/hep/toptag.py --data atlas:/data/train.h5        # ATLAS open data (rec. 15013)
     python examples/hep/toptag.py --data reference:/data/test.h5     # Kasieczka et al. 2019 set
 
+Methods (``--methods``) are a network × a penalty (``experiment.py``): the built-in names
+below, or ``NET:PENALTY`` with a network of ``models/`` or a network file of yours
+(``--methods my_net.py:baseline,my_net.py:gseal``, docs/models.md).
+
 Studies (``--studies``; their definitions and presets are in ``studies/top_tagging.py``,
-the methods in ``models/tagger_recipe.py``, the training loop in ``training.py``):
+the training loop in ``training/loop.py``):
 1. *table1*: jets in the default window (550-650 GeV), metrics (AUC, balanced accuracy,
    background rejection 1/eps_B at eps_S = 0.3 and 0.5, step times), invariance under random
    3-D boosts (Fig. 2) and balanced accuracy vs pT on original and boosted jets (Fig. 3);
@@ -47,20 +51,17 @@ fig2_lambda_scan.png, cost.md, fig_cost_frontier.png, details.json, checkpoints/
 import argparse
 import json
 import pathlib
-import sys
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
+    import _path  # noqa: F401  (examples/hep/_path.py)
 
-from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
+from examples.hep import experiment, options  # noqa: E402  (no torch: --help answers at once)
 
 # ----------------------------------------------------------------------------- configuration
 # PRESETS (cpu, quick, paper), the λs of the extrapolation and the λ scan: studies/top_tagging.py;
-# METHODS (Table 1: baseline, gseal, dseal, lgatr), WEAVER_METHODS (ParT and ParticleNet with
-# the same penalties: part_baseline, part_gseal, part_dseal, particlenet_...) and VARIANTS (the
-# cost study's): models/tagger_recipe.py. Defaults of the command line:
+# the methods (Table 1's, ParT and ParticleNet with the same penalties, the cost study's
+# variants) and the networks: experiment.py. Defaults of the command line:
 DEFAULT_METHODS = "baseline,gseal,dseal"
 DEFAULT_STUDIES = "table1,timing,extrapolation"
 DEFAULT_PRESET = "first"  # no --preset: the first run, Table 1 + Table 2 in <= 10 min on 2 cores
@@ -79,7 +80,8 @@ def parse_args(argv=None):
                          "generated before, read as is) | atlas:PATH (ATLAS open data, "
                          "record 15013) | reference:PATH (Kasieczka et al. 2019 top-tagging set)")
     ap.add_argument("--methods", default=DEFAULT_METHODS,
-                    help="comma list of methods, among\n" + options.listing(options.TOPTAG_METHODS))
+                    help="comma list of methods, among\n"
+                    + experiment.method_help(experiment.TOPTAG_METHODS))
 
     ap.add_argument("--budget", default="",
                     help="violation-budget methods, e.g. gseal=2e-3,dseal=1e-3 (gseal and/or "
@@ -107,34 +109,29 @@ def parse_args(argv=None):
     options.add_run_arguments(ap, "runs/toptag")
     ap.add_argument("--interrupt-after", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    from examples.hep.models import lgatr_tagger
-    from examples.hep.models.tagger_recipe import (
-        METHODS,
-        VARIANTS,
-        WEAVER_METHODS,
-        WEAVER_MISSING_MESSAGE,
-        parse_budget,
-        weaver_available,
-    )
+    from examples.hep.models import lgatr_tagger, networks
     from examples.hep.studies.top_tagging import FULL_STUDY, STUDIES
+    from examples.hep.tasks.tagging import WEAVER_MISSING_MESSAGE, weaver_available
 
     if args.quick:
         args.preset = "quick"
-    methods = [m for m in args.methods.split(",") if m]
-    known = {**METHODS, **WEAVER_METHODS, **VARIANTS}
-    unknown = [m for m in methods if m not in known]
-    if unknown or not (methods or args.budget):
-        ap.error(f"--methods must be a comma list of {sorted(known)}, got {args.methods!r} "
-                 "(it may be empty with --budget)")
-    if "lgatr" in methods and not lgatr_tagger.available():
-        ap.error(lgatr_tagger.MISSING_MESSAGE)
-    if any(m in WEAVER_METHODS for m in methods) and not weaver_available():
-        ap.error(WEAVER_MISSING_MESSAGE)
+    names = [m for m in args.methods.split(",") if m]
+    if not (names or args.budget):
+        ap.error(f"--methods must not be empty without --budget, got {args.methods!r}")
     try:
-        args.budgets = parse_budget(args.budget)
+        methods = [experiment.resolve(m, args.preset, networks.sizes) for m in names]
+    except ValueError as err:
+        ap.error(f"--methods must be a comma list of built-in methods or NET:PENALTY "
+                 f"(--help lists them): {err}")
+    try:
+        budgets = experiment.parse_budget(args.budget)
     except ValueError as err:
         ap.error(str(err))
-    args.methods = methods + [f"{p}_budget" for p in args.budgets]
+    if any(m.network == "lgatr" for m in methods) and not lgatr_tagger.available():
+        ap.error(lgatr_tagger.MISSING_MESSAGE)
+    if any(m.network in experiment.WEAVER_NETWORKS for m in methods) and not weaver_available():
+        ap.error(WEAVER_MISSING_MESSAGE)
+    args.methods = methods + [experiment.budget_method(p, t) for p, t in budgets.items()]
     full = args.study == "full"
     studies = args.studies or (FULL_STUDY["studies"] if full else
                                PRESET_STUDIES.get(args.preset, DEFAULT_STUDIES))
@@ -154,6 +151,7 @@ def main(argv=None):
     import torch.distributed as dist
 
     from examples.hep.studies.top_tagging import PRESETS, STUDIES, STUDY_FUNCTIONS
+    from examples.hep.tasks.tagging import tagger_task
     from examples.hep.training import setup
 
     cfg = dict(PRESETS[args.preset])
@@ -161,18 +159,25 @@ def main(argv=None):
         if args.epochs < 1:
             raise SystemExit(f"--epochs must be >= 1, got {args.epochs}")
         cfg["epochs"] = args.epochs
-    ctx = setup(args)
+    ctx = setup(args.device, args.out, progress=not args.no_progress, resume=args.resume,
+                interrupt_after=args.interrupt_after)
     torch.set_float32_matmul_precision("high")
-    ctx.log(f"preset {args.preset}, methods {args.methods}, seeds {args.seeds}, device "
+    exp = experiment.Experiment(
+        preset=args.preset, methods=tuple(args.methods), seeds=args.seeds,
+        source=experiment.Source(args.data, args.cache_dir, args.workers), pt_cut=args.pt_cut,
+        task=tagger_task(args.preset, penalty_on=args.penalty_on, device=ctx.device.type,
+                         lgatr_spurions=args.lgatr_spurions))
+    names = [m.name for m in exp.methods]
+    ctx.log(f"preset {args.preset}, methods {names}, seeds {args.seeds}, device "
             f"{ctx.device}, world size {ctx.world}, data {args.data}")
-    details = {"preset": args.preset, "config": cfg, "methods": args.methods,
+    details = {"preset": args.preset, "config": cfg, "methods": names,
                "seeds": args.seeds, "data": args.data}
     t0 = time.perf_counter()
     details["study_wall_s"] = {}
     for study in STUDIES:  # in this order, whatever the order given
         if study in args.studies:
             t1 = time.perf_counter()
-            STUDY_FUNCTIONS[study](args, cfg, ctx, details)
+            STUDY_FUNCTIONS[study](exp, cfg, ctx, details)
             details["study_wall_s"][study] = time.perf_counter() - t1
     details["wall_s"] = time.perf_counter() - t0
     # the training time behind the results, resumed or not: summed train steps per model

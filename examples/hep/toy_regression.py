@@ -57,14 +57,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pathlib
-import sys
 import time
 from dataclasses import dataclass
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(ROOT))
+if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
+    import _path  # noqa: F401  (examples/hep/_path.py)
 
 from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from examples.hep import budget_tagging as script
-from examples.hep.models import tagger_recipe as tagging
 from examples.hep.studies import budget_tagging as study
 from examples.hep.studies.top_tagging import PRESETS
+from tests.hep import methods as M
 from tests.hep.momenta_samples import physical_jets
 
 
@@ -99,25 +99,24 @@ def test_budget_rows_compare_with_the_fixed_lambda_of_the_same_seed_at_the_targe
 
 def test_held_out_gammas_are_the_training_penalties_on_the_probability_in_chunks():
     torch.manual_seed(0)
-    model = tagging.build_model(PRESETS["quick"]).double()
+    model = M.build_model(PRESETS["quick"], "baseline").double()
     x = physical_jets(batch=10, length=8, dtype=torch.float64, seed=3).numpy()
-    args = SimpleNamespace(penalty_on="prob")
-    chunked = study.held_out_gammas(model, x, args, n=10, chunk=3)
-    whole = study.held_out_gammas(model, x, args, n=10, chunk=10)
+    chunked = study.held_out_gammas(model, x, "prob", n=10, chunk=3)
+    whole = study.held_out_gammas(model, x, "prob", n=10, chunk=10)
     assert chunked["dseal"] == pytest.approx(whole["dseal"], rel=1e-12)  # weighted by chunk size
     z = torch.from_numpy(x)
-    dseal = tagging.make_penalty("dseal", None, args)[0]
-    gseal = tagging.make_penalty("gseal", None, args)[0]
+    dseal = M.make_penalty("dseal")[0]
+    gseal = M.make_penalty("gseal")[0]
     prob = lambda t: torch.sigmoid(model(t))    # noqa: E731
     assert dseal.reduction == "sum" and whole["dseal"] == pytest.approx(
         float(dseal(prob, z).detach()), rel=1e-12)
     assert whole["gseal"] == pytest.approx(float(gseal(prob, z, generator=torch.Generator()
                                                         .manual_seed(30_000))), rel=1e-12)
     assert not model.training                                    # measured in eval()
-    logit = study.held_out_gammas(model, x, SimpleNamespace(penalty_on="logit"), n=10)
+    logit = study.held_out_gammas(model, x, "logit", n=10)
     assert logit["dseal"] > whole["dseal"]           # the sigmoid's slope is at most 1/4
     # draws: GSEAL averaged over generators 30 000 + d, δSEAL (exact) unchanged
-    three = study.held_out_gammas(model, x, args, n=10, chunk=10, draws=3)
+    three = study.held_out_gammas(model, x, "prob", n=10, chunk=10, draws=3)
     by_hand = [float(gseal(prob, z, generator=torch.Generator().manual_seed(30_000 + d)))
                for d in range(3)]
     assert three["gseal"] == pytest.approx(sum(by_hand) / 3, rel=1e-12)
@@ -132,7 +131,7 @@ def test_a_search_steers_by_the_validation_gamma_and_keeps_its_chosen_trial(tmp_
     λ, status, trials and summed cost; a rerun reads the file."""
     calls = []
 
-    def fake_run_one(kind, penalty, value, seed, data, cfg, ctx, args):
+    def fake_run_one(exp, kind, penalty, value, seed, data, cfg, ctx):
         calls.append((kind, penalty, value, seed))
         return {"kind": kind, "penalty": penalty, "seed": seed, "name": f"t{value:g}",
                 "lam": value, "auc": 0.9 + value / 100, "train_s": 60.0,
@@ -141,7 +140,7 @@ def test_a_search_steers_by_the_validation_gamma_and_keeps_its_chosen_trial(tmp_
 
     monkeypatch.setattr(study, "run_one", fake_run_one)
     ctx = SimpleNamespace(out=tmp_path, main=True, log=lambda msg: None)
-    r = study.search_one("gseal", 0.005, 2, None, None, ctx, None)
+    r = study.search_one(None, "gseal", 0.005, 2, None, None, ctx)
     assert calls[0] == ("trial", "gseal", study.SEARCH_LAM0["gseal"], 2)
     assert r["lam"] == pytest.approx(2.0, rel=1e-5) and r["status"] == "landed"   # Γ_val → 2
     assert r["kind"] == "search" and r["target"] == 0.005 and r["name"] == "gseal_search0.005_seed2"
@@ -150,7 +149,7 @@ def test_a_search_steers_by_the_validation_gamma_and_keeps_its_chosen_trial(tmp_
     assert all(c[2] == float(f"{c[2]:.6g}") for c in calls)              # λ rounded, 6 digits
     assert json.loads((tmp_path / "results" / "gseal_search0.005_seed2.json").read_text()) == r
     n = len(calls)
-    assert study.search_one("gseal", 0.005, 2, None, None, ctx, None) == r and len(calls) == n
+    assert study.search_one(None, "gseal", 0.005, 2, None, None, ctx) == r and len(calls) == n
 
 
 def test_the_quick_study_trains_the_front_and_the_budgets_and_reports(tmp_path, monkeypatch,
@@ -159,9 +158,9 @@ def test_the_quick_study_trains_the_front_and_the_budgets_and_reports(tmp_path, 
             "--targets", "gseal=1e-4,dseal=1e-3"]
     measured, real = [], study.held_out_gammas
 
-    def gammas(model, x, args, **kw):
+    def gammas(model, x, on, **kw):
         measured.append((x, kw.get("draws", 1)))
-        return real(model, x, args, **kw)
+        return real(model, x, on, **kw)
 
     monkeypatch.setattr(study, "held_out_gammas", gammas)
     script.main(argv)

@@ -11,9 +11,16 @@ import time
 
 import pytest
 
-from examples.hep import audit_checkpoint, jet_regression, options, toptag, toy_regression
-from examples.hep.models import regressor_recipe, tagger_recipe
+from examples.hep import (
+    audit_checkpoint,
+    experiment,
+    jet_regression,
+    options,
+    toptag,
+    toy_regression,
+)
 from examples.hep.studies import top_tagging
+from examples.hep.tasks import regression
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPTS = {"toptag": toptag.parse_args, "jet_regression": jet_regression.parse_args,
@@ -74,9 +81,13 @@ def option(ap, flag):
 
 def test_toptag_help_lists_every_method_preset_and_study_with_a_line_each(monkeypatch):
     ap = parser_of(toptag.parse_args, monkeypatch)
-    methods = {**tagger_recipe.METHODS, **tagger_recipe.WEAVER_METHODS, **tagger_recipe.VARIANTS}
-    assert items(option(ap, "--methods").help) == list(options.TOPTAG_METHODS)
-    assert set(options.TOPTAG_METHODS) == set(methods)
+    # the help is rendered from the table itself (experiment.METHODS), a line per method
+    help_text = option(ap, "--methods").help
+    assert items(help_text) == list(experiment.TOPTAG_METHODS)
+    assert set(experiment.TOPTAG_METHODS) <= set(experiment.METHODS)
+    for name in experiment.TOPTAG_METHODS:
+        assert f"- {name}: {experiment.METHODS[name][1]}" in help_text
+    assert "NET:PENALTY" in help_text and all(n in help_text for n in experiment.NETWORKS)
     assert items(option(ap, "--preset").help) == list(options.TOPTAG_PRESETS)
     assert set(options.TOPTAG_PRESETS) == set(top_tagging.PRESETS)
     assert items(option(ap, "--studies").help) == list(options.TOPTAG_STUDIES)
@@ -87,13 +98,13 @@ def test_toptag_help_lists_every_method_preset_and_study_with_a_line_each(monkey
 
 def test_jet_regression_and_toy_help_list_their_methods_presets_and_lambdas(monkeypatch):
     ap = parser_of(jet_regression.parse_args, monkeypatch)
-    assert items(option(ap, "--methods").help) == list(regressor_recipe.METHODS)
-    assert set(options.REGRESSION_METHODS) == set(regressor_recipe.METHODS)
+    assert items(option(ap, "--methods").help) == list(regression.METHODS)
+    assert set(options.REGRESSION_METHODS) == set(regression.METHODS)
     assert items(option(ap, "--preset").help) == list(options.REGRESSION_PRESETS)
     assert set(options.REGRESSION_PRESETS) == set(jet_regression.PRESETS)
-    assert options.REGRESSION_LAMBDA_DEFAULT == regressor_recipe.LAMBDA
+    assert options.REGRESSION_LAMBDA_DEFAULT == regression.LAMBDA
     lam = option(ap, "--lam").help
-    assert all(f"{k}={v:g}" in lam for k, v in regressor_recipe.LAMBDA.items())
+    assert all(f"{k}={v:g}" in lam for k, v in regression.LAMBDA.items())
     assert "override LAMBDA" not in lam
     ap = parser_of(toy_regression.parse_args, monkeypatch)
     assert items(option(ap, "--preset").help) == list(options.TOY_PRESETS)

@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from examples.hep import data_efficiency as script
-from examples.hep import toptag, training
+from examples.hep import training
 from examples.hep.data.augment import BoostAugmentation
-from examples.hep.models import lloca_tagger, tagger_recipe
+from examples.hep.models import lloca_tagger
 from examples.hep.studies import data_efficiency as study
 from examples.hep.studies import top_tagging
+from tests.hep import methods as M
 from tests.hep.test_toptag import jets, tiny_split
 
 
@@ -60,17 +61,19 @@ def test_the_augment_method_trains_on_the_samplers_boosted_copies_with_the_label
             seen.append(x.detach().clone())
             return x[..., 0].sum(-1, keepdim=True) * 0.0
 
-    args = toptag.parse_args(["--quick", "--methods", "baseline"])
     x = jets(batch=6, n=8, pad=2, seed=3).float()
     y = torch.tensor([0.0, 1, 0, 1, 1, 0])
     gen = torch.Generator().manual_seed(5)
-    out, pen = tagger_recipe.TAGGER.forward(Spy(), x, "augment", None, args, gen, None)
+    assert M.method("augment").augment and not M.method("baseline").augment
+    # the loop's objective of a method with augment=True (the task's augmentation, no penalty)
+    _, _, pen = training.objective(Spy(), None, 0.0, loss=M.TAGGER.loss,
+                                   augment=M.TAGGER.augment, generator=gen)(x, y)
     want = BoostAugmentation()(x, y, generator=torch.Generator().manual_seed(5))
     torch.testing.assert_close(seen[0], want[0], rtol=0, atol=0)  # the sampler's draws
     assert not torch.equal(seen[0], x) and float(pen) == 0.0
     torch.testing.assert_close(want[1], y, rtol=0, atol=0)  # labels kept
     # and the baseline sees the jets as they are
-    tagger_recipe.TAGGER.forward(Spy(), x, "baseline", None, args, gen, None)
+    training.objective(Spy(), None, 0.0, loss=M.TAGGER.loss, generator=gen)(x, y)
     torch.testing.assert_close(seen[1], x, rtol=0, atol=0)
 
 
@@ -87,28 +90,27 @@ def test_train_one_validates_every_val_every_epochs_and_counts_patience_in_valid
         calls.append(1)
         return [0.5, 0.4, 0.6, 0.7, 0.8, 0.9][len(calls) - 1]
 
-    args = toptag.parse_args(["--quick", "--methods", "baseline", "--out", str(tmp_path)])
-    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    ctx = M.ctx_for(tmp_path)
     (tmp_path / "checkpoints").mkdir()
-    recipe = dataclasses.replace(tagger_recipe.TAGGER, val_loss=val_loss)
-    _, info = training.train_one("t", "baseline", 0, data, data, cfg, ctx, args, recipe=recipe)
+    task = dataclasses.replace(M.TAGGER, val_loss=val_loss)
+    _, info = training.train_one("t", M.method("baseline"), 0, data, data, cfg, ctx, task=task)
     epochs = [h["epoch"] for h in info["history"]]
     assert epochs == [val_every * k for k in range(1, 5)]  # best at the 2nd, stop 2 later
     assert info["epochs_trained"] == 4 * val_every
     with pytest.raises(ValueError, match="val_every"):
         ctx.trained.clear()
-        training.train_one("t", "baseline", 1, data, data, dict(cfg, val_every=0), ctx, args,
-                           recipe=recipe)
+        training.train_one("t", M.method("baseline"), 1, data, data, dict(cfg, val_every=0), ctx,
+                           task=task)
 
 
 # --------------------------------------------------------------------------- LLoCa build
 @pytest.mark.skipif(not lloca_tagger.available(), reason="needs the optional lloca package")
-def test_the_lloca_recipe_standardises_from_the_training_jets():
+def test_the_lloca_task_standardises_from_the_training_jets():
     cfg = top_tagging.PRESETS["quick"]
     x = jets(batch=8, n=10, pad=2, seed=4).float().numpy()
-    model = study.recipe_for("lloca", x).build(cfg, "lloca", None)
+    model = study.task_for(M.TAGGER, M.method("lloca"), x).build(cfg, M.method("lloca"))
     assert model.standardized
-    assert study.recipe_for("baseline", x) is tagger_recipe.TAGGER
+    assert study.task_for(M.TAGGER, M.method("baseline"), x) is M.TAGGER
 
 
 # --------------------------------------------------------------------------- the script

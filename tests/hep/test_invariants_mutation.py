@@ -158,13 +158,16 @@ def test_extrapolation_validates_below_the_cut_only(monkeypatch):
 
     monkeypatch.setattr(training, "load_data", lambda *a, **k: _wide())
     monkeypatch.setattr(training, "train_one", fake_train)
-    args = types.SimpleNamespace(pt_cut=1000.0, data="atlas:x", methods=["baseline"], seeds=1,
-                                 budget=None)
+    from examples.hep.experiment import Experiment, Source
+    from tests.hep.methods import method
+
+    exp = Experiment(preset="quick", methods=(method("baseline"),), seeds=1,
+                     source=Source("atlas:x"), pt_cut=1000.0)
     cfg = {"n_jets": 300, "wide_bins": 5, "batch": 32, "epochs": 2, "patience": 1,
            "pt_cut": 1000.0}
     ctx = types.SimpleNamespace(log=lambda *m: None)
     with pytest.raises(_Stop):
-        top_tagging.extrapolation_study(args, cfg, ctx, {})
+        top_tagging.extrapolation_study(exp, cfg, ctx, {})
     assert len(seen["val"]["pt"]) > 0
     assert seen["train"]["pt"].max() <= 1000.0 and seen["val"]["pt"].max() <= 1000.0
 

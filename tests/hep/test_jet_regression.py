@@ -15,8 +15,8 @@ from examples.hep import training
 from examples.hep.data import jetgen
 from examples.hep.data.loaders import JetFileError, load_generated
 from examples.hep.evaluation import regression as rev
-from examples.hep.models import regressor_recipe as RR
 from examples.hep.models.regressors import SCALE, EquivariantRegressor, JetRegressor, minkowski
+from examples.hep.tasks import regression as RR
 from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4, math_attention
 from liesoft.testing import assert_equivariant
 from tests.hep import golden
@@ -230,15 +230,21 @@ def test_penalties_vanish_on_the_peer_and_not_on_the_baseline(penalty):
     assert on_peer < 1e-20 * scale and on_base > 1e-6 * scale, (on_peer, on_base)
 
 
+def make_penalty(name, lams=None):
+    """``(penalty, λ)`` of a regression method, as the training builds it."""
+    (method,) = RR.methods([name], lams)
+    return RR.REGRESSOR.penalty(method.penalty)
+
+
 def test_dseal_auto_route_for_four_outputs_is_reverse():
-    _, lam = RR.make_penalty("dseal", None)
-    pen, _ = RR.make_penalty("dseal", None)
+    _, lam = make_penalty("dseal")
+    pen, _ = make_penalty("dseal")
     assert pen._route(torch.zeros(3, 4)) == "reverse" and pen.n == 6 and lam == RR.LAMBDA["dseal"]
-    rand, _ = RR.make_penalty("dseal_random", None)
+    rand, _ = make_penalty("dseal_random")
     assert rand.mode == "random"
-    g, _ = RR.make_penalty("gseal", None)
+    g, _ = make_penalty("gseal")
     assert isinstance(g.out_rep, Vector4) and g.sampler_options["beta_max"] == 0.95 ** 0.5
-    assert RR.make_penalty("baseline", None) == (None, 0.0)
+    assert make_penalty("baseline") == (None, 0.0)
 
 
 def test_expectation_check_agrees_on_a_model_and_is_sensitive():
@@ -321,7 +327,7 @@ def test_options():
                 ["--methods", "nope"], ["--seeds", "0"], ["--epochs", "0"]):
         with pytest.raises(SystemExit):
             JR.parse_args(bad)
-    pen, lam = RR.make_penalty("gseal", None, a)
+    pen, lam = make_penalty("gseal", a.lams)
     assert lam == 0.1
 
 

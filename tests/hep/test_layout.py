@@ -94,11 +94,73 @@ def calls(path: pathlib.Path) -> set[str]:
 
 
 def test_models_hold_models_and_no_training_loop():
-    """models/ gives networks and recipes; the one training loop is training.train_one: no
-    module there is a script or runs backward passes of its own (a smoke_train.py did)."""
+    """models/ gives networks; the one training loop is training/loop.py: no module there is
+    a script or runs backward passes of its own (a smoke_train.py did)."""
     models = sorted((HEP / "models").glob("*.py"))
     assert models
     scripts = [p.name for p in models if "__main__" in p.read_text()]
     loops = [p.name for p in models if "backward" in calls(p)]
     assert not scripts and not loops, (scripts, loops)
-    assert "backward" in calls(HEP / "training.py")  # the finder sees the loop where it is
+    assert "backward" in calls(HEP / "training" / "loop.py")  # the finder sees the loop
+
+
+def backward_callers(path: pathlib.Path) -> list[str]:
+    """The functions of ``path`` whose body calls ``.backward(`` (nested functions by their own
+    name)."""
+    found = []
+
+    def visit(node, owner):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(child, child.name)
+            elif (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
+                  and child.func.attr == "backward"):
+                found.append(owner)
+                visit(child, owner)
+            else:
+                visit(child, owner)
+
+    visit(ast.parse(path.read_text(), str(path)), "<module>")
+    return found
+
+
+def test_one_function_of_the_examples_runs_backward_for_training():
+    """Issue 30: every example trains through ``training.loop.train_step`` (top tagging, the
+    data-efficiency and budget studies, the jet and the toy regression, the interleaved timing);
+    weaver's adapter keeps weaver's loop. The finder sees a second loop where one is planted."""
+    callers = {(str(p.relative_to(HEP)), f) for p in FILES if p.parent.name != "weaver"
+               for f in backward_callers(p)}
+    assert callers == {("training/loop.py", "train_step")}, callers
+    planted = "def step(loss):\n    loss.backward()\n\ndef other():\n    x.backward()\n"
+    tmp = ROOT / "tests" / "hep" / "_planted_loop.py"
+    try:
+        tmp.write_text(planted)
+        assert backward_callers(tmp) == ["step", "other"]
+    finally:
+        tmp.unlink()
+
+
+def source_matches(pattern: str, folders) -> list[str]:
+    import re
+
+    return [f"{p.relative_to(ROOT)}:{i + 1}" for folder in folders
+            for p in sorted(folder.rglob("*.py"))
+            for i, line in enumerate(p.read_text().splitlines()) if re.search(pattern, line)]
+
+
+def test_no_caller_asks_a_penalty_its_type():
+    """The library's one call (``penalty(f, x, return_output=True)``) serves GSEAL, δSEAL in
+    every mode and fraction and a budget alike: nothing under examples/ inspects penalty
+    types or detects a budget by its attributes."""
+    examples = [ROOT / "examples"]
+    assert not source_matches(r"isinstance\([^)]*(GSEAL|DeltaSEAL)", examples)
+    assert not source_matches(r"hasattr\([^)]*[\"']target[\"']", examples)
+    assert not source_matches(r"\.mode == [\"']fd[\"']", examples)
+
+
+def test_models_and_the_training_loop_read_no_argparse_namespace():
+    """An experiment is a value resolved once by the scripts: no module under models/ and no
+    module of training/ imports argparse or reads an ``args.`` attribute."""
+    folders = [HEP / "models", HEP / "training"]
+    assert not source_matches(r"\bargs\.[a-z_]+|import argparse", folders)
+    assert source_matches(r"\bargs\.[a-z_]+", [HEP])  # the pattern finds the scripts' reads

@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from examples.hep import toptag
-from examples.hep.models import lgatr_tagger, tagger_recipe
+from examples.hep.models import lgatr_tagger
 from examples.hep.studies import top_tagging
 from liesoft import Lorentz, Vector4, invariance_profile
+from tests.hep import methods as M
 
 
 def jets(batch=6, n=15, pad=4):
@@ -67,7 +68,7 @@ def test_method_refused_with_a_clear_message_when_lgatr_is_missing(monkeypatch, 
     assert "needs the lgatr package" in err and 'pip install -e ".[hep]"' in err
     with pytest.raises(ImportError, match="needs the lgatr package"):
         lgatr_tagger.LGATrTagger()
-    assert toptag.parse_args(["--methods", "baseline"]).methods == ["baseline"]
+    assert [m.name for m in toptag.parse_args(["--methods", "baseline"]).methods] == ["baseline"]
 
 
 def test_dense_and_sparse_geometric_product_give_the_same_tagger():
@@ -86,8 +87,6 @@ def test_dense_and_sparse_geometric_product_give_the_same_tagger():
 
 def test_toptag_picks_the_dense_product_on_cpu_and_the_sparse_one_on_gpu():
     cfg = top_tagging.PRESETS["quick"]
-    args = toptag.parse_args(["--quick", "--methods", "lgatr", "--device", "cpu"])
-    model = tagger_recipe.build_model(cfg, "lgatr", args)
+    model = M.build_model(cfg, "lgatr", device="cpu")
     assert model.net.primitives.sparse_gp is False
-    args.device = "cuda"
-    assert tagger_recipe.build_model(cfg, "lgatr", args).net.primitives.sparse_gp is True
+    assert M.build_model(cfg, "lgatr", device="cuda").net.primitives.sparse_gp is True

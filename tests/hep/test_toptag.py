@@ -14,11 +14,12 @@ import torch
 
 from examples.hep import toptag, training
 from examples.hep.evaluation import tagging as ev
-from examples.hep.models import tagger_recipe
+from examples.hep.experiment import Source
 from examples.hep.models.tagger import JetTransformer, constituent_features
 from examples.hep.studies import top_tagging
 from liesoft import GSEAL, Lorentz, Vector4, invariance_profile
 from tests.hep import golden
+from tests.hep import methods as M
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "examples", "hep", "toptag.py")
@@ -115,10 +116,8 @@ class LinearTagger(torch.nn.Module):
 
 
 class StubPenalty:
-    """A penalty running the task pass itself (``return_output=True``, as the recipe calls
-    GSEAL and fd δSEAL); its value is ``sum f(2 x)`` and it records the ``fx`` it computed."""
-
-    mode, fraction = "fd", 1.0
+    """A penalty running the task pass itself (``return_output=True``, as the loop calls every
+    penalty); its value is ``sum f(2 x)`` and it records the ``fx`` it computed."""
 
     def __call__(self, f, x, fx=None, generator=None, return_output=False):
         assert fx is None and return_output
@@ -136,34 +135,34 @@ def test_penalties_see_the_probability_by_default_and_the_logit_on_request():
     # delta-SEAL by hand: d/de f(exp(e L_a) x) = f'(z) w . L_a P, mean over samples and mean
     # (or sum) over the six generators; f' = 1 on the logit, sigma(z) (1 - sigma(z)) on the
     # probability
-    dseal, _ = tagger_recipe.make_penalty("dseal", None)
+    dseal, _ = M.make_penalty("dseal", None)
     n = 6 if dseal.reduction == "sum" else 1
     lie = torch.einsum("i,aij,bj->ab", W, Lorentz().generators, P)  # w . (L_a P)
     want = {"logit": n * lie.pow(2).mean(), "prob": n * (lie * sig * (1 - sig)).pow(2).mean()}
     for on in ("prob", "logit"):
-        logits, value = training.penalised_forward(net, x.clone().requires_grad_(True), "dseal",
-                                                 dseal, on)
+        logits, value = training.penalised_output(net, x.clone().requires_grad_(True), dseal,
+                                                  on)
         torch.testing.assert_close(logits[:, 0], z, rtol=1e-12, atol=0)  # the BCE gets logits
         torch.testing.assert_close(value, want[on], rtol=1e-9, atol=0)
     assert want["prob"] < want["logit"] / 16
     # GSEAL's path: the penalty gets f = sigma(net) or net, and fx = f(x)
     stub = StubPenalty()
     for on, f in (("prob", torch.sigmoid), ("logit", lambda t: t)):
-        logits, value = training.penalised_forward(net, x, "gseal", stub, on)
+        logits, value = training.penalised_output(net, x, stub, on)
         torch.testing.assert_close(logits[:, 0], z, rtol=1e-12, atol=0)
         torch.testing.assert_close(stub.fx[:, 0], f(z), rtol=1e-12, atol=0)
         torch.testing.assert_close(value, f(2 * z).sum(), rtol=1e-12, atol=0)
     # and with the real GSEAL: its value on sigma(net) (default) or on net, same draws
-    gseal, _ = tagger_recipe.make_penalty("gseal", None)
+    gseal, _ = M.make_penalty("gseal", None)
     assert isinstance(gseal, GSEAL)
     values = {}
     for on, f in (("prob", lambda t: torch.sigmoid(net(t))), ("logit", net)):
-        _, values[on] = training.penalised_forward(net, x, "gseal", gseal, on,
-                                                 generator=torch.Generator().manual_seed(5))
+        _, values[on] = training.penalised_output(net, x, gseal, on,
+                                                  generator=torch.Generator().manual_seed(5))
         ref = gseal(f, x, generator=torch.Generator().manual_seed(5))
         torch.testing.assert_close(values[on], ref, rtol=1e-12, atol=0)
     assert values["prob"] < values["logit"] / 4
-    logits, value = training.penalised_forward(net, x, "baseline", None, "prob")
+    logits, value = training.penalised_output(net, x, None, "prob")
     torch.testing.assert_close(logits[:, 0], z, rtol=1e-12, atol=0)
     assert value == 0
 
@@ -185,7 +184,8 @@ def table1_split(cache):
     args = toptag.parse_args(["--quick", "--cache-dir", cache, "--workers", "1",
                               "--no-progress", "--device", "cpu"])
     ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=None, progress=False)
-    _, val, test = training.split(training.load_data(args, top_tagging.PRESETS["quick"], ctx, wide=False))
+    source = Source(args.data, args.cache_dir, args.workers)
+    _, val, test = training.split(training.load_data(source, top_tagging.PRESETS["quick"], ctx, wide=False))
     return args, ctx, val, test
 
 
@@ -204,14 +204,14 @@ def check_metrics(out, methods, cache, atol=1e-12):
         assert all(metrics[m][k]["mean"] == run[k] for k in METRIC_KEYS)
         assert run["train_step_s"] > 0 and run["eval_step_s"] > 0
         ck = torch.load(out / "checkpoints" / f"table1_{m}_seed0.pt", weights_only=True)
-        model = tagger_recipe.build_model(cfg, m, args)
+        model = M.build_model(cfg, m, args.preset)
         model.load_state_dict(ck["best_model"])
         model.eval()
         # the saved best model is the one of the lowest validation loss of the history
         history = ck["state"]["history"]
         assert [h["epoch"] for h in history] == list(range(1, cfg["epochs"] + 1))
         assert ck["state"]["best"] == min(h["val_bce"] for h in history)
-        assert tagger_recipe.validation_loss(model, val, cfg, ctx) == pytest.approx(
+        assert M.TAGGER.val_loss(model, val, cfg, ctx) == pytest.approx(
             ck["state"]["best"], abs=max(atol, 1e-6))
         model.eval()  # validation_loss leaves it in training mode (another attention path)
         p = training.sigmoid(training.predict_logits(model, test["x"], ctx))
@@ -334,16 +334,13 @@ def test_resume_keeps_the_early_stopping_state_and_the_best_model(tmp_path):
         it = iter([0.5, 0.7, 0.9, 1.1])
         return lambda *a, **k: next(it)
 
-    def train(out, recipe, interrupt=None, resume=False):
-        args = toptag.parse_args(["--quick", "--methods", "baseline", "--out", str(out)]
-                                 + (["--resume"] if resume else []))
-        args.interrupt_after = interrupt
-        ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=out, progress=False)
+    def train(out, task, interrupt=None, resume=False):
+        ctx = M.ctx_for(out, resume=resume, interrupt_after=interrupt)
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-        return training.train_one("t", "baseline", 0, data, data, cfg, ctx, args, recipe=recipe)
+        return training.train_one("t", M.method("baseline"), 0, data, data, cfg, ctx, task=task)
 
-    # the tagger with these validation losses: a model plugs its functions in via its Recipe
-    recipe = lambda: dataclasses.replace(tagger_recipe.TAGGER, val_loss=losses())  # noqa: E731
+    # the tagger with these validation losses: a model plugs its functions in via its Task
+    recipe = lambda: dataclasses.replace(M.TAGGER, val_loss=losses())  # noqa: E731
     ref, ref_info = train(tmp_path / "a", recipe())
     resumed = recipe()
     with pytest.raises(SystemExit) as stop:
@@ -422,10 +419,9 @@ def test_grad_clip_bounds_the_gradient_every_optimizer_step_sees(tmp_path, monke
         return step(self, *a, **k)
 
     monkeypatch.setattr(torch.optim.AdamW, "step", spy)
-    args = toptag.parse_args(["--quick", "--methods", "gseal", "--out", str(tmp_path)])
-    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    ctx = M.ctx_for(tmp_path)
     (tmp_path / "checkpoints").mkdir()
-    training.train_one("t", "gseal", 0, data, data, cfg, ctx, args, recipe=tagger_recipe.TAGGER)
+    training.train_one("t", M.method("gseal"), 0, data, data, cfg, ctx, task=M.TAGGER)
     assert len(norms) == 6  # 3 steps per epoch, 2 epochs
     if clip is None:
         assert max(norms) > 1e-2  # the bound below is far from the natural norms
@@ -440,20 +436,20 @@ def test_resume_refuses_a_checkpoint_of_another_recipe_and_warns_on_an_unrecorde
     named; the same recipe resumes; a checkpoint without the record resumes with a warning."""
     data = tiny_split(32)
     base = dict(top_tagging.PRESETS["quick"], batch=16, epochs=2, patience=5)
-    args = toptag.parse_args(["--quick", "--methods", "gseal", "--out", str(tmp_path),
-                              "--resume"])
-    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    ctx = M.ctx_for(tmp_path, resume=True)
     (tmp_path / "checkpoints").mkdir()
 
     def train(cfg, lam=None):
         ctx.trained.clear()
-        return training.train_one("t", "gseal", 0, data, data, cfg, ctx, args, lam=lam,
-                                  recipe=tagger_recipe.TAGGER)
+        return training.train_one("t", M.method("gseal"), 0, data, data, cfg, ctx, lam=lam,
+                                  task=M.TAGGER)
 
     model, _ = train(base)
     path = tmp_path / "checkpoints" / "t_gseal_seed0.pt"
     ck = torch.load(path, weights_only=True)
-    assert ck["recipe"] == {"config": base, "method": tagger_recipe.METHODS["gseal"], "lam": 1.0}
+    # the method as the first runs recorded it: their checkpoints still resume
+    assert ck["recipe"] == {"config": base, "method": {"penalty": "gseal", "lam": 1.0},
+                            "lam": 1.0}
     for cfg, lam, named in ((dict(base, lr=base["lr"] / 2), None, "config.lr"),
                             (dict(base, epochs=3), None, "config.epochs")):
         with pytest.raises(SystemExit, match=named.replace(".", r"\.")):
@@ -472,17 +468,19 @@ def test_resume_refuses_a_checkpoint_of_another_recipe_and_warns_on_an_unrecorde
     assert "written before checkpoints recorded their configuration" in capsys.readouterr().out
 
 
-def test_train_one_refuses_anything_but_a_recipe(tmp_path):
-    """A model plugs into the training loop through a ``training.Recipe``; anything else (a
-    bare model, None) is refused by name before any training starts."""
+def test_train_one_refuses_anything_but_a_task_and_a_method(tmp_path):
+    """A model plugs into the training loop through a ``training.Task`` and a method value;
+    anything else (a bare model, None, a method's name) is refused by name before any training
+    starts."""
     data = {"x": np.zeros((4, 3, 4), np.float32), "y": np.zeros(4, np.float32)}
-    args = toptag.parse_args(["--quick", "--methods", "baseline", "--out", str(tmp_path)])
-    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    ctx = M.ctx_for(tmp_path)
+    cfg = dict(top_tagging.PRESETS["quick"])
     for bad in (None, JetTransformer(d=8, layers=1, heads=2, hidden=8, hidden_layers=1)):
-        with pytest.raises(TypeError, match=r"recipe= a training\.Recipe.*got "
+        with pytest.raises(TypeError, match=r"task= a training\.Task.*got "
                                             + type(bad).__name__):
-            training.train_one("t", "baseline", 0, data, data, dict(top_tagging.PRESETS["quick"]),
-                               ctx, args, recipe=bad)
+            training.train_one("t", M.method("baseline"), 0, data, data, cfg, ctx, task=bad)
+    with pytest.raises(TypeError, match=r"needs an examples\.hep\.experiment\.Method, got str"):
+        training.train_one("t", "baseline", 0, data, data, cfg, ctx, task=M.TAGGER)
     assert not (tmp_path / "checkpoints").exists()
 
 

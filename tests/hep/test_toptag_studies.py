@@ -16,8 +16,9 @@ import pytest
 from examples.hep import toptag, training
 from examples.hep.data import jetgen
 from examples.hep.evaluation import tagging as ev
-from examples.hep.models import tagger_recipe
+from examples.hep.experiment import parse_budget
 from examples.hep.studies import top_tagging as S
+from tests.hep import methods as M
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCRIPT = os.path.join(ROOT, "examples", "hep", "toptag.py")
@@ -26,18 +27,18 @@ SCRIPT = os.path.join(ROOT, "examples", "hep", "toptag.py")
 # ----------------------------------------------------------------------------- options
 def test_budget_option_adds_budget_methods_and_refuses_bad_targets():
     args = toptag.parse_args(["--methods", "baseline", "--budget", "gseal=2e-3,dseal=0.1"])
-    assert args.methods == ["baseline", "gseal_budget", "dseal_budget"]
-    assert args.budgets == {"gseal": 2e-3, "dseal": 0.1}
-    assert tagger_recipe.method_spec("dseal_budget", args) == {"penalty": "dseal", "lam": 1.0,
-                                                       "budget": 0.1}
+    assert [m.name for m in args.methods] == ["baseline", "gseal_budget", "dseal_budget"]
+    assert {m.name.removesuffix("_budget"): m.penalty.target
+            for m in args.methods[1:]} == {"gseal": 2e-3, "dseal": 0.1}
+    assert args.methods[2].spec == {"penalty": "dseal", "lam": 1.0, "budget": 0.1}
     for bad in ("gseal", "gseal=0", "gseal=-1", "gseal=nan", "gseal=x", "lgatr=1e-3"):
         with pytest.raises(SystemExit):
             toptag.parse_args(["--budget", bad])
     with pytest.raises(ValueError, match="finite and > 0"):
-        tagger_recipe.parse_budget("gseal=inf")
+        parse_budget("gseal=inf")
     # budget methods alone (no fixed-lambda method) are allowed; no method at all is not
-    assert toptag.parse_args(["--methods", "", "--budget", "dseal=0.2"]).methods == [
-        "dseal_budget"]
+    assert [m.name for m in toptag.parse_args(["--methods", "", "--budget",
+                                               "dseal=0.2"]).methods] == ["dseal_budget"]
     with pytest.raises(SystemExit):
         toptag.parse_args(["--methods", ""])
 
@@ -61,15 +62,15 @@ def test_study_full_means_every_study_with_three_seeds_unless_told_otherwise():
 
 
 def test_dseal_is_built_in_the_papers_units_and_variants_with_their_options():
-    pen, lam = tagger_recipe.make_penalty("dseal", None)
+    pen, lam = M.make_penalty("dseal", None)
     assert pen.reduction == "sum" and lam == 0.01  # the paper's lambda_δ, as is
-    pen, lam = tagger_recipe.make_penalty("dseal", 1.0)
+    pen, lam = M.make_penalty("dseal", 1.0)
     assert lam == 1.0 and S.EXTRAPOLATION_LAMBDA == {"gseal": 1.0, "dseal": 1.0}
-    assert tagger_recipe.make_penalty("gseal_f0.25", None)[0].fraction == 0.25
-    assert tagger_recipe.make_penalty("dseal_fd", None)[0].mode == "fd"
-    assert tagger_recipe.make_penalty("baseline", None) == (None, 0.0)
-    budget, lam = tagger_recipe.make_penalty(
-        "gseal_budget", None, toptag.parse_args(["--budget", "gseal=3e-3"]))
+    assert M.make_penalty("gseal_f0.25", None)[0].fraction == 0.25
+    assert M.make_penalty("dseal_fd", None)[0].mode == "fd"
+    assert M.make_penalty("baseline", None) == (None, 0.0)
+    (budget_method,) = toptag.parse_args(["--methods", "", "--budget", "gseal=3e-3"]).methods
+    budget, lam = training.build_penalty(budget_method.penalty)
     assert lam == 1.0 and budget.target == 3e-3 and budget.wrapped.fraction == 1.0
 
 
@@ -266,7 +267,7 @@ def test_summary_lists_each_method_the_step_ratios_outputs_and_next_commands(tmp
 
 
 def test_a_tagger_budget_follows_the_training_optimizers_learning_rate(tmp_path):
-    """train_one hands its AdamW to the recipe, so a budget method's ViolationBudget reads the
+    """train_one hands its AdamW to the task, so a budget method's ViolationBudget reads the
     one-cycle learning rate (issue 22: the LR-coupled target); without it the budget would
     keep the constant target."""
     import dataclasses
@@ -279,22 +280,20 @@ def test_a_tagger_budget_follows_the_training_optimizers_learning_rate(tmp_path)
 
     data = tiny_split(32)
     cfg = dict(top_tagging.PRESETS["quick"], batch=16, epochs=1, patience=2)
-    args = toptag.parse_args(["--quick", "--methods", "baseline", "--budget", "gseal=1e-3",
-                              "--out", str(tmp_path)])
+    method = M.method("gseal_budget", target=1e-3)
     seen = []
-    make = tagger_recipe.make_penalty
+    make = M.TAGGER.penalty
 
     def spy(*a, **k):
         penalty, lam = make(*a, **k)
         seen.append(penalty)
         return penalty, lam
 
-    recipe = dataclasses.replace(tagger_recipe.TAGGER, make_penalty=spy)
-    ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=tmp_path, progress=False)
+    task = dataclasses.replace(M.TAGGER, penalty=spy)
+    ctx = M.ctx_for(tmp_path)
     (tmp_path / "checkpoints").mkdir()
-    model, _ = training.train_one("t", "gseal_budget", 0, data, data, cfg, ctx, args,
-                                  recipe=recipe)
+    model, _ = training.train_one("t", method, 0, data, data, cfg, ctx, task=task)
     (budget,) = seen
     assert isinstance(budget.optimizer, torch.optim.AdamW)
     assert budget.optimizer.param_groups[0]["params"][0] is next(model.parameters())
-    assert tagger_recipe.make_penalty("gseal_budget", None, args)[0].optimizer is None
+    assert training.build_penalty(method.penalty)[0].optimizer is None

@@ -10,11 +10,13 @@ import torch
 pytest.importorskip("weaver.nn.model.ParticleTransformer")
 
 from examples.hep import toptag, training  # noqa: E402
-from examples.hep.models import tagger_recipe  # noqa: E402
+from examples.hep.models import part, particlenet  # noqa: E402
 from examples.hep.models.part import PartFromMomenta  # noqa: E402
 from examples.hep.models.particlenet import ParticleNetFromMomenta  # noqa: E402
 from examples.hep.studies import top_tagging  # noqa: E402
+from examples.hep.tasks.tagging import tagger_task  # noqa: E402
 from liesoft import GSEAL, DeltaSEAL  # noqa: E402
+from tests.hep import methods as M  # noqa: E402
 from tests.hep.test_toptag import assert_same, check_metrics, run, tiny_split  # noqa: E402
 
 
@@ -27,26 +29,27 @@ def cache(quick_jet_cache):
 def test_weaver_methods_have_table1_penalties_and_lambdas(model):
     """part_m / particlenet_m: Table 1's method m (GSEAL λ = 1, β²max = 0.95; δSEAL the paper's
     λ = 0.01 with reduction "sum", exact) on the weaver model of the run's preset."""
-    args = toptag.parse_args(["--quick", "--methods", f"{model}_gseal"])
+    (method,) = toptag.parse_args(["--quick", "--methods", f"{model}_gseal"]).methods
+    assert method == M.method(f"{model}_gseal")
+    sizes = {"part": part.SIZES, "particlenet": particlenet.SIZES}[model]
     for m in ("baseline", "gseal", "dseal"):
-        spec = tagger_recipe.method_spec(f"{model}_{m}", args)
-        assert spec == {**tagger_recipe.METHODS[m], "model": model,
-                        "model_options": tagger_recipe.WEAVER_SIZES[model]["quick"]}
-        mine, lam = tagger_recipe.make_penalty(f"{model}_{m}", None, args)
-        ref, ref_lam = tagger_recipe.make_penalty(m, None, args)
+        spec = M.method(f"{model}_{m}").spec
+        assert spec == {**M.method(m).spec, "model": model, "model_options": sizes["quick"]}
+        mine, lam = M.make_penalty(f"{model}_{m}", None)
+        ref, ref_lam = M.make_penalty(m, None)
         assert lam == ref_lam and type(mine) is type(ref)
-    gseal, lam = tagger_recipe.make_penalty(f"{model}_gseal", None, args)
+    gseal, lam = M.make_penalty(f"{model}_gseal", None)
     assert isinstance(gseal, GSEAL) and lam == 1.0 and gseal.sampler_options["beta_max"] ** 2 == pytest.approx(0.95)
-    dseal, lam = tagger_recipe.make_penalty(f"{model}_dseal", None, args)
+    dseal, lam = M.make_penalty(f"{model}_dseal", None)
     assert isinstance(dseal, DeltaSEAL) and lam == 0.01
     assert dseal.reduction == "sum" and dseal.mode == "exact"
-    assert tagger_recipe.make_penalty(f"{model}_baseline", None, args) == (None, 0.0)
+    assert M.make_penalty(f"{model}_baseline", None) == (None, 0.0)
     cls = {"part": PartFromMomenta, "particlenet": ParticleNetFromMomenta}[model]
     cfg = top_tagging.PRESETS["quick"]
-    quick = tagger_recipe.build_model(cfg, f"{model}_gseal", args)
+    quick = M.build_model(cfg, f"{model}_gseal")
     assert type(quick) is cls
-    args.preset = "cpu"  # the wrappers' CPU configs in the CPU preset: a bigger model
-    cpu = tagger_recipe.build_model(cfg, f"{model}_gseal", args)
+    # the wrappers' CPU configs in the CPU preset: a bigger model
+    cpu = M.build_model(cfg, f"{model}_gseal", preset="cpu")
     assert type(cpu) is cls
     n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert n(cpu) == n(cls(num_classes=1)) > 4 * n(quick)
@@ -57,7 +60,7 @@ def test_quick_run_with_part_gseal_and_particlenet_dseal_trains_and_writes_metri
     """Table 1 end to end on the quick preset: both models train (the training loss falls,
     the penalty is in it), their rows are in metrics.json and table1.md, and the metrics are
     those the saved best models give on the test jets. (The timing study builds its models
-    with the same recipe; not run here to keep the test short.)"""
+    with the same task; not run here to keep the test short.)"""
     methods = ["part_gseal", "particlenet_dseal"]
     r = run(["--out", str(tmp_path), "--methods", ",".join(methods),
              "--studies", "table1"], cache)
@@ -87,13 +90,11 @@ def test_part_resumes_to_the_uninterrupted_run_and_refuses_another_size(tmp_path
     cfg = dict(top_tagging.PRESETS["quick"], batch=16, epochs=2, patience=5)
 
     def train(out, interrupt=None, resume=False, preset="quick"):
-        args = toptag.parse_args(["--quick", "--methods", "part_gseal", "--out", str(out)]
-                                 + (["--resume"] if resume else []))
-        args.interrupt_after, args.preset = interrupt, preset
-        ctx = training.Context(0, 1, torch.device("cpu"), amp=False, out=out, progress=False)
+        ctx = M.ctx_for(out, resume=resume, interrupt_after=interrupt)
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-        return training.train_one("t", "part_gseal", 0, data, data, cfg, ctx, args,
-                                  recipe=tagger_recipe.TAGGER)
+        task = tagger_task(preset)
+        return training.train_one("t", M.method("part_gseal", preset), 0, data, data, cfg, ctx,
+                                  task=task)
 
     train(tmp_path / "full")
     with pytest.raises(SystemExit):

@@ -26,7 +26,7 @@ try:
 except ImportError:  # pragma: no cover - exercised through `available()`
     lgatr = None
 
-__all__ = ["available", "LGATrTagger", "MISSING_MESSAGE"]
+__all__ = ["available", "LGATrTagger", "MISSING_MESSAGE", "get_model"]
 
 MISSING_MESSAGE = ("the 'lgatr' method needs the lgatr package: install the hep extra, "
                    "pip install -e \".[hep]\" (or pip install lgatr)")
@@ -67,3 +67,14 @@ class LGATrTagger(nn.Module):
         out_mv, _ = self.net(mv, attn_mask=keys[:, None, None, :])
         score = lgatr.extract_scalar(out_mv)[..., 0, 0][:, : x.shape[1]]  # constituents only
         return masked_mean(score, mask)[:, None]
+
+
+def get_model(cfg: dict) -> LGATrTagger:
+    """The network file's entry (docs/models.md): L-GATr at the preset's sizes (``cfg``'s
+    ``lgatr_blocks``, ``lgatr_mv``, ``lgatr_s``, ``heads``); ``cfg["lgatr_spurions"]``: the beam
+    and time direction as extra spurion tokens; the dense geometric product in eager CPU mode
+    (faster there, docs/benchmarks.md), lgatr's sparse kernel when ``cfg["device"]`` is cuda."""
+    return LGATrTagger(blocks=cfg["lgatr_blocks"], mv_channels=cfg["lgatr_mv"],
+                       s_channels=cfg["lgatr_s"], heads=cfg["heads"],
+                       spurions=bool(cfg.get("lgatr_spurions", False)),
+                       sparse_gp=cfg.get("device") == "cuda")

@@ -68,7 +68,7 @@ except ImportError:  # pragma: no cover - exercised through `available()`
     lloca = None
 
 __all__ = ["available", "LLoCaTagger", "MIN_CONSTITUENTS", "MISSING_MESSAGE", "pack",
-           "minkowski_invariants"]
+           "minkowski_invariants", "get_model"]
 
 MISSING_MESSAGE = ("the LLoCa tagger needs the optional `lloca` package: "
                    "pip install 'lloca==2.0.0' (or this project's `lloca` extra)")
@@ -233,3 +233,10 @@ class LLoCaTagger(nn.Module):
         m = mb[..., None].to(h.dtype)
         pooled = (h * m).sum(1) / m.sum(1)
         return out.masked_scatter(big[:, None], self.head(pooled))
+
+
+def get_model(cfg: dict) -> LLoCaTagger:
+    """The network file's entry (docs/models.md): LLoCa on the transformer's sizes. Call
+    :meth:`LLoCaTagger.init_standardization` on training jets before training."""
+    return LLoCaTagger(d=cfg["d"], layers=cfg["layers"], heads=cfg["heads"],
+                       hidden=cfg["hidden"], hidden_layers=cfg["hidden_layers"])

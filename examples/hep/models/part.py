@@ -55,7 +55,7 @@ from .jet_inputs import (
     to_weaver_v,
 )
 
-__all__ = ["PartFromMomenta", "safe_pair_features", "CPU_CONFIG"]
+__all__ = ["PartFromMomenta", "safe_pair_features", "CPU_CONFIG", "SIZES", "get_model"]
 
 # a CPU-sized ParT (the paper's is embed (128, 512, 128), pairs (64, 64, 64), 8 heads,
 # 8 layers + 2 class-attention layers, ~2.1 M parameters)
@@ -165,3 +165,20 @@ class PartFromMomenta(nn.Module):
             with math_attention():
                 return self.part(**kw)
         return self.part(**kw)
+
+
+# sizes per preset: the CPU config; tiny for the --quick smoke run; the paper's for "paper" and
+# the GPU check (dropout 0 everywhere: the wrapper's default)
+SIZES = {"cpu": CPU_CONFIG, "first": CPU_CONFIG,
+         "quick": dict(embed_dims=(16, 16), pair_embed_dims=(8, 8), num_heads=2, num_layers=1,
+                       num_cls_layers=1, fc_params=()),
+         "paper": dict(embed_dims=(128, 512, 128), pair_embed_dims=(64, 64, 64), num_heads=8,
+                       num_layers=8, num_cls_layers=2, fc_params=())}
+SIZES["gpu_check"] = SIZES["paper"]
+
+
+def get_model(cfg: dict) -> PartFromMomenta:
+    """The network file's entry (docs/models.md): one logit, sized by ``cfg["options"]`` (the
+    method's, :data:`SIZES` of the run's preset) or else by ``SIZES[cfg["preset"]]``."""
+    options = cfg.get("options") or SIZES[cfg["preset"]]
+    return PartFromMomenta(num_classes=1, **options)

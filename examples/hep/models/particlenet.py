@@ -26,7 +26,7 @@ from torch import nn
 
 from .jet_inputs import N_INVARIANT, N_STANDARD, check_momenta, invariant_inputs, standard_inputs
 
-__all__ = ["ParticleNetFromMomenta", "CPU_CONFIG"]
+__all__ = ["ParticleNetFromMomenta", "CPU_CONFIG", "SIZES", "get_model"]
 
 # a CPU-sized ParticleNet (the paper's: conv (16, (64, 64, 64)), (16, (128, 128, 128)),
 # (16, (256, 256, 256)), fc (256, 0.1), ~370 k parameters)
@@ -79,3 +79,19 @@ class ParticleNetFromMomenta(nn.Module):
 
     def forward(self, p: torch.Tensor) -> torch.Tensor:
         return self.pn(**self.inputs(p))
+
+
+# sizes per preset: the CPU config; tiny for the --quick smoke run; the paper's for "paper" and
+# the GPU check
+SIZES = {"cpu": CPU_CONFIG, "first": CPU_CONFIG,
+         "quick": dict(conv_params=((4, (16, 16)),), fc_params=((16, 0.0),)),
+         "paper": dict(conv_params=((16, (64, 64, 64)), (16, (128, 128, 128)),
+                                    (16, (256, 256, 256))), fc_params=((256, 0.0),))}
+SIZES["gpu_check"] = SIZES["paper"]
+
+
+def get_model(cfg: dict) -> ParticleNetFromMomenta:
+    """The network file's entry (docs/models.md): one logit, sized by ``cfg["options"]`` (the
+    method's, :data:`SIZES` of the run's preset) or else by ``SIZES[cfg["preset"]]``."""
+    options = cfg.get("options") or SIZES[cfg["preset"]]
+    return ParticleNetFromMomenta(num_classes=1, **options)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 __all__ = ["constituent_features", "JetTransformer", "N_FEATURES", "padding_mask",
-           "masked_mean"]
+           "masked_mean", "get_model"]
 
 N_FEATURES = 7
 
@@ -100,3 +100,10 @@ class JetTransformer(nn.Module):
         feats, mask = constituent_features(x)
         h = self.encoder(self.embed(feats), src_key_padding_mask=~mask)
         return self.head(masked_mean(h, mask))
+
+
+def get_model(cfg: dict) -> JetTransformer:
+    """The network file's entry (docs/models.md): the transformer at the preset's sizes
+    (``cfg``'s ``d``, ``layers``, ``heads``, ``hidden``, ``hidden_layers``)."""
+    return JetTransformer(d=cfg["d"], layers=cfg["layers"], heads=cfg["heads"],
+                          hidden=cfg["hidden"], hidden_layers=cfg["hidden_layers"])

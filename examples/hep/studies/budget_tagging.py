@@ -32,7 +32,7 @@ import torch
 
 from examples.hep import training
 from examples.hep.evaluation.front import fixed_at, front_at, gmean, lam_at
-from examples.hep.models import tagger_recipe as tagging
+from examples.hep.experiment import METHODS, PENALTIES, budget_method
 from examples.hep.studies import top_tagging
 from liesoft import find_lambda
 
@@ -84,10 +84,10 @@ def plan(seeds: int, penalties=("gseal", "dseal"), targets: dict | None = None,
     return runs
 
 
-def held_out_gammas(model, x: np.ndarray, args, n: int = N_GAMMA,
+def held_out_gammas(model, x: np.ndarray, on: str = "prob", n: int = N_GAMMA,
                     chunk: int = GAMMA_CHUNK, draws: int = 1) -> dict:
-    """Γ_final of both penalties, built as the training builds them (``make_penalty``), on the
-    function training penalises (the probability or the logit, ``args.penalty_on``), on the
+    """Γ_final of both penalties, built as the training builds them (``build_penalty``), on the
+    function training penalises (the probability or the logit, ``on``), on the
     first ``n`` jets of ``x``, the model in ``eval()``: the mean over jets, in chunks; GSEAL
     averaged over ``draws`` boost draws (generator seeds 30 000, 30 001, …)."""
     model.eval()
@@ -95,11 +95,11 @@ def held_out_gammas(model, x: np.ndarray, args, n: int = N_GAMMA,
 
     def f(z):
         out = model(z)
-        return torch.sigmoid(out) if args.penalty_on == "prob" else out
+        return torch.sigmoid(out) if on == "prob" else out
 
     out = {}
     for name in ("gseal", "dseal"):
-        penalty = tagging.make_penalty(name, None, args)[0]
+        penalty = training.build_penalty(PENALTIES[name][0])[0]
         total, count = 0.0, 0
         for d in range(draws if name == "gseal" else 1):
             gen = torch.Generator(device=device).manual_seed(30_000 + d)
@@ -113,25 +113,23 @@ def held_out_gammas(model, x: np.ndarray, args, n: int = N_GAMMA,
     return out
 
 
-def run_one(kind, penalty, value, seed, data, cfg, ctx, args) -> dict:
+def run_one(exp, kind, penalty, value, seed, data, cfg, ctx) -> dict:
     """Train (or resume) and evaluate one run; the result is also written."""
     if kind == "search":
-        return search_one(penalty, value, seed, data, cfg, ctx, args)
+        return search_one(exp, penalty, value, seed, data, cfg, ctx)
     train, val, test, extra = data
     name = run_name(kind, penalty, value, seed)
     path = ctx.out / "results" / f"{name}.json"
     if path.exists():
         return json.loads(path.read_text())
     fixed_lam = kind in ("fixed", "trial")     # a trial is a fixed-λ training of a search
-    method = "baseline" if kind == "baseline" else (
-        penalty if fixed_lam else f"{penalty}_budget")
-    args.budgets = {penalty: value} if kind == "budget" else {}
+    method = (METHODS["baseline"][0] if kind == "baseline" else
+              METHODS[penalty][0] if fixed_lam else budget_method(penalty, value))
     t0 = time.perf_counter()
-    model, info = training.train_one("budget_front", method, seed, train, val, cfg, ctx, args,
-                                     lam=value if fixed_lam else None,
-                                     recipe=tagging.TAGGER)
+    model, info = training.train_one("budget_front", method, seed, train, val, cfg, ctx,
+                                     lam=value if fixed_lam else None, task=exp.task)
     run = top_tagging.evaluate_tagger(model, info, test, extra, ctx)
-    best_epoch = int(info["history"][int(np.argmin([h[f"val_{tagging.TAGGER.loss_name}"]
+    best_epoch = int(info["history"][int(np.argmin([h[f"val_{exp.task.loss_name}"]
                                                 for h in info["history"]]))]["epoch"])
     result = {"kind": kind, "penalty": penalty, "seed": seed, "name": name,
               "lam": value if fixed_lam else (0.0 if kind == "baseline" else None),
@@ -141,8 +139,9 @@ def run_one(kind, penalty, value, seed, data, cfg, ctx, args) -> dict:
               **{k: run[k] for k in top_tagging.REJECTIONS},
               "boosted_balanced_accuracy": run["boosted"]["balanced_accuracy"],
               **{f"invariance_at_{b:g}": top_tagging.invariance_at(run, b) for b in BETAS},
-              "gamma_final": held_out_gammas(model, test["x"], args),
-              "gamma_val": held_out_gammas(model, val["x"], args, draws=VAL_DRAWS),
+              "gamma_final": held_out_gammas(model, test["x"], exp.task.penalty_on),
+              "gamma_val": held_out_gammas(model, val["x"], exp.task.penalty_on,
+                                           draws=VAL_DRAWS),
               "epochs_trained": info["epochs_trained"], "best_epoch": best_epoch,
               "train_s": info["train_s"], "train_step_s": info["train_step_s"],
               "wall_s": time.perf_counter() - t0, "history": info["history"]}
@@ -153,7 +152,7 @@ def run_one(kind, penalty, value, seed, data, cfg, ctx, args) -> dict:
     return result
 
 
-def search_one(penalty, target, seed, data, cfg, ctx, args) -> dict:
+def search_one(exp, penalty, target, seed, data, cfg, ctx) -> dict:
     """Rule ``search``: :func:`liesoft.find_lambda` over trials (``run_one("trial", …)``,
     λ rounded to 6 digits) from :data:`SEARCH_LAM0`, steered by each trial's ``gamma_val``;
     the result is the chosen trial's (test metrics, held-out Γ_final) with the search's
@@ -164,7 +163,7 @@ def search_one(penalty, target, seed, data, cfg, ctx, args) -> dict:
         return json.loads(path.read_text())
 
     def train(lam):
-        r = run_one("trial", penalty, float(f"{lam:.6g}"), seed, data, cfg, ctx, args)
+        r = run_one(exp, "trial", penalty, float(f"{lam:.6g}"), seed, data, cfg, ctx)
         return r["gamma_val"][penalty], r
 
     search = find_lambda(train, target, lam=SEARCH_LAM0[penalty], rtol=SEARCH_RTOL,
@@ -183,11 +182,11 @@ def search_one(penalty, target, seed, data, cfg, ctx, args) -> dict:
     return result
 
 
-def run_study(args, cfg, ctx, runs) -> None:
-    data = top_tagging.table1_data(args, cfg, ctx)
+def run_study(exp, cfg, ctx, runs) -> None:
+    data = top_tagging.table1_data(exp, cfg, ctx)
     ctx.log(f"budget study: {len(data[0]['y'])} training jets, {len(runs)} trainings")
     for kind, penalty, value, seed in runs:
-        run_one(kind, penalty, value, seed, data, cfg, ctx, args)
+        run_one(exp, kind, penalty, value, seed, data, cfg, ctx)
 
 
 # ----------------------------------------------------------------------------- report

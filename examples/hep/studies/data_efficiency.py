@@ -26,7 +26,6 @@ import numpy as np
 
 from examples.hep import training
 from examples.hep.evaluation import tagging as ev
-from examples.hep.models import tagger_recipe as tagging
 from examples.hep.studies import top_tagging
 
 # ----------------------------------------------------------------------------- configuration
@@ -89,34 +88,35 @@ def size_name(n: int | None, n_full: int) -> str:
     return str(n_full if n is None else n)
 
 
-def recipe_for(method: str | None, train_x: np.ndarray):
-    """The tagger's recipe; LLoCa's build also fixes its Frames-Net standardisation from the
-    training jets (part of the state dict, so checkpoints resume). ``method=None``: a recipe
-    that does so for whichever method it builds (the timing)."""
-    if method is not None and tagging.method_spec(method).get("model") != "lloca":
-        return tagging.TAGGER
+def task_for(task, method, train_x: np.ndarray):
+    """The experiment's tagger ``task``; LLoCa's build also fixes its Frames-Net
+    standardisation from the training jets (part of the state dict, so checkpoints resume).
+    ``method=None``: a task that does so for whichever method it builds (the timing)."""
+    if method is not None and method.network != "lloca":
+        return task
     import torch
 
-    def build(cfg, method, args):
-        model = tagging.build_model(cfg, method, args)
+    def build(cfg, method):
+        model = task.build(cfg, method)
         if hasattr(model, "init_standardization"):
             model.init_standardization(torch.from_numpy(train_x[:5000]))
         return model
 
-    return dataclasses.replace(tagging.TAGGER, build=build)
+    return dataclasses.replace(task, build=build)
 
 
-def timing(args, cfg, ctx, methods, steps: int = 20, warmup: int = 3) -> dict:
+def timing(exp, cfg, ctx, steps: int = 20, warmup: int = 3) -> dict:
     """Train and eval step of every method on one batch of training jets, interleaved step by
     step (``training.interleaved_step_times``, as toptag.py's timing study); writes
     ``step_times.json`` with the ratios to the baseline."""
-    train = top_tagging.table1_data(args, cfg, ctx)[0]
+    train = top_tagging.table1_data(exp, cfg, ctx)[0]
     import torch
 
     batch = (torch.from_numpy(train["x"][: cfg["batch"]]),
              torch.from_numpy(train["y"][: cfg["batch"]]))
-    med = training.interleaved_step_times(methods, args, cfg, ctx, steps, warmup,
-                                          recipe=recipe_for(None, train["x"]), batch=batch)
+    med = training.interleaved_step_times(exp.methods, cfg, ctx, steps, warmup,
+                                          task=task_for(exp.task, None, train["x"]),
+                                          batch=batch)
     ref = med.get("baseline", next(iter(med.values())))
     out = {"batch": cfg["batch"], "steps": steps, "warmup": warmup, "median_s": med,
            "ratio": {m: t["train"] / ref["train"] for m, t in med.items()}}
@@ -125,24 +125,24 @@ def timing(args, cfg, ctx, methods, steps: int = 20, warmup: int = 3) -> dict:
     return out
 
 
-def run_one(method, n, seed, data, cfg, ctx, args) -> dict:
+def run_one(exp, method, n, seed, data, cfg, ctx) -> dict:
     """Train (or resume) and evaluate one (method, size, seed); the result is also written."""
     train, val, test, extra = data
     n_full = len(train["y"])
-    name = f"{method}_{size_name(n, n_full)}_seed{seed}"
+    name = f"{method.name}_{size_name(n, n_full)}_seed{seed}"
     path = ctx.out / "results" / f"{name}.json"
     if path.exists():
         return json.loads(path.read_text())
     part = subset(train, n, seed)
     sched = schedule(len(part["y"]), cfg["batch"],
-                     **(QUICK_SCHEDULE if args.preset == "quick" else {}))
+                     **(QUICK_SCHEDULE if exp.preset == "quick" else {}))
     run_cfg = dict(cfg, epochs=sched["epochs"], val_every=sched["val_every"],
                    patience=sched["patience"])
     t0 = time.perf_counter()
     model, info = training.train_one(f"eff{size_name(n, n_full)}", method, seed, part, val,
-                                     run_cfg, ctx, args, recipe=recipe_for(method, part["x"]))
+                                     run_cfg, ctx, task=task_for(exp.task, method, part["x"]))
     run = top_tagging.evaluate_tagger(model, info, test, extra, ctx)
-    result = {"method": method, "size": len(part["y"]), "seed": seed,
+    result = {"method": method.name, "size": len(part["y"]), "seed": seed,
               "signal_fraction": float(part["y"].mean()), **sched,
               "auc": run["auc"], "balanced_accuracy": run["balanced_accuracy"],
               **{k: run[k] for k in top_tagging.REJECTIONS},
@@ -155,21 +155,23 @@ def run_one(method, n, seed, data, cfg, ctx, args) -> dict:
     if ctx.main:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=1, default=float))
-    top_tagging.log_run(ctx, f"eff{result['size']}", method, seed, run)
+    top_tagging.log_run(ctx, f"eff{result['size']}", method.name, seed, run)
     return result
 
 
-def run_study(args, cfg, ctx, methods, sizes) -> None:
-    """Every (method, size, seed) of ``methods`` × ``sizes``, size by size (small first)."""
-    data = top_tagging.table1_data(args, cfg, ctx)
+def run_study(exp, cfg, ctx, sizes) -> None:
+    """Every (method, size, seed) of the experiment's methods × ``sizes`` (``exp.seeds`` seeds
+    each, or the study's own: :data:`SEEDS_BELOW_FULL`, :data:`SEEDS_FULL`)."""
+    data = top_tagging.table1_data(exp, cfg, ctx)
     ctx.log(f"data efficiency: {len(data[0]['y'])} training jets in all, "
             f"{len(data[1]['y'])} validation, {len(data[2]['y'])} test; sizes "
-            f"{[size_name(n, len(data[0]['y'])) for n in sizes]}, methods {methods}")
-    for method in methods:
+            f"{[size_name(n, len(data[0]['y'])) for n in sizes]}, methods "
+            f"{[m.name for m in exp.methods]}")
+    for method in exp.methods:
         for n in sizes:
             seeds = SEEDS_FULL if n is None or n >= len(data[0]["y"]) else SEEDS_BELOW_FULL
-            for seed in range(args.seeds if args.seeds else seeds):
-                run_one(method, n, seed, data, cfg, ctx, args)
+            for seed in range(exp.seeds if exp.seeds else seeds):
+                run_one(exp, method, n, seed, data, cfg, ctx)
 
 
 # ----------------------------------------------------------------------------- report

@@ -1,11 +1,12 @@
 """The top-tagging studies of ``toptag.py``: Table 1, timing (Table 2), extrapolation, λ scan,
 cost; and their configuration (presets, λs).
 
-Each study is ``study(args, cfg, ctx, details)``: it trains what it needs with
-``training.train_one`` and the tagger's recipe (``models.tagger_recipe.TAGGER``; a model
+Each study is ``study(exp, cfg, ctx, details)``: ``exp`` the run's
+:class:`~examples.hep.experiment.Experiment` (methods, seeds, jets, the tagger's task), ``cfg``
+the preset's configuration. It trains what it needs with ``training.train_one`` (a model
 trained once in a run is reused, checkpoints make every study resumable), writes its tables and
 figures into ``ctx.out`` and its raw numbers into ``details``. The methods are in
-``models/tagger_recipe.py``.
+``experiment.py``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import h5py
 import numpy as np
 import torch
 
-from examples.hep import training
+from examples.hep import options, training
 from examples.hep.data.jetgen import WIDE_WINDOW
 from examples.hep.evaluation import tagging as ev
-from examples.hep.models import tagger_recipe as tagging
+from examples.hep.experiment import METHODS, resolve
 from liesoft import Lorentz, Vector4, invariance_profile
 
 # ----------------------------------------------------------------------------- configuration
@@ -58,7 +59,7 @@ PRESETS["gpu_check"] = dict(PRESETS["paper"], n_jets=20_000, n_wide=10_000, epoc
                             patience=2, n_audit=2000)
 EXTRAPOLATION_LAMBDA = {"gseal": 1.0, "dseal": 1.0}
 LAMBDA_SCAN = {"gseal": (0.1, 1.0, 10.0), "dseal": (0.01, 0.1, 1.0)}
-FULL_STUDY = dict(studies="table1,timing,extrapolation,lambda_scan,cost", seeds=3)
+FULL_STUDY = options.TOPTAG_FULL_STUDY  # defined once, in options.py (--help reads it)
 BOOST_MAGNITUDES = (0.1, 0.3, 0.5, 0.7, 0.9)
 STUDIES = ("table1", "timing", "extrapolation", "lambda_scan", "cost")
 # -----------------------------------------------------------------------------
@@ -67,11 +68,11 @@ REJECTIONS = ("rejection_at_0.3", "rejection_at_0.5")
 
 
 # ----------------------------------------------------------------------------- shared pieces
-def table1_data(args, cfg, ctx):
+def table1_data(exp, cfg, ctx):
     """Train / validation / test of the window sample, its pT bins, boosted test jets and audit
     jets: loaded once per run and shared by the Table 1, λ-scan and cost studies."""
     if "table1_data" not in ctx.memo:
-        data = training.load_data(args, cfg, ctx, wide=False)
+        data = training.load_data(exp.source, cfg, ctx, wide=False)
         train, val, test = training.split(data)
         ctx.memo["table1_data"] = train, val, test, {
             "edges": training.pt_edges(test["pt"], 5),
@@ -129,23 +130,23 @@ def budget_summary(run: dict) -> dict | None:
 
 
 # ----------------------------------------------------------------------------- Table 1
-def table1_study(args, cfg, ctx, details):
-    train, val, test, extra = table1_data(args, cfg, ctx)
+def table1_study(exp, cfg, ctx, details):
+    train, val, test, extra = table1_data(exp, cfg, ctx)
     ctx.log(f"table1: {len(train['y'])} train / {len(val['y'])} val / {len(test['y'])} test "
             f"jets, {cfg['max_constituents']} constituents max")
-    runs = {m: [] for m in args.methods}
-    for method in args.methods:
-        for seed in range(args.seeds):
-            model, info = train_table1(method, seed, train, val, cfg, ctx, args)
+    runs = {m.name: [] for m in exp.methods}
+    for method in exp.methods:
+        for seed in range(exp.seeds):
+            model, info = train_table1(exp, method, seed, train, val, cfg, ctx)
             run = evaluate_tagger(model, info, test, extra, ctx)
-            runs[method].append(run)
-            log_run(ctx, "table1", method, seed, run)
+            runs[method.name].append(run)
+            log_run(ctx, "table1", method.name, seed, run)
     details["table1"] = runs
     if not ctx.main:
         return
-    metrics = write_table1(runs, ctx.out, args.seeds)
-    print(f"\nTable 1 (test set, mean ± std over {args.seeds} seed(s)):\n"
-          + ev.table1_markdown(metrics, seeds=args.seeds))
+    metrics = write_table1(runs, ctx.out, exp.seeds)
+    print(f"\nTable 1 (test set, mean ± std over {exp.seeds} seed(s)):\n"
+          + ev.table1_markdown(metrics, seeds=exp.seeds))
 
 
 def write_table1(runs: dict, out, seeds: int | None) -> dict:
@@ -183,22 +184,33 @@ def table1_metrics(runs: dict) -> dict:
     return metrics
 
 
-def train_table1(method, seed, train, val, cfg, ctx, args, lam=None):
-    """A Table 1 model; a fine-tuning variant starts from its trained base method's seed."""
-    spec = tagging.method_spec(method, args)
+def train_table1(exp, method, seed, train, val, cfg, ctx, lam=None):
+    """A Table 1 model (``method``: a :class:`~examples.hep.experiment.Method` or a built-in
+    name); a fine-tuning variant starts from its trained base method's seed."""
+    method = as_method(method, exp)
     init = None
-    if "finetune" in spec:
-        base, _ = train_table1(spec["finetune"], seed, train, val, cfg, ctx, args)
+    if method.finetune is not None:
+        base, _ = train_table1(exp, method.finetune, seed, train, val, cfg, ctx)
         init = {k: v.detach().clone() for k, v in base.state_dict().items()}
-    return training.train_one("table1", method, seed, train, val, cfg, ctx, args, lam=lam,
-                              init=init, recipe=tagging.TAGGER)
+    return training.train_one("table1", method, seed, train, val, cfg, ctx, lam=lam,
+                              init=init, task=exp.task)
+
+
+def as_method(method, exp):
+    """A built-in method's name resolved for the experiment's preset (the studies' fixed
+    lists: the λ scan's, the cost study's); a Method as is."""
+    if isinstance(method, str):
+        from examples.hep.models import networks
+
+        return resolve(method, exp.preset, networks.sizes)
+    return method
 
 
 # ----------------------------------------------------------------------------- timing
-def timing_markdown(med: dict, cfg, ctx, args, steps=20) -> str:
+def timing_markdown(med: dict, cfg, ctx, preset: str, steps=20) -> str:
     ref = med.get("baseline", next(iter(med.values())))
     lines = [f"Per batch of {cfg['batch']} jets, median of {steps} interleaved steps on "
-             f"{ctx.device} (preset {args.preset}).", "",
+             f"{ctx.device} (preset {preset}).", "",
              "| method | train step [s] | eval step [s] | train / baseline | eval / baseline |",
              "|---|---|---|---|---|"]
     for m, t in med.items():
@@ -207,16 +219,16 @@ def timing_markdown(med: dict, cfg, ctx, args, steps=20) -> str:
     return "\n".join(lines) + "\n"
 
 
-def timing_study(args, cfg, ctx, details, steps=20, warmup=3):
+def timing_study(exp, cfg, ctx, details, steps=20, warmup=3):
     """The paper's Table 2: every method's train and eval step, interleaved."""
     if ctx.world > 1:
         ctx.log("timing: skipped under DDP (run it in a single process)")
         return
-    med = training.interleaved_step_times(args.methods, args, cfg, ctx, steps, warmup,
-                                          recipe=tagging.TAGGER)
+    med = training.interleaved_step_times(exp.methods, cfg, ctx, steps, warmup, task=exp.task,
+                                          source=exp.source)
     details["timing"] = {"batch": cfg["batch"], "steps": steps, "median_s": med,
                          "device": str(ctx.device)}
-    text = timing_markdown(med, cfg, ctx, args, steps)
+    text = timing_markdown(med, cfg, ctx, exp.preset, steps)
     if ctx.main:
         (ctx.out / "timing.md").write_text(text)
     ctx.log(text)
@@ -278,14 +290,15 @@ def matched_schedule(cfg: dict, n_train: int, n_reference: int) -> dict:
     return dict(cfg, epochs=epochs, patience=patience)
 
 
-def extrapolation_study(args, cfg, ctx, details):
-    cut = args.pt_cut if args.pt_cut is not None else cfg["pt_cut"]
-    data = training.load_data(args, cfg, ctx, wide=True)
-    physics = generator_physics(data, cfg["wide_bins"]) if args.data == "pythia" else None
+def extrapolation_study(exp, cfg, ctx, details):
+    cut = exp.pt_cut if exp.pt_cut is not None else cfg["pt_cut"]
+    generated = exp.source.data == "pythia"
+    data = training.load_data(exp.source, cfg, ctx, wide=True)
+    physics = generator_physics(data, cfg["wide_bins"]) if generated else None
     data = {k: data[k] for k in ("x", "y", "pt")}
     # Table 1's training set: the window sample (generated) or the same file (ATLAS, reference)
     n_reference = int(training.SPLIT[0]
-                      * (cfg["n_jets"] if args.data == "pythia" else len(data["y"])))
+                      * (cfg["n_jets"] if generated else len(data["y"])))
     train, val, test = training.split(data, seed=4321)
     keep = lambda d: {k: v[d["pt"] <= cut] for k, v in d.items()}  # noqa: E731
     train, val = keep(train), keep(val)
@@ -297,24 +310,24 @@ def extrapolation_study(args, cfg, ctx, details):
             f"{len(test['y'])} test jets over {test['pt'].min():.0f}-{test['pt'].max():.0f} GeV; "
             f"{cfg['epochs']} epochs, patience {cfg['patience']} (as many steps as Table 1's "
             f"{n_reference} jets)")
-    lo, hi = WIDE_WINDOW if args.data == "pythia" else (test["pt"].min(), test["pt"].max())
+    lo, hi = WIDE_WINDOW if generated else (test["pt"].min(), test["pt"].max())
     edges = np.linspace(lo, hi + 1e-6, cfg["wide_bins"] + 1)
-    runs = {m: [] for m in args.methods}
-    for method in args.methods:
-        for seed in range(args.seeds):
-            lam = EXTRAPOLATION_LAMBDA.get(tagging.method_spec(method, args).get("penalty"))
-            if "budget" in tagging.method_spec(method, args):
-                lam = None
+    runs = {m.name: [] for m in exp.methods}
+    for method in exp.methods:
+        pen = method.penalty
+        # λ = 1 for both penalties (paper); a violation budget sets its own
+        lam = None if pen is None or pen.budget else EXTRAPOLATION_LAMBDA[pen.kind]
+        for seed in range(exp.seeds):
             model, info = training.train_one("extrapolation", method, seed, train, val, cfg,
-                                             ctx, args, lam=lam, recipe=tagging.TAGGER)
+                                             ctx, lam=lam, task=exp.task)
             p = training.sigmoid(training.predict_logits(model, test["x"], ctx))
             below, above = test["pt"] <= cut, test["pt"] > cut
-            runs[method].append({"binned": ev.binned(test["pt"], test["y"], p, edges),
+            runs[method.name].append({"binned": ev.binned(test["pt"], test["y"], p, edges),
                                  "below_cut": ev.summary(test["y"][below], p[below]),
                                  "above_cut": ev.summary(test["y"][above], p[above]),
                                  "history": info["history"]})
-            a = runs[method][-1]["above_cut"]
-            ctx.log(f"[extrapolation/{method}/seed {seed}] above the cut: AUC {a['auc']:.4f}, "
+            a = runs[method.name][-1]["above_cut"]
+            ctx.log(f"[extrapolation/{method.name}/seed {seed}] above the cut: AUC {a['auc']:.4f}, "
                     f"balanced accuracy {a['balanced_accuracy']:.4f}, "
                     f"1/eps_B(0.3) {a['rejection_at_0.3']:.1f}")
     ratios = top_bin_ratios(runs)
@@ -352,17 +365,17 @@ def top_bin_ratios(runs: dict, bins: int = 2) -> dict:
 
 
 # ----------------------------------------------------------------------------- λ scan (Fig. 2)
-def lambda_scan_study(args, cfg, ctx, details):
+def lambda_scan_study(exp, cfg, ctx, details):
     """Fig. 2 as in the paper: invariance curves and AUC per λ (one seed, Table 1 data); the
     baseline is the λ = 0 reference."""
-    train, val, test, extra = table1_data(args, cfg, ctx)
+    train, val, test, extra = table1_data(exp, cfg, ctx)
     runs = {}
-    model, info = train_table1("baseline", 0, train, val, cfg, ctx, args)
+    model, info = train_table1(exp, "baseline", 0, train, val, cfg, ctx)
     runs["baseline"] = evaluate_tagger(model, info, test, extra, ctx)
     for method, lams in LAMBDA_SCAN.items():
         for lam in lams:
-            default = tagging.METHODS[method]["lam"]
-            model, info = train_table1(method, 0, train, val, cfg, ctx, args,
+            default = METHODS[method][0].penalty.lam
+            model, info = train_table1(exp, method, 0, train, val, cfg, ctx,
                                        lam=None if lam == default else lam)
             run = evaluate_tagger(model, info, test, extra, ctx)
             runs[f"{method}@{lam:g}"] = run
@@ -378,7 +391,7 @@ COST_METHODS = ("baseline", "gseal", "gseal_f0.25", "gseal_f0.5", "dseal", "dsea
                 "gseal_finetune")
 
 
-def cost_study(args, cfg, ctx, details):
+def cost_study(exp, cfg, ctx, details):
     """What SEAL buys per unit of cost (one seed, Table 1 data): every variant's training cost
     relative to the baseline's training (interleaved step ratio × epochs trained, fine-tuning
     = the baseline's epochs + its own), AUC, invariance at |β| = 0.5 and 0.9, boosted balanced
@@ -386,14 +399,14 @@ def cost_study(args, cfg, ctx, details):
     if ctx.world > 1:
         ctx.log("cost: skipped under DDP (its timing needs a single process)")
         return
-    train, val, test, extra = table1_data(args, cfg, ctx)
+    train, val, test, extra = table1_data(exp, cfg, ctx)
     runs = {}
     for method in COST_METHODS:
-        model, info = train_table1(method, 0, train, val, cfg, ctx, args)
+        model, info = train_table1(exp, method, 0, train, val, cfg, ctx)
         runs[method] = evaluate_tagger(model, info, test, extra, ctx)
         log_run(ctx, "cost", method, 0, runs[method])
-    timed = [m for m in COST_METHODS if m != "gseal_finetune"]
-    med = training.interleaved_step_times(timed, args, cfg, ctx, recipe=tagging.TAGGER)
+    timed = [as_method(m, exp) for m in COST_METHODS if m != "gseal_finetune"]
+    med = training.interleaved_step_times(timed, cfg, ctx, task=exp.task, source=exp.source)
     med["gseal_finetune"] = med["gseal"]  # a fine-tuning step is a GSEAL step
     rows = cost_rows(runs, {m: t["train"] for m, t in med.items()})
     details["cost"] = {"rows": rows, "median_step_s": med, "runs": runs}
@@ -415,7 +428,7 @@ def cost_rows(runs: dict, train_step_s: dict) -> dict:
     for m, run in runs.items():
         ratio = train_step_s[m] / ref
         cost = ratio * run["epochs_trained"] / epochs_base
-        if "finetune" in tagging.VARIANTS.get(m, {}):
+        if m in METHODS and METHODS[m][0].finetune is not None:
             cost += 1.0
         rows[m] = {"step_ratio": ratio, "epochs": run["epochs_trained"], "training_cost": cost,
                    "auc": run["auc"], "invariance_at_0.5": invariance_at(run, 0.5),

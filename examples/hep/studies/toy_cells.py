@@ -18,8 +18,11 @@ from dataclasses import dataclass
 import torch
 
 from examples.hep.data.toy import truth
+from examples.hep.experiment import Penalty
 from examples.hep.models.toy import DualSubnet, build_model
 from examples.hep.studies.budget_rules import RULES
+from examples.hep.training.loop import fit, objective
+from examples.hep.training.penalty import build_penalty
 from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4, find_lambda
 
 
@@ -137,7 +140,48 @@ def final_gammas(model, x: torch.Tensor, cfg, device, draws: int = 1) -> dict:
     return {"gseal": g, "dseal": d}
 
 
+def mse(out, y):
+    """The toy's task loss: the squared error of the model's first output."""
+    return ((out[:, 0] - y) ** 2).mean()
+
+
+def cell_penalty(cell: Cell, opt, device):
+    """``(penalty, λ)`` of a cell through the examples' one factory (``build_penalty``): GSEAL
+    at the cell's β_max, exact δSEAL, a budget (λ = 1 outside) by its rule, or none."""
+    if cell.method in ("gseal", "dseal"):
+        penalty, lam = build_penalty(Penalty(cell.method, cell.lam), out_rep=Scalar(),
+                                     beta_max=cell.beta_max)
+        return penalty.to(device), lam
+    if cell.method == "budget":
+        inner, _ = build_penalty(Penalty(cell.penalty, 1.0), out_rep=Scalar(),
+                                 beta_max=cell.beta_max)
+        rule = "lr" if cell.rule is None else cell.rule
+        if rule not in RULES:
+            raise ValueError(f"budget cell {cell.key}: rule must be one of {tuple(RULES)} "
+                             f"(search: search_cell), got {cell.rule!r}")
+        # "lr": the running target follows the learning rate (docs/budget.md, the schedule);
+        # "constant": the rule without schedule, the running Γ̄ held at the target; the
+        # alternatives of studies/budget_rules.py
+        return RULES[rule](inner, cell.target, opt).to(device), 1.0
+    return None, 0.0
+
+
+def boost_augment(beta_max: float):
+    """``augment(x, generator)``: each four-vector boosted by one of GSEAL's boosts (label: f
+    of the *original* vector, an invariant target)."""
+    group = Lorentz()
+
+    def augment(x, generator):
+        g = group.sample(len(x), beta_max=beta_max, generator=generator, dtype=torch.float64,
+                         device=x.device)
+        return Vector4().act(g, x)
+
+    return augment
+
+
 def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
+    """Train one cell with the examples' loop (``training.fit``): Adam, cosine schedule, the
+    cell's penalty or augmentation; then its test/validation MSE and final Γ."""
     from tqdm.auto import tqdm
 
     x_tr, x_val, x_te = data
@@ -151,80 +195,50 @@ def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
              if cfg.schedule == "cosine" else None)
     order_gen = torch.Generator().manual_seed(10_000 + cell.seed)   # batch order
     boost_gen = torch.Generator().manual_seed(20_000 + cell.seed)   # GSEAL / augmentation draws
-    group = Lorentz()
-    if cell.method == "gseal":
-        penalty = GSEAL(group, Vector4(), Scalar(), beta_max=cell.beta_max)
-    elif cell.method == "dseal":
-        penalty = DeltaSEAL(group, Vector4(), Scalar()).to(device)
-    elif cell.method == "budget":
-        inner = (GSEAL(group, Vector4(), Scalar(), beta_max=cell.beta_max)
-                 if cell.penalty == "gseal" else DeltaSEAL(group, Vector4(), Scalar()))
-        rule = "lr" if cell.rule is None else cell.rule
-        if rule not in RULES:
-            raise ValueError(f"budget cell {cell.key}: rule must be one of {tuple(RULES)} "
-                             f"(search: search_cell), got {cell.rule!r}")
-        # "lr": the running target follows the learning rate (docs/budget.md, the schedule);
-        # "constant": the rule without schedule, the running Γ̄ held at the target; the
-        # alternatives of studies/budget_rules.py
-        budget = RULES[rule](inner, cell.target, opt).to(device)
-        lam_log = []   # (step, lambda, Gamma-bar, running target) every 50 steps
-        lam_max_run, warned = budget.lam, 0
+    penalty, lam = cell_penalty(cell, opt, device)
+    budget = penalty if cell.method == "budget" else None
+    log = {"step": 0, "acc": torch.zeros(2, device=device), "mse": float("nan"),
+           "pen": float("nan"), "warned": 0, "lam_log": [],  # (step, λ, Γ̄, target, Γ) / 50
+           "lam_max": budget.lam if budget is not None else None}
+    loss_fn = objective(model, penalty, lam, loss=mse, generator=boost_gen, budget=budget,
+                        augment=boost_augment(cell.beta_max) if cell.method == "augment"
+                        else None)
+    if budget is not None:
+        loss_fn = counting_warnings(loss_fn, cell, log)
 
-    t0 = time.perf_counter()
-    step, acc, mse_run, pen_run = 0, torch.zeros(2, device=device), float("nan"), float("nan")
-    bar = tqdm(total=total, desc=cell.key, disable=not progress, leave=False, mininterval=1.0,
-               file=sys.stdout)
-    for _ in range(cfg.epochs):
+    def batches(epoch):
         perm = (torch.randperm(cfg.n_train, generator=order_gen) if cfg.shuffle
                 else torch.arange(cfg.n_train))
         for i in range(steps_per_epoch):
             idx = perm[i * cfg.batch:(i + 1) * cfg.batch].to(device)
-            x, y = X[idx], Y[idx]
-            opt.zero_grad(set_to_none=True)
-            pen = torch.zeros((), device=device)
-            if cell.method == "dseal":
-                pen, fx = penalty(model, x, return_output=True)
-            elif cell.method == "budget":
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", RuntimeWarning)
-                    if cell.penalty == "dseal":
-                        weighted, fx = budget(model, x, return_output=True)
-                    else:
-                        fx = model(x)
-                        weighted = budget(model, x, fx=fx, generator=boost_gen)
-                for w in caught:     # the budget's infeasibility warning: counted and shown
-                    warned += 1
-                    print(f"{cell.key}, step {step}: {w.message}", flush=True)
-                lam_max_run = max(lam_max_run, budget.lam)
-                pen = torch.tensor(budget.value, device=device)
-            elif cell.method == "augment":
-                g = group.sample(len(x), beta_max=cell.beta_max, generator=boost_gen,
-                                 dtype=torch.float64, device=device)
-                fx = model(Vector4().act(g, x))      # label: f of the *original* vector
-            else:
-                fx = model(x)
-                if cell.method == "gseal":
-                    pen = penalty(model, x, fx=fx, generator=boost_gen)
-            mse = ((fx[:, 0] - y) ** 2).mean()
-            if cell.method == "budget":
-                loss = mse + weighted
-            else:
-                loss = mse + cell.lam * pen if cell.lam else mse
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            step += 1
-            acc += torch.stack([mse.detach(), pen.detach()])
-            if step % 50 == 0 or step == total:   # read back rarely (no GPU sync every step)
-                n_acc = (step - 1) % 50 + 1
-                mse_run, pen_run = (acc / n_acc).tolist()
-                acc.zero_()
-                bar.set_postfix(mse=f"{mse_run:.2e}", pen=f"{pen_run:.2e}", refresh=False)
-                if cell.method == "budget":
-                    lam_log.append((step, budget.lam, budget.ema, budget.target_now, pen_run))
-            bar.update()
+            yield X[idx], Y[idx]
+
+    bar = tqdm(total=total, desc=cell.key, disable=not progress, leave=False, mininterval=1.0,
+               file=sys.stdout)
+
+    def on_step(i, logs):
+        task, pen = logs
+        log["step"] += 1
+        step = log["step"]
+        log["acc"] += torch.stack([task.detach(), pen.detach()])
+        if budget is not None:
+            log["lam_max"] = max(log["lam_max"], budget.lam)
+        if step % 50 == 0 or step == total:   # read back rarely (no GPU sync every step)
+            n_acc = (step - 1) % 50 + 1
+            log["mse"], log["pen"] = (log["acc"] / n_acc).tolist()
+            log["acc"].zero_()
+            bar.set_postfix(mse=f"{log['mse']:.2e}", pen=f"{log['pen']:.2e}", refresh=False)
+            if budget is not None:
+                log["lam_log"].append((step, budget.lam, budget.ema, budget.target_now,
+                                       log["pen"]))
+        bar.update()
+
+    t0 = time.perf_counter()
+    fit(model, loss_fn, batches, optimizer=opt, epochs=cfg.epochs, scheduler=sched,
+        on_step=on_step)
     bar.close()
+    mse_run, pen_run, lam_log = log["mse"], log["pen"], log["lam_log"]
+    lam_max_run, warned = log["lam_max"], log["warned"]
     train_s = time.perf_counter() - t0
     rec = dict(key=cell.key, case=cell.case, method=cell.method, lam=cell.lam,
                beta_max=cell.beta_max, beta_max2=cell.beta_max2, seed=cell.seed,
@@ -239,6 +253,7 @@ def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
                final_gamma_val=final_gammas(model, x_val, cfg, device, cfg.gamma_val_draws),
                final_gamma_heldout=final_gammas(model, x_te, cfg, device))
     if cell.method == "budget":
+        rule = "lr" if cell.rule is None else cell.rule
         rec.update(penalty=cell.penalty, target=cell.target, rule=rule,
                    lam_final=budget.lam, lam_max_run=lam_max_run, gamma_ema=budget.ema,
                    skipped=budget.skipped, lam_min=budget.lam_min, status=budget.status,
@@ -247,6 +262,22 @@ def train_cell(cell: Cell, cfg, data, device, progress: bool) -> dict:
     if isinstance(model, DualSubnet):
         rec["symmetry_factor_w"] = model.w
     return rec
+
+
+def counting_warnings(loss_fn, cell: Cell, log: dict):
+    """``loss_fn`` showing and counting (``log["warned"]``) the budget's infeasibility
+    warnings, with the cell and the step."""
+
+    def counted(x, y):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            out = loss_fn(x, y)
+        for w in caught:
+            log["warned"] += 1
+            print(f"{cell.key}, step {log['step']}: {w.message}", flush=True)
+        return out
+
+    return counted
 
 
 def search_cell(cell: Cell, cfg, data, device, progress: bool, trial_dir: str) -> dict:

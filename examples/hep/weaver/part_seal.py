@@ -40,8 +40,9 @@ _ROOT = pathlib.Path(__file__).resolve().parents[3]
 if str(_ROOT) not in sys.path:  # weaver imports this file by path; make `examples` importable
     sys.path.insert(0, str(_ROOT))
 
+from examples.hep.experiment import Penalty  # noqa: E402
 from examples.hep.models.part import PartFromMomenta  # noqa: E402
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4  # noqa: E402
+from examples.hep.training.penalty import build_penalty  # noqa: E402
 
 SEAL_OPTIONS = ("seal", "seal_lambda", "seal_mode", "seal_reduction", "seal_beta_max",
                 "seal_fraction", "seal_log")
@@ -101,15 +102,15 @@ def get_loss(data_config, **kwargs):
 
 def make_penalty(seal: str = "gseal", seal_mode: str = "exact", seal_reduction: str = "mean",
                  seal_beta_max: float = 0.95 ** 0.5, seal_fraction: float = 1.0, **_):
-    """The penalty of the options (None for ``seal='none'``)."""
+    """The penalty of the options (None for ``seal='none'``), by the examples' one penalty
+    factory (``training.build_penalty``)."""
     if seal == "none":
         return None
-    if seal == "gseal":
-        return GSEAL(Lorentz(), Vector4(), beta_max=seal_beta_max, fraction=seal_fraction)
-    if seal == "dseal":
-        return DeltaSEAL(Lorentz(), Vector4(), mode=seal_mode, reduction=seal_reduction,
-                         fraction=seal_fraction)
-    raise ValueError(f"network option seal must be 'none', 'gseal' or 'dseal', got {seal!r}")
+    if seal not in ("gseal", "dseal"):
+        raise ValueError(f"network option seal must be 'none', 'gseal' or 'dseal', got {seal!r}")
+    spec = Penalty(seal, 1.0, mode=seal_mode if seal == "dseal" else "exact",
+                   fraction=seal_fraction, reduction=seal_reduction)
+    return build_penalty(spec, beta_max=seal_beta_max)[0]
 
 
 class SealTrain:
@@ -123,12 +124,8 @@ class SealTrain:
     def _step_loss(self, tagger, p, label, loss_func):
         if self.penalty is None:
             return loss_func(tagger(p), label), None
-        if isinstance(self.penalty, GSEAL) or self.penalty.fraction >= 1:
-            # one forward pass for the task and the penalty (GSEAL's and fd's clean pass)
-            value, fx = self.penalty(tagger, p, return_output=True)
-            return loss_func(fx, label), value
-        fx = tagger(p)  # δSEAL on a subset: fd reuses the task output's rows
-        value = self.penalty(tagger, p, fx=fx if self.penalty.mode == "fd" else None)
+        # the library's one call: the task pass and the penalty, sharing what they can
+        value, fx = self.penalty(tagger, p, return_output=True)
         return loss_func(fx, label), value
 
     def __call__(self, model, loss_func, opt, scheduler, train_loader, dev, epoch,

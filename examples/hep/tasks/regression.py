@@ -1,6 +1,6 @@
-"""The jet regression's :class:`~examples.hep.training.Recipe`: its methods, penalties
-(four-vector outputs: ``out_rep=Vector4()``), networks (``models/regressors.py``), forward and
-loss (:func:`resolution_loss`). Used by ``jet_regression.py``.
+"""The jet regression's :class:`~examples.hep.training.Task`: its methods, penalties
+(four-vector outputs: ``out_rep=Vector4()``), networks (``models/regressors.py``) and loss
+(:func:`resolution_loss`). Used by ``jet_regression.py``.
 """
 
 from __future__ import annotations
@@ -8,50 +8,51 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from examples.hep.experiment import Method, Penalty
 from examples.hep.models.regressors import SCALE, EquivariantRegressor, JetRegressor
-from examples.hep.training import BETA_MAX, Recipe, penalised_forward
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Vector4
+from examples.hep.training import Task, build_penalty
+from liesoft import Vector4
 
-METHODS = {"baseline": {}, "gseal": {"penalty": "gseal"}, "dseal": {"penalty": "dseal"},
-           "dseal_random": {"penalty": "dseal", "mode": "random"},
-           "equivariant": {"model": "equivariant"}}
+__all__ = ["METHODS", "LAMBDA", "methods", "regression_task", "resolution_loss", "huber",
+           "predict", "validation_loss", "MASS_FLOOR", "HUBER_DELTA"]
+
 # from the λ scan of docs/jet_regression.md: the largest λ of {1, 10, 100} at which both penalties
 # keep the in-range energy resolution within 10 % of the baseline's (100: GSEAL 13 % worse)
 LAMBDA = {"gseal": 10.0, "dseal": 10.0}
+# name -> (network, penalty kind, δSEAL mode); recorded in checkpoints as the first runs did
+METHODS = {"baseline": ("regressor", None, None), "gseal": ("regressor", "gseal", None),
+           "dseal": ("regressor", "dseal", None), "dseal_random": ("regressor", "dseal", "random"),
+           "equivariant": ("equivariant", None, None)}
+NETWORKS = {"regressor": JetRegressor, "equivariant": EquivariantRegressor}
 
 
-def method_spec(method: str, args=None) -> dict:
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}: expected one of {list(METHODS)}")
-    return METHODS[method]
+def methods(names, lams: dict | None = None) -> tuple[Method, ...]:
+    """The :class:`~examples.hep.experiment.Method` values of ``names`` (of :data:`METHODS`),
+    their λ from ``lams`` (kind -> λ; dseal's also sets dseal_random's) or :data:`LAMBDA`."""
+    lams = {**LAMBDA, **(lams or {})}
+    out = []
+    for name in names:
+        if name not in METHODS:
+            raise ValueError(f"unknown method {name!r}: expected one of {list(METHODS)}")
+        network, kind, mode = METHODS[name]
+        recorded = {"model": network} if network != "regressor" else {}
+        penalty = None
+        if kind is not None:
+            penalty = Penalty(kind, lams[kind], mode=mode or "exact")
+            recorded = {"penalty": kind, **({"mode": mode} if mode else {})}
+        out.append(Method(name, network=network, penalty=penalty, recorded=recorded))
+    return tuple(out)
 
 
-def build_model(cfg, method="baseline", args=None) -> torch.nn.Module:
+def build(cfg, method) -> torch.nn.Module:
     kw = dict(d=cfg["d"], layers=cfg["layers"], heads=cfg["heads"], hidden=cfg["hidden"],
               hidden_layers=cfg["hidden_layers"])
-    if method_spec(method).get("model") == "equivariant":
-        return EquivariantRegressor(**kw)
-    return JetRegressor(**kw)
+    return NETWORKS[method.network](**kw)
 
 
-def make_penalty(method: str, lam: float | None, args=None, optimizer=None):
-    """``(penalty, λ)``; both penalties compare four-vectors: ``out_rep=Vector4()``
-    (``optimizer``: unused, no violation budgets here)."""
-    spec = method_spec(method)
-    if "penalty" not in spec:
-        return None, 0.0
-    kind = spec["penalty"]
-    if lam is None:
-        lam = getattr(args, "lams", {}).get(kind, LAMBDA[kind])
-    if kind == "gseal":
-        return GSEAL(Lorentz(), Vector4(), Vector4(), beta_max=BETA_MAX), lam
-    return DeltaSEAL(Lorentz(), Vector4(), Vector4(), mode=spec.get("mode", "exact")), lam
-
-
-def forward(net, x, method, penalty, args, generator, device):
-    """``(output, penalty value)`` sharing the forward pass (toptag's, on the raw output)."""
-    return penalised_forward(net, x, method, penalty, "logit", generator, device)
-
+def penalty(spec, lam=None, optimizer=None):
+    """``(penalty, λ)``; both penalties compare four-vectors: ``out_rep=Vector4()``."""
+    return build_penalty(spec, lam, out_rep=Vector4(), optimizer=optimizer)
 
 MASS_FLOOR = 10.0 / SCALE  # m0: the mass term's regulator for light jets (10 GeV)
 
@@ -78,7 +79,6 @@ def resolution_loss(out, target):
     terms = torch.stack([rel_e, rel_p2.clamp_min(1e-30).sqrt(), rel_m], -1)
     return huber(terms).sum(-1).mean()
 
-
 HUBER_DELTA = 0.1  # relative errors beyond 10 % count linearly (the metrics are quantiles)
 
 
@@ -102,6 +102,9 @@ def validation_loss(model, val, cfg, ctx) -> float:
     return float(resolution_loss(pred, torch.from_numpy(val["t"])))
 
 
-RECIPE = Recipe(build=build_model, method_spec=method_spec, make_penalty=make_penalty,
-                  forward=forward, loss=resolution_loss, val_loss=validation_loss,
-                  target="t", loss_name="loss")
+def regression_task() -> Task:
+    """The regression's task: the penalty on the raw four-vector output ("logit")."""
+    return Task(build=build, penalty=penalty, loss=resolution_loss, val_loss=validation_loss,
+                penalty_on="logit", target="t", loss_name="loss")
+
+REGRESSOR = regression_task()
