@@ -88,10 +88,14 @@ def check_exact(model, force=None):
     x, g = batch(), elements(16)
     x64 = x.double()
     f32 = None if force is None else force.float()
-    rot = (lambda f: None if f is None else torch.einsum("bij,bnj->bni",
-                                                         g[:, :3, :3].to(f), f))
+
+    def rot(f):
+        return None if f is None else torch.einsum("bij,bnj->bni", g[:, :3, :3].to(f), f)
+
+    def call(m, xx, ff):
+        return m(xx) if ff is None else m(xx, ff)
+
     m64 = float64_copy(model)
-    call = (lambda m, xx, ff: m(xx) if ff is None else m(xx, ff))
     with torch.no_grad():
         y, gy = call(model, x, f32), call(model, IN.act(g, x), rot(f32))
         y64, gy64 = call(m64, x64, force), call(m64, IN.act(g, x64), rot(force))
@@ -134,7 +138,10 @@ def test_penalty_vanishes_on_egnn_not_on_gnn(name):
     torch.manual_seed(0)
     pen, x = penalties()[name], batch()
     egnn = EGNN()
-    gen = (lambda: torch.Generator().manual_seed(2))
+
+    def gen():
+        return torch.Generator().manual_seed(2)
+
     v32 = pen(egnn, x, generator=gen()).item()
     v64 = pen(float64_copy(egnn), x.double(), generator=gen()).item()
     scale = x[..., :3].abs().max().item()
@@ -152,7 +159,10 @@ def test_gseal_is_hand_written():
     value = pen(model, x, generator=torch.Generator().manual_seed(3))
     g = pen.sample(x.shape[0], x.device, torch.Generator().manual_seed(3))
     R, t = g[:, :3, :3], g[:, :3, 3]
-    rot = (lambda v: torch.einsum("bij,bnj->bni", R, v))
+
+    def rot(v):
+        return torch.einsum("bij,bnj->bni", R, v)
+
     moved = pack(rot(x[..., :3]) + t[:, None], rot(x[..., 3:6]), x[..., 6])
     want = (model(moved) - rot(model(x)) - t[:, None]).pow(2).sum((1, 2)).mean()
     torch.testing.assert_close(value, want, rtol=1e-12, atol=0)
