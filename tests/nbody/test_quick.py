@@ -3,9 +3,6 @@ epoch): one result file per method, resumable, and ``--report`` renders them.
 
 Planted bugs, each killed (replayed by hand with the edit in brackets):
 * finished trainings retrained [``if path.exists():`` -> ``if False:``]: test_quick_end_to_end;
-* the violation measured under the penalty's own draws, not E(3) [``E3()`` -> a subgroup
-  ``E3().stabilizer(...)`` in ``evaluation.violation``]: not a test here (the models' tests
-  cover the penalties); the EGNN ≈ 0 / GNN > 0 check below is the end-to-end sanity check;
 * ``report`` dropping a method [``rows.pop("egnn", None)``]: test_quick_end_to_end;
 * augmentation transforming the inputs only [``x, y = in_rep.act(g, x), y``]:
   test_augmentation_transforms_inputs_and_targets.
