@@ -26,7 +26,8 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from benchmarks.penalty_overhead import jet_batch, make_step, run, toy_batch, toy_mlp  # noqa: E402
-from liesoft import GSEAL, Lorentz, Vector4, ViolationBudget  # noqa: E402
+from liesoft import GSEAL, Lorentz, Vector4  # noqa: E402
+from liesoft.experimental import ViolationBudget  # noqa: E402
 
 
 def variants(kind: str, device, gen) -> dict:

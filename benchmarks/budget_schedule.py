@@ -45,7 +45,8 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from examples.hep.evaluation.front import front_at, gmean, lam_at  # noqa: E402
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4, ViolationBudget  # noqa: E402
+from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4  # noqa: E402
+from liesoft.experimental import ViolationBudget  # noqa: E402
 
 N_TRAIN, N_TEST, BATCH, STEPS, LR, WIDTH = 8192, 8192, 256, 1000, 3e-3, 64
 BETA_MAX2 = 0.95

@@ -31,8 +31,8 @@ import torch
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from examples.hep import toptag, training  # noqa: E402
-from examples.hep.models import tagger_recipe  # noqa: E402
 from examples.hep.studies.top_tagging import PRESETS  # noqa: E402
+from examples.hep.tasks.tagging import tagger_task  # noqa: E402
 
 
 def cpu_timed(fn, ctx) -> float:
@@ -53,11 +53,11 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as out:
         args = toptag.parse_args(["--methods", a.methods, "--preset", a.preset, "--device", "cpu",
                                   "--no-progress", "--out", out])
-        ctx = training.setup(args)
+        ctx = training.setup(args.device, out, progress=False)
         torch.set_num_threads(1)
-        med = training.interleaved_step_times(args.methods, args, dict(PRESETS[a.preset]), ctx,
+        med = training.interleaved_step_times(args.methods, dict(PRESETS[a.preset]), ctx,
                                               steps=a.steps, warmup=2,
-                                              recipe=tagger_recipe.TAGGER)
+                                              task=tagger_task(a.preset))
     print(json.dumps(med))
     if a.json:
         pathlib.Path(a.json).write_text(json.dumps(med, indent=1))

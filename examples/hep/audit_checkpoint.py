@@ -15,8 +15,10 @@ from __future__ import annotations
 import pathlib
 import re
 
-if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
-    import _path  # noqa: F401  (examples/hep/_path.py)
+try:  # the repository root is importable (imported as a module, or run from the root) ...
+    import examples  # noqa: F401
+except ImportError:  # ... or run as a script from elsewhere: examples/hep/_path.py adds it
+    import _path  # noqa: F401
 
 from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 

@@ -17,11 +17,11 @@ trainings are skipped; processes may share ``--out``); each process, and ``--rep
 rebuilds the report from every result present.
 """
 
-import pathlib
-import time
 
-if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
-    import _path  # noqa: F401  (examples/hep/_path.py)
+try:  # the repository root is importable (imported as a module, or run from the root) ...
+    import examples  # noqa: F401
+except ImportError:  # ... or run as a script from elsewhere: examples/hep/_path.py adds it
+    import _path  # noqa: F401
 
 from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 
@@ -97,13 +97,9 @@ def main(argv=None):
         runs = [r for r in study.plan(args.first_seed + (args.seeds or study.SEEDS),
                                       args.penalties, targets, args.budgets_only,
                                       args.fixed_only, args.rules) if r[3] >= args.first_seed]
-        t0 = time.perf_counter()
-        study.run_study(exp, cfg, ctx, runs)
-        ctx.log(f"trainings done in {(time.perf_counter() - t0) / 60:.1f} min")
-    if ctx.main:
-        met = study.report(ctx.out)
-        print(pathlib.Path(ctx.out, "report.md").read_text() if met
-              else "no budget results yet in " + str(ctx.out))
+        with ctx.timed("trainings"):
+            study.run_study(exp, cfg, ctx, runs)
+    ctx.print_report(study.report, "report.md")
 
 
 if __name__ == "__main__":

@@ -19,11 +19,11 @@ number of seeds), ``table.md``, ``auc_vs_size.png``, ``rejection_vs_size.png`` a
 every method's step interleaved on one batch (``step_times.json``, read by the report).
 """
 
-import pathlib
-import time
 
-if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
-    import _path  # noqa: F401  (examples/hep/_path.py)
+try:  # the repository root is importable (imported as a module, or run from the root) ...
+    import examples  # noqa: F401
+except ImportError:  # ... or run as a script from elsewhere: examples/hep/_path.py adds it
+    import _path  # noqa: F401
 
 from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 
@@ -107,13 +107,9 @@ def main(argv=None):
 
             if not lloca_tagger.available():
                 raise SystemExit(lloca_tagger.MISSING_MESSAGE)
-        t0 = time.perf_counter()
-        study.run_study(exp, cfg, ctx, args.sizes)
-        ctx.log(f"trainings done in {(time.perf_counter() - t0) / 60:.1f} min")
-    if ctx.main:
-        met = study.report(ctx.out)
-        print(pathlib.Path(ctx.out, "table.md").read_text() if met
-              else "no results yet in " + str(ctx.out))
+        with ctx.timed("trainings"):
+            study.run_study(exp, cfg, ctx, args.sizes)
+    ctx.print_report(study.report, "table.md")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import pathlib
 from dataclasses import dataclass, field
 
 __all__ = ["Penalty", "Method", "Source", "Experiment", "NETWORKS", "PENALTIES", "METHODS",
-           "resolve", "parse_budget", "method_help", "budget_method"]
+           "resolve", "parse_values", "parse_budget", "method_help", "budget_method"]
 
 KINDS = ("gseal", "dseal")
 MODES = ("exact", "random", "fd")
@@ -226,21 +226,32 @@ def method_help(names=None) -> str:
     return "\n".join(lines)
 
 
-def parse_budget(text: str) -> dict:
-    """``"gseal=2e-3,dseal=1e-3"`` -> ``{"gseal": 0.002, "dseal": 0.001}`` (positive targets)."""
+def parse_values(text: str, option: str, names, word: str = "value",
+                 allow_zero: bool = False) -> dict:
+    """``"gseal=2e-3,dseal=1e-3"`` -> ``{"gseal": 0.002, "dseal": 0.001}``: ``NAME=NUMBER``
+    items of a command-line ``option`` with names among ``names`` and finite numbers > 0
+    (>= 0 with ``allow_zero``); a ``ValueError`` naming the option and the bad item."""
     out = {}
+    both = " and/or ".join(f"{n}={word.upper()}" for n in names)
     for item in (t for t in text.split(",") if t):
         name, sep, value = item.partition("=")
-        if not sep or name not in KINDS:
-            raise ValueError(f"--budget takes gseal=TARGET and/or dseal=TARGET, got {item!r}")
+        if not sep or name not in names:
+            raise ValueError(f"{option} takes {both}, got {item!r}")
         try:
-            target = float(value)
+            number = float(value)
         except ValueError:
-            raise ValueError(f"--budget target must be a number, got {value!r}") from None
-        if not (math.isfinite(target) and target > 0):
-            raise ValueError(f"--budget target must be finite and > 0, got {value!r}")
-        out[name] = target
+            raise ValueError(f"{option} {word} must be a number, got {value!r}") from None
+        if not (math.isfinite(number) and (number >= 0 if allow_zero else number > 0)):
+            raise ValueError(f"{option} {word} must be finite and {'>=' if allow_zero else '>'} "
+                             f"0, got {value!r}")
+        out[name] = number
     return out
+
+
+def parse_budget(text: str) -> dict:
+    """``--budget``: ``"gseal=2e-3,dseal=1e-3"`` -> ``{"gseal": 0.002, "dseal": 0.001}``
+    (targets > 0)."""
+    return parse_values(text, "--budget", KINDS, "target")
 
 
 def budget_method(kind: str, target: float) -> Method:

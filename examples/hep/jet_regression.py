@@ -73,11 +73,12 @@ TIMING_STEPS = 20
 # -----------------------------------------------------------------------------
 
 import json  # noqa: E402
-import math  # noqa: E402
 import time  # noqa: E402
 
-if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
-    import _path  # noqa: F401  (examples/hep/_path.py)
+try:  # the repository root is importable (imported as a module, or run from the root) ...
+    import examples  # noqa: F401
+except ImportError:  # ... or run as a script from elsewhere: examples/hep/_path.py adds it
+    import _path  # noqa: F401
 
 from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 
@@ -127,21 +128,10 @@ def parse_args(argv=None):
 
 def parse_lambdas(text: str) -> dict:
     """``"gseal=0.1,dseal=10"`` -> ``{"gseal": 0.1, "dseal": 10.0}`` (finite, >= 0)."""
+    from examples.hep.experiment import parse_values
     from examples.hep.tasks.regression import LAMBDA
 
-    out = {}
-    for item in (t for t in text.split(",") if t):
-        name, sep, value = item.partition("=")
-        if not sep or name not in LAMBDA:
-            raise ValueError(f"--lam takes gseal=VALUE and/or dseal=VALUE, got {item!r}")
-        try:
-            lam = float(value)
-        except ValueError:
-            raise ValueError(f"--lam value must be a number, got {value!r}") from None
-        if not (math.isfinite(lam) and lam >= 0):
-            raise ValueError(f"--lam value must be finite and >= 0, got {value!r}")
-        out[name] = lam
-    return out
+    return parse_values(text, "--lam", tuple(LAMBDA), allow_zero=True)
 
 
 # ----------------------------------------------------------------------------- data

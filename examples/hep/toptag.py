@@ -53,8 +53,10 @@ import json
 import pathlib
 import time
 
-if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
-    import _path  # noqa: F401  (examples/hep/_path.py)
+try:  # the repository root is importable (imported as a module, or run from the root) ...
+    import examples  # noqa: F401
+except ImportError:  # ... or run as a script from elsewhere: examples/hep/_path.py adds it
+    import _path  # noqa: F401
 
 from examples.hep import experiment, options  # noqa: E402  (no torch: --help answers at once)
 
@@ -127,6 +129,15 @@ def parse_args(argv=None):
         budgets = experiment.parse_budget(args.budget)
     except ValueError as err:
         ap.error(str(err))
+    from examples.hep.studies.top_tagging import PRESETS
+    from examples.hep.tasks.tagging import network_config
+
+    for m in methods:  # a network file of yours is checked before any data or training
+        if networks.is_file(m.network):
+            try:
+                networks.check(m.network, network_config(PRESETS[args.preset], m, args.preset))
+            except ValueError as err:
+                ap.error(str(err))
     if any(m.network == "lgatr" for m in methods) and not lgatr_tagger.available():
         ap.error(lgatr_tagger.MISSING_MESSAGE)
     if any(m.network in experiment.WEAVER_NETWORKS for m in methods) and not weaver_available():

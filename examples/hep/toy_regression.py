@@ -60,8 +60,10 @@ import os
 import time
 from dataclasses import dataclass
 
-if __package__ in (None, ""):  # run as a script: put the repository root on sys.path
-    import _path  # noqa: F401  (examples/hep/_path.py)
+try:  # the repository root is importable (imported as a module, or run from the root) ...
+    import examples  # noqa: F401
+except ImportError:  # ... or run as a script from elsewhere: examples/hep/_path.py adds it
+    import _path  # noqa: F401
 
 from examples.hep import options  # noqa: E402  (no torch: --help answers at once)
 

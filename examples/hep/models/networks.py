@@ -30,7 +30,7 @@ import torch
 
 from examples.hep.experiment import NETWORKS
 
-__all__ = ["load", "sizes", "build", "MaskedNetwork", "is_file"]
+__all__ = ["load", "sizes", "build", "check", "MaskedNetwork", "is_file"]
 
 
 def is_file(network: str) -> bool:
@@ -77,11 +77,40 @@ def sizes(network: str) -> dict | None:
 
 def build(network: str, cfg: dict) -> torch.nn.Module:
     """``get_model(cfg)`` of the network; a file's model wrapped in :class:`MaskedNetwork`."""
-    model = load(network).get_model(cfg)
+    try:
+        model = load(network).get_model(cfg)
+    except ValueError:
+        raise
+    except Exception as exc:
+        if not is_file(network):
+            raise
+        raise ValueError(f"get_model of network {network!r} failed: {type(exc).__name__}: "
+                         f"{exc}") from exc
     if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"get_model of network {network!r} must return a torch.nn.Module, got "
-                        f"{type(model).__name__}")
+        raise ValueError(f"get_model of network {network!r} must return a torch.nn.Module, "
+                         f"got {type(model).__name__}")
     return MaskedNetwork(model, network) if is_file(network) else model
+
+
+def check(network: str, cfg: dict) -> None:
+    """Build the network for ``cfg`` and run it once on two small dummy jets (in eval mode, no
+    gradients; the model is then discarded): a file without ``get_model``, a ``get_model``
+    that fails or returns no module, and a wrong output shape fail here with their message,
+    before any data are loaded or any training starts."""
+    model = build(network, cfg)
+    n = max(2, min(int(cfg.get("max_constituents", 8)), 8))
+    p = torch.zeros(2, n, 4)
+    p[:, :2] = torch.tensor([[100.0, 60.0, 0.0, 0.0], [50.0, 30.0, 10.0, 5.0]])
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(p)
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"network {network!r} failed on a batch of 2 jets of shape "
+                         f"{tuple(p.shape)} (four-momenta, zero-padded): "
+                         f"{type(exc).__name__}: {exc}") from exc
 
 
 class MaskedNetwork(torch.nn.Module):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from liesoft import ViolationBudget
+from liesoft.experimental import ViolationBudget
 
 
 class PowerSchedule(ViolationBudget):

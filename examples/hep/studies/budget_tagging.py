@@ -34,7 +34,7 @@ from examples.hep import training
 from examples.hep.evaluation.front import fixed_at, front_at, gmean, lam_at
 from examples.hep.experiment import METHODS, PENALTIES, budget_method
 from examples.hep.studies import top_tagging
-from liesoft import find_lambda
+from liesoft import find_lambda, measure_violation
 
 # ----------------------------------------------------------------------------- configuration
 LAMS = {"gseal": (0.3, 1.0, 3.0), "dseal": (0.01, 0.03, 0.1)}   # δSEAL: sum units
@@ -87,30 +87,18 @@ def plan(seeds: int, penalties=("gseal", "dseal"), targets: dict | None = None,
 def held_out_gammas(model, x: np.ndarray, on: str = "prob", n: int = N_GAMMA,
                     chunk: int = GAMMA_CHUNK, draws: int = 1) -> dict:
     """Γ_final of both penalties, built as the training builds them (``build_penalty``), on the
-    function training penalises (the probability or the logit, ``on``), on the
-    first ``n`` jets of ``x``, the model in ``eval()``: the mean over jets, in chunks; GSEAL
-    averaged over ``draws`` boost draws (generator seeds 30 000, 30 001, …)."""
+    function training penalises (the probability or the logit, ``on``), on the first ``n``
+    jets of ``x``, the model in ``eval()`` (left there: it is evaluated next), by
+    :func:`liesoft.measure_violation`: the mean over jets, in chunks; GSEAL averaged over
+    ``draws`` boost draws (generator seeds 30 000, 30 001, …)."""
     model.eval()
     device = next(model.parameters()).device
-
-    def f(z):
-        out = model(z)
-        return torch.sigmoid(out) if on == "prob" else out
-
-    out = {}
-    for name in ("gseal", "dseal"):
-        penalty = training.build_penalty(PENALTIES[name][0])[0]
-        total, count = 0.0, 0
-        for d in range(draws if name == "gseal" else 1):
-            gen = torch.Generator(device=device).manual_seed(30_000 + d)
-            for i in range(0, min(n, len(x)), chunk):
-                z = torch.from_numpy(x[i:i + chunk]).to(device)
-                with torch.no_grad():   # δSEAL still differentiates in x, without a graph
-                    value = penalty(f, z, generator=gen) if name == "gseal" else penalty(f, z)
-                total += float(value) * len(z)
-                count += len(z)
-        out[name] = total / count
-    return out
+    f = (lambda z: torch.sigmoid(model(z))) if on == "prob" else model
+    z = torch.from_numpy(x[:n]).to(device)
+    return {name: measure_violation(training.build_penalty(PENALTIES[name][0])[0], f, z,
+                                    draws=draws if name == "gseal" else 1, chunk=chunk,
+                                    seed=30_000).mean
+            for name in ("gseal", "dseal")}
 
 
 def run_one(exp, kind, penalty, value, seed, data, cfg, ctx) -> dict:

@@ -23,7 +23,7 @@ from examples.hep.models.toy import DualSubnet, build_model
 from examples.hep.studies.budget_rules import RULES
 from examples.hep.training.loop import fit, objective
 from examples.hep.training.penalty import build_penalty
-from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4, find_lambda
+from liesoft import Lorentz, Scalar, Vector4, find_lambda, measure_violation
 
 
 @dataclass(frozen=True)
@@ -128,16 +128,13 @@ def final_gammas(model, x: torch.Tensor, cfg, device, draws: int = 1) -> dict:
     validation vectors scatters over 0.67–1.34× the mean of 16, more than the landing band
     (``benchmarks/gamma_estimate_noise.py``)."""
     x = x[:cfg.gamma_eval].to(device=device, dtype=torch.float32)
-    group = Lorentz()
-    gseal = GSEAL(group, Vector4(), Scalar(), beta_max=math.sqrt(cfg.beta_max2))
-    dseal = DeltaSEAL(group, Vector4(), Scalar()).to(device)
-    model.eval()
-    with torch.no_grad():   # deltaSEAL still differentiates in x, without a graph
-        g = sum(float(gseal(model, x, generator=torch.Generator().manual_seed(30_000 + d)))
-                for d in range(draws)) / draws
-        d = float(dseal(model, x))
-    model.train()
-    return {"gseal": g, "dseal": d}
+    gseal, _ = build_penalty(Penalty("gseal", 1.0), out_rep=Scalar(),
+                             beta_max=math.sqrt(cfg.beta_max2))
+    dseal, _ = build_penalty(Penalty("dseal", 1.0), out_rep=Scalar())
+    # liesoft.measure_violation: eval() mode, no graph, GSEAL over `draws` seeded draws
+    return {"gseal": measure_violation(gseal, model, x, draws=draws, seed=30_000,
+                                       generator_device="cpu").mean,
+            "dseal": measure_violation(dseal.to(device), model, x, draws=1).mean}
 
 
 def mse(out, y):

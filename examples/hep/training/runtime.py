@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -41,6 +43,21 @@ class Context:
     def log(self, *msg):
         if self.main:
             print(*msg, flush=True)
+
+    @contextlib.contextmanager
+    def timed(self, what: str):
+        """Log ``"<what> done in X min"`` when the block ends."""
+        t0 = time.perf_counter()
+        yield
+        self.log(f"{what} done in {(time.perf_counter() - t0) / 60:.1f} min")
+
+    def print_report(self, report, table: str) -> None:
+        """Rank 0: ``report(out)`` (a study's report: metrics and figures from its result
+        files), then print ``out/<table>``, or say that there are no results yet."""
+        if self.main:
+            done = report(self.out)
+            print((self.out / table).read_text() if done
+                  else f"no results yet in {self.out}")
 
 
 def resolve_device(device: str) -> str:
