@@ -61,6 +61,11 @@ STALL_MARGIN = 1.5      # Γ̄ counts as "above the target" for the stall watch 
 FLOOR_RTOL = 1e-9       # λ "at its floor / ceiling": within this relative distance
 
 
+def _state_property(key: str, doc: str) -> property:
+    """A read-only view of one entry of the budget's scalar state."""
+    return property(lambda self: self._state[key], doc=doc)
+
+
 def _group_lr(group: dict, i: int) -> float:
     lr = group.get("lr")
     if type(lr) is float and 0.0 <= lr < math.inf:     # the common case, fast
@@ -231,36 +236,15 @@ class ViolationBudget(torch.nn.Module):
         self._lr_refs = [float(v) for v in self._lr_ref.tolist()]
 
     # ------------------------------------------------------------------ readable state
-    @property
-    def lam(self) -> float:
-        """The current λ (the one the next call applies)."""
-        return self._state["lam"]
-
-    @property
-    def value(self) -> float:
-        """The last ``Γ`` (``nan`` before the first call)."""
-        return self._state["last"]
-
-    @property
-    def ema(self) -> float:
-        """The moving average ``Γ̄`` (``nan`` before the first update)."""
-        return self._state["ema"]
-
-    @property
-    def steps(self) -> int:
-        """How many updates of λ were made."""
-        return self._state["steps"]
-
-    @property
-    def skipped(self) -> int:
-        """How many updates were skipped because ``Γ`` was not finite."""
-        return self._state["skipped"]
-
-    @property
-    def best(self) -> float:
-        """The smallest ``Γ̄`` reached since ``Γ̄`` first rose above the running target (``nan``
-        until then: an untrained model's tiny Γ says nothing about what training can reach)."""
-        return self._state["best"]
+    lam = _state_property("lam", "The current λ (the one the next call applies).")
+    value = _state_property("last", "The last ``Γ`` (``nan`` before the first call).")
+    ema = _state_property("ema", "The moving average ``Γ̄`` (``nan`` before the first update).")
+    steps = _state_property("steps", "How many updates of λ were made.")
+    skipped = _state_property("skipped", "How many updates were skipped because ``Γ`` was not "
+                              "finite.")
+    best = _state_property("best", "The smallest ``Γ̄`` reached since ``Γ̄`` first rose above "
+                           "the running target (``nan`` until then: an untrained model's tiny Γ "
+                           "says nothing about what training can reach).")
 
     @property
     def infeasible(self) -> bool:

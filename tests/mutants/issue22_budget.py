@@ -5,7 +5,7 @@ with the tests that must catch it. Replay from the repository root (~3 min):
 
 Entries: (id, file, exact original text, mutated text, tests)."""
 
-B = "liesoft/budget.py"
+B = "liesoft/experimental/budget.py"
 TB = "tests/test_budget.py::"
 TOY = "tests/hep/test_toy_regression.py::"
 TAG = "tests/hep/test_budget_tagging.py::"

@@ -1,5 +1,6 @@
 """Mutation lab 2 (issue 24 item 15): plausible bugs written by hand across the library
-(penalties, model_state, norms, budget, audit, testing, groups, reps) and the HEP examples
+(penalties, model_state, norms, budget, audit, testing, groups, reps; paths and texts follow
+the code issue 30 moved) and the HEP examples
 (data/, models/, training.py, evaluation/, studies/), each with the test files expected to
 catch it. Replay from the repository root:
 
@@ -29,31 +30,31 @@ T_PART = ["tests/hep/test_invariants_mutation.py", "tests/hep/test_part.py"]
 
 MUTANTS = [
     # ---------------------------------------------------------------- penalties/common.py
-    ("gseal-sum-not-mean", P + "common.py", "return squared_norm(f_gx - g_fx).mean()",
+    ("gseal-sum-not-mean", P + "gseal.py", "return squared_norm(f_gx - g_fx).mean()",
      "return squared_norm(f_gx - g_fx).sum()", T_PEN),
     ("squared-norm-abs", P + "common.py", "return r.pow(2).reshape(*r.shape[:batch_dims], -1).sum(-1)",
      "return r.abs().reshape(*r.shape[:batch_dims], -1).sum(-1)", T_PEN),
-    ("dseal-batch-coupled-sum", P + "common.py", "squared_norm(j_xi - drho_f, batch_dims=2).mean()",
-     "squared_norm(j_xi - drho_f, batch_dims=1).mean()", T_PEN),
-    ("subset-can-be-empty", P + "common.py", "m = max(1, round(self.fraction * batch))",
+    ("dseal-batch-coupled-sum", P + "dseal.py", "squared_norm(r, batch_dims=2).mean()",
+     "squared_norm(r, batch_dims=1).mean()", T_PEN),
+    ("subset-can-be-empty", P + "base.py", "m = max(1, round(self.fraction * batch))",
      "m = round(self.fraction * batch)", T_PEN),
     ("half-residual-not-float32", P + "common.py",
      "return y.float() if y.dtype in (torch.float16, torch.bfloat16) else y", "return y",
      ["tests/test_autocast.py", "tests/test_conventions_mutation.py"]),
     # ---------------------------------------------------------------- penalties/gseal.py
-    ("gseal-discrete-replaces-continuous", P + "gseal.py",
+    ("gseal-discrete-replaces-continuous", "liesoft/groups/sampler.py",
      "g = g @ self.group.sample_discrete(n, generator=generator",
      "g = self.group.sample_discrete(n, generator=generator", T_PEN),
     ("gseal-out-inverse", P + "gseal.py", "return gseal_value(as_residual_dtype(f_gx), self.out_rep.act(g, fx))",
      "return gseal_value(as_residual_dtype(f_gx), self.out_rep.act(torch.linalg.inv(g), fx))", T_PEN),
-    ("gseal-sample-float32", P + "gseal.py",
+    ("gseal-sample-float32", "liesoft/groups/sampler.py",
      "g = self.group.sample(n, generator=generator, dtype=torch.float64, device=device,",
      "g = self.group.sample(n, generator=generator, dtype=torch.float32, device=device,", T_PEN),
     # ---------------------------------------------------------------- penalties/dseal.py
     ("dseal-sum-not-n-times", P + "dseal.py", "            value = value * self.n\n",
      "            value = value\n", T_PEN),
-    ("fd-no-divide-n", P + "dseal.py", "return squared_norm(d).mean() / self.n, fx",
-     "return squared_norm(d).mean(), fx", T_PEN),
+    ("fd-no-divide-n", P + "dseal.py", "return squared_norm(r).mean() / n",
+     "return squared_norm(r).mean()", T_PEN),
     ("fd-central-no-2", P + "dseal.py", "d = (difference(eps) - difference(-eps)) / (2 * eps)",
      "d = (difference(eps) - difference(-eps)) / eps", T_PEN),
     ("fd-eps-f32-tiny", P + "dseal.py", "        return 3e-2\n    return 1e-2",
@@ -64,10 +65,11 @@ MUTANTS = [
      "u = torch.rand(fx.shape, generator=generator", T_PEN),
     ("xi-sign", P + "dseal.py", "return self.in_rep.infinitesimal_all(self.algebra, x)",
      "return -self.in_rep.infinitesimal_all(self.algebra, x)", T_PEN),
-    ("exp-near-identity-2nd-order", P + "dseal.py", "for k in range(2, 7):",
-     "for k in range(2, 3):", T_PEN),
-    ("family-selects-all", P + "dseal.py", "return L[fams[generators]].clone()",
-     "return L.clone()", T_PEN),
+    ("exp-near-identity-2nd-order", "liesoft/groups/expm.py",
+     "return matrix_exp(M, degree=6, radius=0.05, ord=math.inf, whole_batch=True)",
+     "return matrix_exp(M, degree=2, radius=0.05, ord=math.inf, whole_batch=True)", T_PEN),
+    ("family-selects-all", "liesoft/groups/base.py", "idx = list(fams[selection])",
+     "idx = list(range(len(names)))", T_PEN),
     ("reverse-unit-sign", P + "dseal.py", "unit[:, j] = 1", "unit[:, j] = -1", T_ROUTES + T_PEN),
     # ---------------------------------------------------------------- penalties/norms.py
     ("ln-unbiased-var", P + "norms.py",
@@ -89,14 +91,14 @@ MUTANTS = [
     ("seed-from-global-rng", P + "model_state.py", "seed = int(torch.randint(0, 2 ** 62, (1,), generator=self.generator, device=gdev))",
      "seed = int(torch.randint(0, 2 ** 62, (1,), device=gdev))", T_MS),
     # ---------------------------------------------------------------- budget.py
-    ("ema-decay-swapped", "liesoft/budget.py", "rho * state[\"ema\"] + (1 - rho) * gamma",
+    ("ema-decay-swapped", "liesoft/experimental/budget.py", "rho * state[\"ema\"] + (1 - rho) * gamma",
      "(1 - rho) * state[\"ema\"] + rho * gamma", T_BUD),
-    ("lam-step-sign", "liesoft/budget.py", "lam * math.exp(self.rate * log_ratio)",
-     "lam * math.exp(-self.rate * log_ratio)", T_BUD),
-    ("budget-updates-in-eval", "liesoft/budget.py", "update = (self.training and torch.is_grad_enabled()",
+    ("lam-step-sign", "liesoft/experimental/budget.py", "lam * math.exp(self.rate * self.error(ema, target))",
+     "lam * math.exp(-self.rate * self.error(ema, target))", T_BUD),
+    ("budget-updates-in-eval", "liesoft/experimental/budget.py", "update = (self.training and torch.is_grad_enabled()",
      "update = (True and torch.is_grad_enabled()", T_BUD),
-    ("clip-one-sided", "liesoft/budget.py", "max(-self.clip, min(self.clip,", "max(-100 * self.clip, min(self.clip,", T_BUD),
-    ("inf-enters-update", "liesoft/budget.py", "        if not math.isfinite(gamma):\n",
+    ("clip-one-sided", "liesoft/experimental/budget.py", "max(-self.clip, min(self.clip,", "max(-100 * self.clip, min(self.clip,", T_BUD),
+    ("inf-enters-update", "liesoft/experimental/budget.py", "        if not math.isfinite(gamma):\n",
      "        if math.isnan(gamma):\n", T_BUD),
     # ---------------------------------------------------------------- audit.py
     ("sem-is-std", "liesoft/audit.py", "e_list.append(v.std() / math.sqrt(v.numel()) if v.numel() > 1",
@@ -136,8 +138,8 @@ MUTANTS = [
     ("so-no-det-fix", "liesoft/groups/rotations.py", "        q[..., :, 0] *= torch.linalg.det(q).unsqueeze(-1)\n",
      "", T_GRP + ["tests/test_groups.py", "--deselect=tests/test_groups.py::test_exp_of_algebra_lies_in_group"]),
     ("discrete-dtype-ignored", "liesoft/groups/base.py",
-     "                out = out @ torch.where(flips[:, k, None, None], D[k], eye)\n        return out.to(device=device if device is not None else dev, dtype=dtype)",
-     "                out = out @ torch.where(flips[:, k, None, None], D[k], eye)\n        return out.to(device=device if device is not None else dev)",
+     "return self._sampled(self._draw_discrete, n, generator, dtype, device, {})",
+     "return self._sampled(self._draw_discrete, n, generator, torch.float64, device, {})",
      T_GRP + ["tests/test_groups.py", "--deselect=tests/test_groups.py::test_exp_of_algebra_lies_in_group"]),
     ("boost-active", "liesoft/groups/lorentz.py", "w = torch.cat([1 + gamma, -gamma * b], dim=-1)",
      "w = torch.cat([1 + gamma, gamma * b], dim=-1)", T_GRP),
