@@ -26,8 +26,8 @@ import pytest
 import torch
 
 from examples.hep.models.tagger import JetTransformer
-from liesoft import (SO3, GSEAL, DeltaSEAL, Lorentz, Scalar, Vector, Vector4, ViolationBudget,
-                     invariance_profile)
+from liesoft import SO3, GSEAL, DeltaSEAL, Lorentz, Scalar, Vector, Vector4, invariance_profile
+from liesoft.experimental import ViolationBudget
 from tests import test_autocast
 
 F64 = torch.float64

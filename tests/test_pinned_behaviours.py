@@ -21,9 +21,9 @@ from liesoft import (
     Tensor,
     Vector,
     Vector4,
-    ViolationBudget,
     invariance_profile,
 )
+from liesoft.experimental import ViolationBudget
 
 D = torch.float64
 

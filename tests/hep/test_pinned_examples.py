@@ -34,11 +34,11 @@ class _ConstantTeV(torch.nn.Module):
 
 
 def test_predict_returns_gev_from_a_network_that_outputs_tev():
-    """examples.hep.models.regressor_recipe.predict: the network's four-vector is in TeV
+    """examples.hep.tasks.regression.predict: the network's four-vector is in TeV
     (regressors.SCALE = 1000 GeV), the prediction in GeV, float64: 0.5 TeV -> 500 GeV.
     A prediction returned in TeV is 1000x off."""
-    from examples.hep.models.regressor_recipe import predict
     from examples.hep.models.regressors import SCALE
+    from examples.hep.tasks.regression import predict
 
     assert SCALE == 1000.0
     p = [0.5, 0.1, -0.2, 0.3]

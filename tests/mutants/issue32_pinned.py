@@ -42,7 +42,7 @@ MUTANTS = [
     ("half-differenced-in-half", L + "penalties/gseal.py",
      "        return gseal_value(as_residual_dtype(f_gx), self.out_rep.act(g, fx)), fx",
      "        return gseal_value(f_gx, self.out_rep.act(g, fx.to(f_gx.dtype))).float(), fx", T_LIB),
-    ("budget-eval-returns-gamma", L + "budget.py",
+    ("budget-eval-returns-gamma", L + "experimental/budget.py",
      "        weighted = value * self.lam      # a Python float",
      "        weighted = value * (self.lam if self.training else 1.0)      # a Python float", T_LIB),
     ("one-sample-sem-nan", L + "audit.py", "if v.numel() > 1", "if v.numel() > 0", T_LIB),
@@ -50,7 +50,7 @@ MUTANTS = [
      "                          else torch.zeros((), dtype=torch.float64))",
      "                          else v.mean())", T_LIB),
     # ------------------------------------------------------------ item 6: the HEP examples
-    ("predict-in-tev", H + "models/regressor_recipe.py",
+    ("predict-in-tev", H + "tasks/regression.py",
      "    return torch.cat(out).numpy() * SCALE\n", "    return torch.cat(out).numpy()\n", T_HEP),
     ("regression-target-in-gev", H + "jet_regression.py",
      "data[\"t\"] = (data[\"p_true\"] / SCALE).astype(np.float32)",
@@ -82,7 +82,7 @@ MUTANTS = [
     ("dseal-mean-is-sum", L + "penalties/dseal.py",
      "        return squared_norm(r, batch_dims=2).mean()",
      "        return squared_norm(r, batch_dims=2).sum()", T_DEV),
-    ("budget-ema-swapped", L + "budget.py",
+    ("budget-ema-swapped", L + "experimental/budget.py",
      "rho * state[\"ema\"] + (1 - rho) * gamma",
      "(1 - rho) * state[\"ema\"] + rho * gamma", T_DEV),
     ("audit-sem-is-std", L + "audit.py",
@@ -99,8 +99,8 @@ MUTANTS = [
      ["tests/hep/test_data_efficiency.py::"
       "test_the_quick_study_writes_results_metrics_and_figures_and_skips_finished_runs"]),
     ("budget-gammas-bound-at-import", H + "studies/budget_tagging.py",
-     "def run_one(kind, penalty, value, seed, data, cfg, ctx, args) -> dict:",
-     "def run_one(kind, penalty, value, seed, data, cfg, ctx, args,\n"
+     "def run_one(exp, kind, penalty, value, seed, data, cfg, ctx) -> dict:",
+     "def run_one(exp, kind, penalty, value, seed, data, cfg, ctx,\n"
      "            held_out_gammas=held_out_gammas) -> dict:",
      ["tests/hep/test_budget_tagging.py::test_the_quick_study_trains_the_front_and_the_budgets_and_reports"]),
     ("fd-central-no-2", L + "penalties/dseal.py",
