@@ -5,8 +5,18 @@ of generator selections (δSEAL, the audit, ``MatrixLieGroup(families=)``)."""
 import pytest
 import torch
 
-from liesoft import E3, GSEAL, SO, SO3, DeltaSEAL, LieGroup, Lorentz, MatrixLieGroup, Sampler
-from liesoft import Vector4
+from liesoft import (
+    E3,
+    GSEAL,
+    SO,
+    SO3,
+    DeltaSEAL,
+    LieGroup,
+    Lorentz,
+    MatrixLieGroup,
+    Sampler,
+    Vector4,
+)
 from liesoft.groups.expm import exp_near_identity, matrix_exp
 
 F64 = torch.float64
