@@ -16,6 +16,8 @@ docs/nbody.md. Modules: ``data/`` (simulator, dataset), ``models/`` (GNN, EGNN, 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import pathlib
 import sys
 import time
@@ -28,6 +30,8 @@ import torch
 from examples.nbody.data import load_data
 from examples.nbody.evaluation import evaluate, load_results, report, save_result
 from examples.nbody.models import METHODS
+from examples.nbody.study import run_worker
+from examples.nbody.summary import render_answer, write_report
 from examples.nbody.training import Experiment, Schedule, step_seconds, train
 
 # ----------------------------------------------------------------------------- configuration
@@ -48,7 +52,11 @@ def parse(argv=None):
     p.add_argument("--quick", action="store_true", help="every method once, small data")
     p.add_argument("--report", action="store_true", help="print the tables and stop")
     p.add_argument("--timing", action="store_true",
-                   help="median seconds per training step (batch 100) and of a test evaluation")
+                   help="median seconds per training step (batch 100) and of a test evaluation"
+                        " (written to OUT/timing.json)")
+    p.add_argument("--study", action="store_true",
+                   help="one worker of the issue-31 study (study.py: plan in OUT/plan.json, "
+                        "claims, resumable); start two for two cores")
     p.add_argument("--out", default="runs/nbody", help="results go to OUT/results")
     p.add_argument("--cache-dir", default=None, help="simulated data (default runs/nbody/cache)")
     p.add_argument("--methods", help=f"comma list of {','.join(METHODS)}")
@@ -58,6 +66,8 @@ def parse(argv=None):
     p.add_argument("--train-sizes", help="comma list of training sizes (default: all)")
     p.add_argument("--sizes", help="train,val,test trajectories to simulate")
     p.add_argument("--epochs", type=int)
+    p.add_argument("--doc", help="with --report: write the rendered answer into this markdown "
+                                 "file between its nbody-report markers (docs/nbody.md)")
     p.add_argument("--lam", action="append", default=[], metavar="METHOD=λ",
                    help="override a penalty's λ (repeatable)")
     return p.parse_args(argv)
@@ -120,10 +130,29 @@ def main(argv=None):
     results = pathlib.Path(args.out) / "results"
     if args.report:
         print(report(load_results(results)))
+        out = pathlib.Path(args.out)
+        if results.exists():
+            plan_path = out / "plan.json"
+            m = write_report(out, load_results(results), scan=load_results(out / "scan"),
+                             anchor=load_results(out / "anchor"), doc=args.doc,
+                             plan=json.loads(plan_path.read_text()) if plan_path.exists()
+                             else None)
+            print(render_answer(m))
+            print(f"wrote {out / 'metrics.json'}, {out / 'answer.md'}, "
+                  f"{', '.join(m['figures'])}" + (f"; the answer into {args.doc}"
+                                                  if args.doc else ""))
         return
     torch.set_num_threads(1)
     if args.timing:
-        run_timing(cfg, args.cache_dir)
+        seconds, evals = run_timing(cfg, args.cache_dir)
+        save_result(pathlib.Path(args.out) / "timing.json",
+                    {"step_seconds": seconds, "eval_seconds": evals, "loadavg": os.getloadavg(),
+                     "command": "python examples/nbody/nbody.py --timing"})
+        return
+    if args.study:
+        lam = {k: v for k, v in LAMBDA.items()}
+        run_worker(args.out, args.cache_dir, timing=lambda: run_timing(
+            dict(cfg, methods=tuple(METHODS), lam=lam), args.cache_dir))
         return
     start, data = time.perf_counter(), {}
     for exp in experiments(cfg):

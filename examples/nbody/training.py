@@ -104,9 +104,12 @@ def _setup(exp: Experiment):
     return model, make_step(exp.method, model, opt, exp.lam, exp.field)
 
 
-def train(exp: Experiment, data: dict, log=None):
+def train(exp: Experiment, data: dict, log=None, deadline: float | None = None):
     """Train ``exp`` on ``data`` (``{"train", "val", ...}`` splits); returns the model with the
-    best validation epoch's weights and ``info`` (epochs, seconds, validation curve)."""
+    best validation epoch's weights and ``info`` (epochs, seconds, validation curve).
+
+    ``deadline`` (a ``time.time()`` value, optional): stop after the first epoch that ends past
+    it (validating there); ``info["epochs"]`` is then the number of epochs run."""
     x, y = tensors(data["train"], exp.train_size)
     xv, yv = tensors(data["val"])
     model, step = _setup(exp)
@@ -116,7 +119,8 @@ def train(exp: Experiment, data: dict, log=None):
     for epoch in range(1, exp.schedule.epochs + 1):
         order = torch.randperm(len(x), generator=gen)
         losses = [step(x[i], y[i], gen) for i in order.split(bs) if len(i) == bs or len(x) < bs]
-        if epoch % exp.schedule.eval_every == 0 or epoch == exp.schedule.epochs:
+        late = deadline is not None and time.time() > deadline
+        if epoch % exp.schedule.eval_every == 0 or epoch == exp.schedule.epochs or late:
             val = mse(model, xv, yv)
             curve.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "val_mse": val})
             if val < best[0]:
@@ -124,9 +128,11 @@ def train(exp: Experiment, data: dict, log=None):
             if log:
                 log(f"  {exp.tag} epoch {epoch}: loss {curve[-1]['train_loss']:.4g} "
                     f"val {val:.4g}")
+        if late:
+            break
     seconds = time.perf_counter() - start
     model.load_state_dict(best[2])
-    return model, {"epochs": exp.schedule.epochs, "best_epoch": best[1], "val_mse": best[0],
+    return model, {"epochs": epoch, "best_epoch": best[1], "val_mse": best[0],
                    "train_seconds": seconds, "curve": curve}
 
 

@@ -1,0 +1,353 @@
+"""The study's report, rendered from the result files: ``metrics.json``, the λ file, the
+figures and the markdown answer ("does SEAL beat X on the error bars?").
+
+    python examples/nbody/nbody.py --report --out docs/nbody --doc docs/nbody.md
+
+* :func:`metrics`: ``{"fields": field → method → ε → {"test_mse", "test_violation"}, "size_study":
+  method → training size → {...}}``, every metric ``{"mean", "std", "n"}`` (std: sample
+  standard deviation over seeds, 0 for one seed);
+* :func:`compare`: the rule — a beats b **on the error bars** only when both cells have
+  ``n >= MIN_SEEDS`` and ``mean_b − mean_a > std_a + std_b`` (strictly); the reverse is a loss;
+  otherwise "within the error bars" (or "n < 3": not decided);
+* :func:`render_answer`: the markdown answer from ``metrics`` alone;
+* :func:`figures`: MSE vs ε (one panel per field), MSE vs training size, violation vs ε, the
+  anchor's validation curve.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections import defaultdict
+
+import numpy as np
+
+__all__ = ["MIN_SEEDS", "SEAL", "PEERS", "stat", "metrics", "compare", "render_answer",
+           "figures", "write_report", "replace_block"]
+
+MIN_SEEDS = 3
+SEAL = ("gseal", "gseal_sub", "dseal")
+PEERS = ("egnn", "egnn_field", "baseline", "augment")
+METRICS = ("test_mse", "test_violation")
+BEGIN, END = "<!-- nbody-report:begin -->", "<!-- nbody-report:end -->"
+ORDER = ("baseline", "gseal", "gseal_sub", "dseal", "augment", "egnn", "egnn_field")
+PAPER = {"egnn": 0.0071, "baseline": 0.0107}   # EGNN paper, table 2 (GNN = our baseline)
+
+
+def _key(eps: float) -> str:
+    return f"{float(eps):g}"
+
+
+def stat(values) -> dict:
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+            "n": int(len(v))}
+
+
+def _sorted(d: dict, order=None) -> dict:
+    if order is None:
+        return {k: d[k] for k in sorted(d, key=float)}
+    return {k: d[k] for k in sorted(d, key=lambda m: (order.index(m) if m in order else 99, m))}
+
+
+def metrics(results: list[dict], full_size: int = 3000, share_zero: bool = True) -> dict:
+    """Aggregate result records (one per training) over seeds.
+
+    ``fields``: trainings on ``full_size`` trajectories. With ``share_zero`` the trap's ε = 0
+    cell takes the uniform ε = 0 trainings of the trap's methods (at ε = 0 both fields are
+    absent: identical data and models), listed under ``shared``.
+    ``size_study``: ε = 0 trainings (field ``uniform`` or none) by training size."""
+    cells = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    sizes = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        fld = str(r["field"])
+        if r["train_size"] == full_size:
+            cells[fld][r["method"]][_key(r["strength"])].append(r)
+        if r["strength"] == 0 and fld in ("uniform", "None"):
+            sizes[r["method"]][int(r["train_size"])].append(r)
+    shared = []
+    if share_zero and "trap" in cells and "uniform" in cells:
+        for method in list(cells["trap"]):
+            if "0" not in cells["trap"][method] and "0" in cells["uniform"].get(method, {}):
+                cells["trap"][method]["0"] = cells["uniform"][method]["0"]
+                shared.append(f"trap/{method}/0 = uniform/{method}/0")
+    out = {"fields": {}, "size_study": {}, "shared": shared, "full_size": full_size,
+           "rule": f"a beats b on the error bars: n_a, n_b >= {MIN_SEEDS} and "
+                   "mean_b - mean_a > std_a + std_b (sample std over seeds)"}
+    for fld in sorted(cells):
+        out["fields"][fld] = _sorted({m: _sorted({e: {k: stat([r[k] for r in rs])
+                                                      for k in METRICS}
+                                                  for e, rs in eps.items()})
+                                      for m, eps in cells[fld].items()}, ORDER)
+    for method, by_size in sizes.items():
+        out["size_study"][method] = {str(s): {k: stat([r[k] for r in rs]) for k in METRICS}
+                                     for s, rs in sorted(by_size.items())}
+    out["size_study"] = _sorted(out["size_study"], ORDER)
+    return out
+
+
+def compare(a: dict, b: dict, min_n: int = MIN_SEEDS) -> str:
+    """``"win"`` (a's mean below b's by more than std_a + std_b), ``"loss"`` (the reverse),
+    ``"tie"`` (within the error bars) or ``"n<3"`` (either cell has fewer than ``min_n``)."""
+    if a["n"] < min_n or b["n"] < min_n:
+        return f"n<{min_n}"
+    spread = a["std"] + b["std"]
+    if b["mean"] - a["mean"] > spread:
+        return "win"
+    if a["mean"] - b["mean"] > spread:
+        return "loss"
+    return "tie"
+
+
+WORD = {"win": "**beats**", "loss": "loses to", "tie": "within the error bars of"}
+
+
+def _fmt(s: dict) -> str:
+    return f"{s['mean']:.4g} ± {s['std']:.2g} ({s['n']})"
+
+
+def _verdicts(table: dict, seal: str, peer: str, metric: str = "test_mse"):
+    """``{verdict: [column, ...]}`` over the columns both rows have."""
+    out = defaultdict(list)
+    for col in table.get(seal, {}):
+        if col in table.get(peer, {}):
+            out[compare(table[seal][col][metric], table[peer][col][metric])].append(col)
+    return out
+
+
+def _sentence(seal, peer, verdicts, what) -> str:
+    parts = []
+    for v in ("win", "loss", "tie"):
+        if verdicts.get(v):
+            parts.append(f"{WORD[v]} `{peer}` at {what} ∈ {{{', '.join(verdicts[v])}}}")
+    undecided = [c for k, cols in verdicts.items() if k.startswith("n<") for c in cols]
+    if undecided:
+        parts.append(f"undecided (n < {MIN_SEEDS}) at {what} ∈ {{{', '.join(undecided)}}}")
+    return f"- `{seal}` " + "; ".join(parts) + "." if parts else ""
+
+
+def render_answer(m: dict) -> str:
+    """The answer in markdown, from ``metrics`` only (no hand-typed number)."""
+    lines = ["### The answer, on the error bars (rendered by `--report` from metrics.json)", "",
+             f"Rule: {m['rule']}. Test MSE, mean ± std (n seeds), "
+             f"{m['full_size']} training trajectories.", ""]
+    for fld, table in m["fields"].items():
+        cols = sorted({e for cells in table.values() for e in cells}, key=float)
+        lines += [f"#### Field `{fld}`: test MSE (columns: ε)", "",
+                  "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+        for method, cells in table.items():
+            lines.append(f"| {method} | " + " | ".join(
+                _fmt(cells[c]["test_mse"]) if c in cells else "—" for c in cols) + " |")
+        lines.append("")
+        for seal in SEAL:
+            for peer in PEERS:
+                if seal in table and peer in table:
+                    s = _sentence(seal, peer, _verdicts(table, seal, peer), "ε")
+                    if s:
+                        lines.append(s)
+        lines.append("")
+    size = m.get("size_study", {})
+    if len(size) > 1:
+        cols = sorted({s for cells in size.values() for s in cells}, key=int)
+        lines += ["#### Training size at ε = 0: test MSE (columns: trajectories)", "",
+                  "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+        for method, cells in size.items():
+            lines.append(f"| {method} | " + " | ".join(
+                _fmt(cells[c]["test_mse"]) if c in cells else "—" for c in cols) + " |")
+        lines.append("")
+        for seal in SEAL:
+            for peer in PEERS:
+                if seal in size and peer in size:
+                    s = _sentence(seal, peer, _verdicts(size, seal, peer), "size")
+                    if s:
+                        lines.append(s)
+        lines.append("")
+    uni = m["fields"].get("uniform", {})
+    zero = {meth: uni[meth]["0"]["test_violation"] for meth in uni if "0" in uni[meth]}
+    if zero:
+        lines += ["#### Violation at ε = 0 (GSEAL under E(3) on the test inputs, uniform "
+                  "field's ε = 0 cell)", "",
+                  "| method | violation |", "|---|---|"]
+        lines += [f"| {meth} | {s['mean']:.3g} ± {s['std']:.2g} ({s['n']}) |"
+                  for meth, s in zero.items()]
+        lines.append("")
+        if all(k in zero for k in ("egnn", "baseline", "gseal")):
+            e, b, g = (zero[k]["mean"] for k in ("egnn", "baseline", "gseal"))
+            ok = e < 1e-8 and e < g < b
+            lines.append(f"Acceptance (EGNN at float32 rounding, < 1e-8; baseline clearly "
+                         f"above; GSEAL between): EGNN {e:.3g}, GSEAL {g:.3g}, baseline "
+                         f"{b:.3g}: **{'holds' if ok else 'does not hold'}**.")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with the part between the report markers replaced by ``block``."""
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"markers {BEGIN} / {END} not found")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{block.rstrip()}\n{END}{tail}"
+
+
+# ------------------------------------------------------------------------------------ figures
+def _errorbar(ax, x, cells, label, color, metric, marker):
+    xs = [xx for xx, c in zip(x, cells, strict=True) if c is not None]
+    cs = [c for c in cells if c is not None]
+    if not cs:
+        return
+    mean = np.array([c[metric]["mean"] for c in cs])
+    std = np.array([c[metric]["std"] for c in cs])
+    n = np.array([c[metric]["n"] for c in cs])
+    if metric == "test_violation":
+        mean = np.maximum(mean, 1e-16)
+    ax.errorbar(xs, mean, yerr=std, color=color, marker=marker, ls="-", lw=1, ms=5, capsize=2,
+                label=label, mfc=color)
+    one = n == 1
+    if one.any():                      # one-seed points: open marker, no error bar
+        ax.plot(np.asarray(xs)[one], mean[one], ls="none", marker=marker, ms=9, mfc="white",
+                mec=color, zorder=5)
+
+
+def _limit_y(ax, values, log=True):
+    v = np.asarray([x for x in values if np.isfinite(x) and (x > 0 or not log)])
+    if len(v):
+        lo, hi = v.min(), v.max()
+        ax.set_ylim(lo / 1.3, hi * 1.3) if log else ax.set_ylim(lo - 0.05 * (hi - lo),
+                                                                 hi + 0.05 * (hi - lo))
+
+
+def _legend(fig, axes, extra):
+    handles, labels = {}, []
+    for ax in np.ravel(axes):
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    from matplotlib.lines import Line2D
+    handles[extra] = Line2D([], [], ls="none", marker="o", mfc="white", mec="k", ms=9)
+    fig.legend(list(handles.values()), list(handles), loc="center left",
+               bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
+
+
+def figures(m: dict, out, anchor: list[dict] | None = None) -> list[str]:
+    """Write the figures to ``out``; returns their file names."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    colors = dict(zip(ORDER, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    markers = dict(zip(ORDER, "osD^vPX", strict=True))
+    written = []
+    note = "open marker: one seed (no error bar)"
+    for metric, name, ylabel in (("test_mse", "mse_vs_eps.png", "test MSE"),
+                                 ("test_violation", "violation_vs_eps.png",
+                                  "test violation (GSEAL under E(3))")):
+        fields = m["fields"]
+        if not fields:
+            continue
+        fig, axes = plt.subplots(1, len(fields), figsize=(4.6 * len(fields), 3.6), squeeze=False)
+        for ax, (fld, table) in zip(axes[0], fields.items(), strict=True):
+            cols = sorted({e for cells in table.values() for e in cells}, key=float)
+            methods = list(table)
+            width = 0.5 / max(len(methods), 1)
+            ys = []
+            for k, meth in enumerate(methods):
+                x = [i + (k - (len(methods) - 1) / 2) * width for i in range(len(cols))]
+                cells = [table[meth].get(c) for c in cols]
+                _errorbar(ax, x, cells, meth, colors.get(meth), metric, markers.get(meth, "o"))
+                ys += [max(c[metric]["mean"], 1e-16) + c[metric]["std"]
+                       for c in cells if c is not None]
+                ys += [max(c[metric]["mean"] - c[metric]["std"], c[metric]["mean"] / 3, 1e-16)
+                       for c in cells if c is not None]
+            ax.set_xticks(range(len(cols)), cols)
+            ax.set_xlim(-0.4, len(cols) - 0.6)
+            ax.set_yscale("log")
+            _limit_y(ax, ys)
+            ax.set_xlabel("field strength ε")
+            ax.set_ylabel(ylabel)
+            ax.set_title(f"field: {fld}")
+            ax.grid(alpha=0.3, which="both")
+        _legend(fig, axes, note)
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        written.append(name)
+    size = m.get("size_study", {})
+    if size:
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        ys, xs = [], []
+        for meth, cells in size.items():
+            sz = sorted(cells, key=int)
+            _errorbar(ax, [int(s) for s in sz], [cells[s] for s in sz], meth, colors.get(meth),
+                      "test_mse", markers.get(meth, "o"))
+            xs += [int(s) for s in sz]
+            ys += [cells[s]["test_mse"]["mean"] + cells[s]["test_mse"]["std"] for s in sz]
+            ys += [max(cells[s]["test_mse"]["mean"] - cells[s]["test_mse"]["std"],
+                       cells[s]["test_mse"]["mean"] / 3) for s in sz]
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(min(xs) / 1.2, max(xs) * 1.2)
+        _limit_y(ax, ys)
+        ax.set_xlabel("training trajectories")
+        ax.set_ylabel("test MSE (ε = 0)")
+        ax.grid(alpha=0.3, which="both")
+        _legend(fig, ax, note)
+        fig.tight_layout()
+        fig.savefig(out / "mse_vs_size.png", dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        written.append("mse_vs_size.png")
+    if anchor:
+        fig, ax = plt.subplots(figsize=(5, 3.6))
+        ys, xs = [], []
+        for r in anchor:
+            ep = [c["epoch"] for c in r["curve"]]
+            val = [c["val_mse"] for c in r["curve"]]
+            ax.plot(ep, val, color=colors.get(r["method"]), label=f"{r['method']} (validation)")
+            xs += ep
+            ys += val
+            if r["method"] in PAPER:
+                ax.axhline(PAPER[r["method"]], color=colors.get(r["method"]), ls="--", lw=1,
+                           label=f"paper {r['method']} (test, 10 000 epochs)")
+                ys.append(PAPER[r["method"]])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(min(xs), max(xs))
+        _limit_y(ax, ys)
+        ax.set_xlabel("epoch (30 steps of 100)")
+        ax.set_ylabel("MSE")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "anchor_curve.png", dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        written.append("anchor_curve.png")
+    return written
+
+
+def write_report(out, results: list[dict], *, scan: list[dict] = (), anchor: list[dict] = (),
+                 plan: dict | None = None, doc=None, full_size: int = 3000) -> dict:
+    """metrics.json, lambda.json (when a scan is present), answer.md, the figures; and the
+    rendered answer into ``doc`` between the report markers (when given)."""
+    out = pathlib.Path(out)
+    m = metrics(results, full_size)
+    if scan:
+        from .study import DEFAULT_PLAN, SCAN, chosen_lambdas
+        p = dict(DEFAULT_PLAN, **(plan or {}))
+        chosen = chosen_lambdas(list(scan), p)
+        lam = {"rule": f"λ ∈ {p['scan_lams']} of the lowest validation MSE, seed 0, "
+                       f"{p['scan_epochs']} epochs of {full_size} trajectories",
+               "chosen": {f"{k[0]}/{k[1]}/{_key(k[2])}": v for k, v in chosen.items()},
+               "scan": {f"{r['method']}/{r['field']}/{_key(r['strength'])}/lam{r['lam']:g}":
+                        {"val_mse": r["val_mse"], "test_violation": r["test_violation"]}
+                        for r in scan},
+               "cells": [f"{mm}/{f}/{_key(e)}" for mm, cells in SCAN.items() for f, e in cells]}
+        (out / "lambda.json").write_text(json.dumps(lam, indent=1, ensure_ascii=False) + "\n")
+        m["lambda"] = lam["chosen"]
+    (out / "metrics.json").write_text(json.dumps(m, indent=1, ensure_ascii=False) + "\n")
+    answer = render_answer(m)
+    (out / "answer.md").write_text(answer + "\n")
+    m["figures"] = figures(m, out, list(anchor))
+    if doc is not None:
+        doc = pathlib.Path(doc)
+        doc.write_text(replace_block(doc.read_text(), answer))
+    return m
