@@ -16,8 +16,10 @@ def test_tiny_gpu_check_on_cpu_writes_a_complete_report(tmp_path):
     report = gpu_check.main(["--tiny", "--device", "cpu", "--out", str(tmp_path)])
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["ok"] and report["ok"]
-    assert saved["tests"]["counts"].get("passed", 0) >= 12 and "failed" not in saved["tests"][
-        "counts"]
+    # on the CPU the device-against-CPU comparisons of tests/test_device.py skip (they would
+    # compare the CPU with itself); its tests against independent references still run
+    counts = saved["tests"]["counts"]
+    assert counts.get("passed", 0) >= 9 and "failed" not in counts and "error" not in counts
     for precision in ("float32", "bf16_autocast"):
         ratios = saved["timing"][precision]["ratio"]
         assert set(ratios) == VARIANTS and all(r > 0 for r in ratios.values())

@@ -1,2 +1,3 @@
 """Evaluation: metrics, tables and figures of the tagger (``tagging``), of the jet regression
-(``regression``) and of the toy regression (``toy``)."""
+(``regression``) and of the toy regression (``toy``); the fixed-λ front a violation target is
+read against (``front``)."""

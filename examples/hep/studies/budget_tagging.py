@@ -34,7 +34,8 @@ from examples.hep import training
 from examples.hep.evaluation.front import fixed_at, front_at, gmean, lam_at
 from examples.hep.experiment import METHODS, PENALTIES, budget_method
 from examples.hep.studies import top_tagging
-from liesoft import find_lambda, measure_violation
+from examples.hep.studies.search import search_lambda
+from liesoft import measure_violation
 
 # ----------------------------------------------------------------------------- configuration
 LAMS = {"gseal": (0.3, 1.0, 3.0), "dseal": (0.01, 0.03, 0.1)}   # δSEAL: sum units
@@ -141,21 +142,22 @@ def run_one(exp, kind, penalty, value, seed, data, cfg, ctx) -> dict:
 
 
 def search_one(exp, penalty, target, seed, data, cfg, ctx) -> dict:
-    """Rule ``search``: :func:`liesoft.find_lambda` over trials (``run_one("trial", …)``,
-    λ rounded to 6 digits) from :data:`SEARCH_LAM0`, steered by each trial's ``gamma_val``;
-    the result is the chosen trial's (test metrics, held-out Γ_final) with the search's
-    λ, status, trials and cost (``train_s``: every trial's optimizer steps)."""
+    """Rule ``search``: :func:`liesoft.find_lambda` over trials (``run_one("trial", …)``, λ
+    rounded to 6 digits; :func:`~examples.hep.studies.search.search_lambda`) from
+    :data:`SEARCH_LAM0`, steered by each trial's ``gamma_val``; the result is the chosen
+    trial's (test metrics, held-out Γ_final) with the search's λ, status, trials and cost
+    (``train_s``: every trial's optimizer steps)."""
     name = run_name("search", penalty, target, seed)
     path = ctx.out / "results" / f"{name}.json"
     if path.exists():
         return json.loads(path.read_text())
 
     def train(lam):
-        r = run_one(exp, "trial", penalty, float(f"{lam:.6g}"), seed, data, cfg, ctx)
+        r = run_one(exp, "trial", penalty, lam, seed, data, cfg, ctx)
         return r["gamma_val"][penalty], r
 
-    search = find_lambda(train, target, lam=SEARCH_LAM0[penalty], rtol=SEARCH_RTOL,
-                         max_trainings=SEARCH_MAX)
+    search, _ = search_lambda(train, target, lam=SEARCH_LAM0[penalty], rtol=SEARCH_RTOL,
+                              max_trainings=SEARCH_MAX, log=ctx.log)
     ctx.log(str(search))
     chosen = search.payload
     result = dict(chosen, kind="search", name=name, target=target, status=search.status,

@@ -21,9 +21,10 @@ from examples.hep.data.toy import truth
 from examples.hep.experiment import Penalty
 from examples.hep.models.toy import DualSubnet, build_model
 from examples.hep.studies.budget_rules import RULES
+from examples.hep.studies.search import search_lambda
 from examples.hep.training.loop import fit, objective
 from examples.hep.training.penalty import build_penalty
-from liesoft import Lorentz, Scalar, Vector4, find_lambda, measure_violation
+from liesoft import Lorentz, Scalar, Vector4, measure_violation
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,7 @@ def search_cell(cell: Cell, cfg, data, device, progress: bool, trial_dir: str) -
     b2 = cfg.beta_max2 if cell.penalty == "gseal" else None
 
     def train(lam: float):
-        trial = Cell(cell.case, cell.penalty, float(f"{lam:.6g}"), b2, cell.seed)
+        trial = Cell(cell.case, cell.penalty, lam, b2, cell.seed)
         path = os.path.join(trial_dir, trial.key + ".json")
         rec = load_cell(path, cfg)
         if rec is None or "final_gamma_val" not in rec:
@@ -299,12 +300,9 @@ def search_cell(cell: Cell, cfg, data, device, progress: bool, trial_dir: str) -
             write_json(path, rec)
         return rec["final_gamma_val"][cell.penalty], rec
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RuntimeWarning)
-        search = find_lambda(train, cell.target, lam=cfg.search_lam0, rtol=cfg.search_rtol,
-                             max_trainings=cfg.search_max)
-    for w in caught:
-        print(f"{cell.key}: {w.message}", flush=True)
+    search, warned = search_lambda(train, cell.target, lam=cfg.search_lam0,
+                                   rtol=cfg.search_rtol, max_trainings=cfg.search_max,
+                                   log=lambda msg: print(f"{cell.key}: {msg}", flush=True))
     best = search.payload
     keep = ("config", "betas", "test_mse", "val_mse", "train_mse_last50", "penalty_last50",
             "steps", "device", "final_gamma", "final_gamma_val", "final_gamma_heldout")
@@ -315,7 +313,7 @@ def search_cell(cell: Cell, cfg, data, device, progress: bool, trial_dir: str) -
                lam_final=best["lam"], lam_max_run=max(t.payload["lam"] for t in search.trials),
                gamma_ema=search.gamma, lam_min=1e-6, status=search.status,
                infeasible=search.status == "infeasible", inactive=search.status == "inactive",
-               warnings=len(caught), lam_log=[], trainings=search.trainings,
+               warnings=warned, lam_log=[], trainings=search.trainings,
                trials=[dict(key=t.payload["key"], lam=t.payload["lam"], gamma_val=t.gamma,
                             gamma_test=t.payload["final_gamma_heldout"][cell.penalty],
                             mse_beta0=t.payload["test_mse"][0]) for t in search.trials])

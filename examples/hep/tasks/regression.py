@@ -70,7 +70,9 @@ def resolution_loss(out, target):
     (m dm = E dE); a loss on log m of the prediction instead (tried first) pushed jets off the
     mass shell, where the clamped log has no gradient, and diverged.
     """
-    t, d = target.float(), out.float() - target.float()
+    # float32 (16-bit outputs under autocast too), float64 when either is float64
+    dtype = torch.float64 if torch.float64 in (out.dtype, target.dtype) else torch.float32
+    t, d = target.to(dtype), out.to(dtype) - target.to(dtype)
     e_t, p_t = t[:, 0], t[:, 1:]
     m2 = (e_t**2 - (p_t**2).sum(-1)).clamp_min(0.0)
     rel_e = d[:, 0] / e_t

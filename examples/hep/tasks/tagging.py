@@ -35,7 +35,10 @@ def weaver_available() -> bool:
 
 
 def bce(logits, y):
-    return torch.nn.functional.binary_cross_entropy_with_logits(logits.float().squeeze(-1), y)
+    """Binary cross-entropy on the logits ``(B,)`` or ``(B, 1)``: 16-bit logits (autocast) in
+    float32, float32 and float64 as they come (the labels in the logits' dtype)."""
+    z = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+    return torch.nn.functional.binary_cross_entropy_with_logits(z.squeeze(-1), y.to(z.dtype))
 
 
 def validation_loss(model, val, cfg, ctx) -> float:
