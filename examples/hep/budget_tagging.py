@@ -12,7 +12,7 @@ Per seed: the baseline, GSEAL and δSEAL at fixed λs (the front) and, per penal
 (rule ``search``, its trials steered by Γ on validation jets), trained with the tagger's recipe
 (AdamW, one-cycle learning rate, early stopping); every trained model's Γ is measured on
 held-out test jets with the penalty itself. The λs, targets and seeds are at the top of
-``studies/budget_tagging.py``. One result file per training in ``--out/results`` (finished
+``studies/tagger_budget.py``. One result file per training in ``--out/results`` (finished
 trainings are skipped; processes may share ``--out``); each process, and ``--report``,
 rebuilds the report from every result present.
 """
@@ -78,7 +78,7 @@ def main(argv=None):
     import torch
 
     from examples.hep.experiment import Experiment, Source
-    from examples.hep.studies import budget_tagging as study
+    from examples.hep.studies import tagger_budget as study
     from examples.hep.studies.top_tagging import PRESETS
     from examples.hep.tasks.tagging import tagger_task
     from examples.hep.training import setup

@@ -9,7 +9,7 @@ with LLoCa (issue 23; docs/data_efficiency.md).
     python examples/hep/data_efficiency.py --quick                # seconds: a smoke run (tests)
 
 Sizes, seeds, the training length per size and the early stopping are in
-``studies/data_efficiency.py`` (configuration at its top); the methods in
+``studies/efficiency.py`` (configuration at its top); the methods in
 ``experiment.py``. Every (method, size, seed) writes ``results/<name>.json`` in
 ``--out`` when it finishes and is skipped afterwards; an interrupted training resumes from its
 checkpoint. Processes may share one ``--out`` (e.g. one per core with ``OMP_NUM_THREADS=1``);
@@ -61,7 +61,7 @@ def parse_args(argv=None):
         args.seeds = args.seeds or 1
     from examples.hep.experiment import resolve
     from examples.hep.models import networks
-    from examples.hep.studies.data_efficiency import METHODS
+    from examples.hep.studies.efficiency import METHODS
 
     names = [m for m in args.methods.split(",") if m]
     bad = [m for m in names if m not in METHODS]
@@ -85,7 +85,7 @@ def main(argv=None):
     import torch
 
     from examples.hep.experiment import Experiment, Source
-    from examples.hep.studies import data_efficiency as study
+    from examples.hep.studies import efficiency as study
     from examples.hep.studies.top_tagging import PRESETS
     from examples.hep.tasks.tagging import tagger_task
     from examples.hep.training import setup

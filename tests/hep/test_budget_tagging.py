@@ -1,5 +1,5 @@
 """The tagger's violation-budget study (examples/hep/budget_tagging.py,
-examples/hep/studies/budget_tagging.py; docs/budget.md)."""
+examples/hep/studies/tagger_budget.py; docs/budget.md)."""
 
 import json
 import math
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from examples.hep import budget_tagging as script
-from examples.hep.studies import budget_tagging as study
+from examples.hep.studies import tagger_budget as study
 from examples.hep.studies.top_tagging import PRESETS
 from tests.hep import methods as M
 from tests.hep.momenta_samples import physical_jets

@@ -12,7 +12,7 @@ from examples.hep import data_efficiency as script
 from examples.hep import training
 from examples.hep.data.augment import BoostAugmentation
 from examples.hep.models import lloca_tagger
-from examples.hep.studies import data_efficiency as study
+from examples.hep.studies import efficiency as study
 from examples.hep.studies import top_tagging
 from tests.hep import methods as M
 from tests.hep.test_toptag import jets, tiny_split

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from examples.hep import jet_regression
-from examples.hep import training
+from examples.hep import jet_regression, training
 from examples.hep.evaluation import regression as rev
 from examples.hep.evaluation import tagging as ev
 

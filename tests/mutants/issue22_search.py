@@ -9,7 +9,7 @@ S = "liesoft/lambda_search.py"
 T = ["tests/test_lambda_search.py"]
 TOY = "tests/hep/test_toy_regression.py::"
 TAG = "tests/hep/test_budget_tagging.py::"
-BT = "examples/hep/studies/budget_tagging.py"
+BT = "examples/hep/studies/tagger_budget.py"
 
 MUTANTS = [
     ("newton-step-sign", S,

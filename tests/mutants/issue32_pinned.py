@@ -88,17 +88,17 @@ MUTANTS = [
     ("audit-sem-is-std", L + "audit.py",
      "e_list.append(v.std() / math.sqrt(v.numel()) if v.numel() > 1",
      "e_list.append(v.std() if v.numel() > 1", T_DEV),
-    ("efficiency-auc-is-bacc", H + "studies/data_efficiency.py",
+    ("efficiency-auc-is-bacc", H + "studies/efficiency.py",
      "\"auc\": run[\"auc\"], \"balanced_accuracy\"",
      "\"auc\": run[\"balanced_accuracy\"], \"balanced_accuracy\"",
      ["tests/hep/test_data_efficiency.py::"
       "test_the_quick_study_writes_results_metrics_and_figures_and_skips_finished_runs"]),
-    ("efficiency-metrics-pool-sizes", H + "studies/data_efficiency.py",
+    ("efficiency-metrics-pool-sizes", H + "studies/efficiency.py",
      "{k: ev.mean_std([r[k] for r in rs]) for k in METRICS}",
      "{k: ev.mean_std([r[k] for r in sum(by.values(), [])]) for k in METRICS}",
      ["tests/hep/test_data_efficiency.py::"
       "test_the_quick_study_writes_results_metrics_and_figures_and_skips_finished_runs"]),
-    ("budget-gammas-bound-at-import", H + "studies/budget_tagging.py",
+    ("budget-gammas-bound-at-import", H + "studies/tagger_budget.py",
      "def run_one(exp, kind, penalty, value, seed, data, cfg, ctx) -> dict:",
      "def run_one(exp, kind, penalty, value, seed, data, cfg, ctx,\n"
      "            held_out_gammas=held_out_gammas) -> dict:",

@@ -1,5 +1,5 @@
 """The violation-target studies' λ search: :func:`liesoft.find_lambda` over fixed-λ trials,
-shared by the tagger's (``budget_tagging``) and the toy regression's (``toy_cells``)."""
+shared by the tagger's (``tagger_budget``) and the toy regression's (``toy_cells``)."""
 
 from __future__ import annotations
 
