@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import pathlib
 
 import torch
@@ -149,22 +148,12 @@ def numbers() -> dict:
             "toy": toy_numbers()}
 
 
-def differences(got, want, rtol: float = RTOL, path: str = "") -> list[str]:
+def differences(got, want, rtol: float = RTOL) -> list[str]:
     """Where ``got`` and ``want`` differ: structure exactly, numbers within ``rtol`` relative
-    (with an absolute floor of ``rtol`` × 1e-6 for numbers that are 0)."""
-    if isinstance(want, dict):
-        if not isinstance(got, dict) or set(got) != set(want):
-            return [f"{path}: keys {sorted(got) if isinstance(got, dict) else got!r} != "
-                    f"{sorted(want)}"]
-        return [d for k in want for d in differences(got[k], want[k], rtol, f"{path}/{k}")]
-    if isinstance(want, list):
-        if not isinstance(got, list) or len(got) != len(want):
-            return [f"{path}: {got!r} != {want!r}"]
-        return [d for i, (g, w) in enumerate(zip(got, want, strict=True))
-                for d in differences(g, w, rtol, f"{path}[{i}]")]
-    if not math.isclose(got, want, rel_tol=rtol, abs_tol=rtol * 1e-6):
-        return [f"{path}: {got!r} != {want!r} (relative {abs(got - want) / abs(want):.1e})"]
-    return []
+    (``golden.differences``, whose absolute floor is ``rtol`` × 1e-3)."""
+    from tests.hep.golden import differences as compare
+
+    return compare(got, want, rtol)
 
 
 def load() -> dict:
