@@ -8,7 +8,8 @@ Scores are sigmoid probabilities of the tagger's logit; label 1 = top.
   ``0.5`` (common in the literature): the threshold is the ``1 - eps_S`` quantile of the signal
   scores, ``eps_B`` the fraction of background above it.
 
-Figures use mplhep's HEP style when it is installed (the ``hep`` extra), matplotlib's otherwise.
+Figures: :mod:`examples.hep.evaluation.style` (mplhep's HEP style when it is installed, one
+colour and marker per method, legends outside the data, error bars: std over seeds).
 """
 
 from __future__ import annotations
@@ -18,22 +19,13 @@ import math
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from examples.hep.evaluation import style
+
 __all__ = ["auc", "balanced_accuracy", "rejection_at", "summary", "binned", "label",
            "plot_invariance", "plot_accuracy_vs_pt", "plot_extrapolation", "plot_lambda_scan",
            "plot_cost_frontier", "table1_markdown", "lambda_scan_markdown",
            "extrapolation_markdown", "cost_markdown", "best_epochs", "seeds_left_out"]
 
-COLORS = {"baseline": "tab:blue", "gseal": "tab:orange", "dseal": "tab:green",
-          "lgatr": "tab:purple", "gseal_budget": "tab:red", "dseal_budget": "tab:olive",
-          "gseal_f0.25": "tab:brown", "gseal_f0.5": "tab:pink", "dseal_fd": "tab:cyan",
-          "gseal_finetune": "tab:gray",
-          "part_baseline": "navy", "part_gseal": "darkorange", "part_dseal": "darkgreen",
-          "particlenet_baseline": "steelblue", "particlenet_gseal": "goldenrod",
-          "particlenet_dseal": "olivedrab", "part_dseal_fd": "limegreen",
-          "particlenet_dseal_fd": "yellowgreen", "augment": "black", "lloca": "tab:red",
-          "augment_gseal": "tab:gray",
-          # jet_regression.py
-          "raw": "black", "dseal_random": "limegreen", "equivariant": "tab:purple"}
 LABELS = {"baseline": "Baseline", "gseal": "Baseline + GSEAL", "dseal": "Baseline + δSEAL",
           "lgatr": "L-GATr", "gseal_f0.25": "GSEAL, fraction 0.25",
           "gseal_f0.5": "GSEAL, fraction 0.5", "dseal_fd": "δSEAL, mode fd",
@@ -60,8 +52,8 @@ def label(method: str) -> str:
 
 
 def color(method: str):
-    base = method.split("@")[0]
-    return COLORS.get(base, COLORS.get(base.split("_")[0]))
+    """The method's colour in every figure (:func:`examples.hep.evaluation.style.color`)."""
+    return style.color(method)
 
 
 def auc(labels, scores) -> float:
@@ -125,143 +117,182 @@ def mean_std(values) -> dict:
 
 
 def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    try:
-        import mplhep
-
-        plt.style.use(mplhep.style.ATLAS)
-        plt.rcParams.update({"font.size": 11, "legend.fontsize": 8, "axes.titlesize": 11})
-    except ImportError:  # the hep extra installs it; the figures work without it
-        pass
-    return plt
+    """``matplotlib.pyplot`` in the examples' style (:func:`style.pyplot`)."""
+    return style.pyplot()
 
 
 def _stats(runs):
-    """Mean and std over seeds (std 0 for one seed) of ``runs`` (seeds × points)."""
+    """Mean and std over seeds (std 0 for one seed) of ``runs`` (seeds × points), and the
+    number of seeds with a finite value per point."""
     arr = np.asarray(runs, dtype=float)
+    n = np.isfinite(arr).sum(axis=0)
     mean = np.nanmean(arr, axis=0)
     std = np.nanstd(arr, axis=0, ddof=1) if arr.shape[0] > 1 else np.zeros_like(mean)
-    return mean, std
+    return mean, np.where(n > 1, std, 0.0), n
 
 
-def _band(ax, x, runs, method, style="-o", label_=None):
-    """Mean over seeds with error bars (std over seeds) and a shaded band."""
-    mean, std = _stats(runs)
-    n = np.asarray(runs).shape[0]
-    text = (label_ or label(method)) + (f" ({n} seeds)" if n > 1 else "")
-    ax.errorbar(x, mean, yerr=std if n > 1 else None, fmt=style, color=color(method),
-                label=text, capsize=2, ms=4)
-    if n > 1:
-        ax.fill_between(x, mean - std, mean + std, color=color(method), alpha=0.15)
+def _band(ax, x, runs, method, ls="-", label_=None, band=True):
+    """Mean over seeds with error bars and a shaded band (std over seeds; hollow markers where
+    one seed ran): the legend handle (:func:`style.errorbar`) and the seeds per point."""
+    mean, std, n = _stats(runs)
+    h = style.errorbar(ax, x, mean, std, n, method=method, ls=ls,
+                       label=label_ or label(method), band=band)
+    return h, n
 
 
-def _save(fig, ax, path, legend_size=8):
-    ax.legend(fontsize=legend_size)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+def _save(fig, axes, path, handles=None, ns=(), where="right", title=None) -> None:
+    """The legend (methods, then what error bars and hollow markers are) outside the data
+    area, then save (:func:`style.save`)."""
+    target = axes if not isinstance(axes, (list, tuple, np.ndarray)) else fig
+    if handles is None:
+        handles = []
+        for ax in np.ravel(axes) if target is fig else [axes]:
+            handles += ax.get_legend_handles_labels()[0]
+    style.legend(target, list(handles) + style.seed_handles(ns), where=where, title=title)
+    style.save(fig, path)
 
 
 def plot_invariance(profiles: dict, path) -> None:
     """Fig. 2: mean |f(Λx) - f(x)| of the tagger probability vs |β| of random 3-D boosts.
     ``profiles[method]`` is a list (one per seed) of ``(magnitudes, means)``."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    _, fig, axes = style.subplots(figsize=(7.2, 4.2))
+    ax = axes[0][0]
+    handles, ns, xs, ys = [], [], [], []
     for method, runs in profiles.items():
-        _band(ax, runs[0][0], [r[1] for r in runs], method)
+        h, n = _band(ax, runs[0][0], [r[1] for r in runs], method)
+        handles.append(h)
+        ns += list(n)
+        xs.append(runs[0][0])
+        ys += [r[1] for r in runs]
     ax.set_xlabel(r"$|\beta|$ of the boost")
     ax.set_ylabel(r"mean $|\sigma(f(\Lambda x)) - \sigma(f(x))|$")
     ax.set_yscale("log")
+    style.fit(ax, xs, ys)
     ax.set_title("Tagger invariance to 3-D boosts")
-    _save(fig, ax, path)
+    _save(fig, ax, path, handles, ns)
 
 
 def plot_accuracy_vs_pt(curves: dict, path) -> None:
-    """Fig. 3: balanced accuracy vs jet pT; circles original, diamonds boosted test jets.
+    """Fig. 3: balanced accuracy vs jet pT, original test jets (left) and boosted ones (right),
+    one colour and marker per method, mean ± std over seeds.
     ``curves[method] = {"original": [binned...], "boosted": [binned...]}`` (one per seed)."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    for method, c in curves.items():
-        x = c["original"][0]["pt"]
-        _band(ax, x, [b["balanced_accuracy"] for b in c["original"]], method, "-o")
-        _band(ax, x, [b["balanced_accuracy"] for b in c["boosted"]], method, "--D",
-              label_=f"{label(method)} (boosted)")
-    ax.set_xlabel(r"jet $p_T$ [GeV]")
-    ax.set_ylabel("balanced accuracy")
-    _save(fig, ax, path, legend_size=7)
+    _, fig, axes = style.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    handles, ns, xs = [], [], []
+    for j, (which, title) in enumerate((("original", "original test jets"),
+                                        ("boosted", "boosted test jets"))):
+        ax, ys = axes[0][j], []
+        for method, c in curves.items():
+            x = c[which][0]["pt"]
+            runs = [b["balanced_accuracy"] for b in c[which]]
+            h, n = _band(ax, x, runs, method, ls="-" if which == "original" else "--")
+            if j == 0:
+                handles.append(h)
+            ns += list(n)
+            xs.append(x)
+            ys += runs
+        ax.set_xlabel(r"jet $p_T$ [GeV]")
+        ax.set_ylabel("balanced accuracy")
+        ax.set_title(title)
+        style.fit(ax, xs, ys)
+    _save(fig, axes, path, handles, ns)
 
 
 def plot_extrapolation(curves: dict, pt_cut: float, key: str, ylabel: str, path,
                        log: bool = False) -> None:
     """Fig. 4 / 5: a binned metric vs jet pT for models trained on pT <= ``pt_cut``; the
     region above the cut (never seen in training) is shaded."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    from matplotlib.patches import Patch
+
+    _, fig, axes = style.subplots(figsize=(7.4, 4.2))
+    ax = axes[0][0]
+    handles, ns, xs, ys = [], [], [], []
     for method, runs in curves.items():
-        _band(ax, runs[0]["pt"], [r[key] for r in runs], method)
-    ax.axvline(pt_cut, color="k", ls=":", label=f"training cut, $p_T$ = {pt_cut:g} GeV")
-    ax.axvspan(pt_cut, ax.get_xlim()[1], color="0.9", zorder=0)
+        h, n = _band(ax, runs[0]["pt"], [r[key] for r in runs], method)
+        handles.append(h)
+        ns += list(n)
+        xs.append(runs[0]["pt"])
+        ys += [r[key] for r in runs]
     ax.set_xlabel(r"jet $p_T$ [GeV]")
     ax.set_ylabel(ylabel)
     if log:
         ax.set_yscale("log")
-    _save(fig, ax, path)
+    style.fit(ax, xs, ys)
+    ax.axvline(pt_cut, color="k", ls=":")
+    ax.axvspan(pt_cut, ax.get_xlim()[1], color="0.9", zorder=0)
+    handles.append(Patch(color="0.9", label=f"above the training cut ($p_T$ > {pt_cut:g} GeV)"))
+    _save(fig, ax, path, handles, ns)
 
 
 def plot_lambda_scan(runs: dict, path) -> None:
     """Fig. 2 per λ: invariance curves of every ``"method@lambda"`` run and the baseline
-    (left), AUC vs λ (right)."""
-    plt = _plt()
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.2))
+    (left), AUC vs λ (right); one colour per method, one line style per λ."""
+    from matplotlib.lines import Line2D
+
+    _, fig, (row,) = style.subplots(1, 2, figsize=(11.5, 4.2))
+    ax, bx = row
     lams = {}  # per method, its lambdas in increasing order: dotted, solid, dashed
     for name in runs:
         if "@" in name:
             base, lam = name.split("@")
             lams.setdefault(base, []).append(float(lam))
     styles = (":", "-", "--", "-.")
+    xs, ys = [], []
     for name, r in runs.items():
         inv = r["invariance"]
-        style = "-"
+        ls = "-"
         if "@" in name:
             base, lam = name.split("@")
-            style = styles[sorted(lams[base]).index(float(lam)) % len(styles)]
-        ax.plot(inv["magnitudes"], inv["mean"], style, marker="o", ms=3, color=color(name),
-                label=label(name))
+            ls = styles[sorted(lams[base]).index(float(lam)) % len(styles)]
+        style.tag(ax.plot(inv["magnitudes"], inv["mean"], ls=ls, marker=style.marker(name),
+                          ms=4, color=color(name), label=label(name)), name)
+        xs.append(inv["magnitudes"])
+        ys.append(inv["mean"])
     ax.set_xlabel(r"$|\beta|$ of the boost")
     ax.set_ylabel(r"mean $|\sigma(f(\Lambda x)) - \sigma(f(x))|$")
     ax.set_yscale("log")
-    ax.legend(fontsize=7)
+    style.fit(ax, xs, ys)
+    bl, bys = [], []
     for method in sorted({n.split("@")[0] for n in runs if "@" in n}):
         pts = sorted((float(n.split("@")[1]), r["auc"]) for n, r in runs.items()
                      if n.startswith(method + "@"))
-        bx.plot(*zip(*pts, strict=True), "-o", color=color(method), label=label(method))
+        style.tag(bx.plot(*zip(*pts, strict=True), ls="-", marker=style.marker(method),
+                          color=color(method)), method)
+        bl += [p[0] for p in pts]
+        bys += [p[1] for p in pts]
     if "baseline" in runs:
-        bx.axhline(runs["baseline"]["auc"], color=color("baseline"), ls=":", label="Baseline")
+        style.tag(bx.axhline(runs["baseline"]["auc"], color=color("baseline"), ls=":"),
+                  "baseline")
+        bys.append(runs["baseline"]["auc"])
     bx.set_xscale("log")
     bx.set_xlabel(r"$\lambda$ (δSEAL in the paper's units)")
     bx.set_ylabel("AUC")
-    _save(fig, bx, path)
+    style.fit(bx, bl, bys, margin=0.08)
+    handles = ax.get_legend_handles_labels()[0]
+    if "baseline" in runs:
+        handles.append(Line2D([], [], color=color("baseline"), ls=":",
+                              label="Baseline's AUC (right)"))
+    _save(fig, [ax, bx], path, handles)
 
 
 def plot_cost_frontier(rows: dict, path) -> None:
     """Invariance gain (fraction of full GSEAL's at |β| = 0.5) vs training cost relative to
-    the baseline's training."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    the baseline's training; one colour and marker per method, named in the legend."""
+    from matplotlib.lines import Line2D
+
+    _, fig, axes = style.subplots(figsize=(7.6, 4.2))
+    ax = axes[0][0]
+    handles = []
     for m, r in rows.items():
-        ax.plot(r["training_cost"], r["gain_at_0.5"], "o", color=color(m), ms=6)
-        ax.annotate(label(m), (r["training_cost"], r["gain_at_0.5"]), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
-    ax.axhline(0.9, color="0.5", ls=":", label="90 % of full GSEAL's gain")
+        style.tag(ax.plot(r["training_cost"], r["gain_at_0.5"], style.marker(m), ls="none",
+                          color=color(m), ms=8, label=label(m)), m)
+        handles.append(ax.lines[-1])
+    ax.axhline(0.9, color="0.5", ls=":")
+    handles.append(Line2D([], [], color="0.5", ls=":", label="90 % of full GSEAL's gain"))
     ax.set_xlabel("training cost / baseline training")
     ax.set_ylabel(r"invariance gain at $|\beta| = 0.5$ (GSEAL = 1)")
-    _save(fig, ax, path)
+    style.fit(ax, [r["training_cost"] for r in rows.values()],
+              [r["gain_at_0.5"] for r in rows.values()] + [0.9], margin=0.1)
+    _save(fig, ax, path, handles)
 
 
 def seeds_left_out(v) -> str:

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from examples.hep import training
+from examples.hep.evaluation import style
 from examples.hep.evaluation import tagging as ev
 from examples.hep.studies import top_tagging
 
@@ -217,22 +218,35 @@ def table_markdown(met: dict, step_ratios: dict | None = None) -> str:
 
 
 def plot_vs_size(met: dict, key: str, ylabel: str, path, log_y: bool = False) -> None:
-    """``key`` against the training size (log x), mean ± std over seeds, one curve per
-    method."""
-    plt = ev._plt()
-    fig, ax = plt.subplots(figsize=(5.8, 4.3))
-    for m, by in met.items():
-        sizes = [int(n) for n in by]
+    """``key`` against the training size (log x, a tick at each size), mean ± std over the
+    seeds, hollow markers where one seed ran, one curve per method (the methods' points
+    offset sideways by a few per cent so that their error bars do not hide each other)."""
+    from matplotlib.ticker import NullLocator
+
+    _, fig, axes = style.subplots(figsize=(7.6, 4.3))
+    ax = axes[0][0]
+    handles, ns, sizes, ys = [], [], set(), []
+    for i, (m, by) in enumerate(met.items()):
+        x = [int(n) * 10 ** (0.012 * (i - (len(met) - 1) / 2)) for n in by]
         mean = [s[key]["mean"] for s in by.values()]
         std = [s[key]["std"] if s[key]["n"] > 1 else 0.0 for s in by.values()]
-        ax.errorbar(sizes, mean, yerr=std, fmt="-o", color=ev.color(m), label=ev.label(m),
-                    capsize=3, ms=4)
+        n = [s[key]["n"] for s in by.values()]
+        handles.append(style.errorbar(ax, x, mean, std, n, method=m, label=ev.label(m)))
+        ns += n
+        sizes |= {int(n) for n in by}
+        ys += [v - e for v, e in zip(mean, std, strict=True)]
+        ys += [v + e for v, e in zip(mean, std, strict=True)]
     ax.set_xscale("log")
     if log_y:
         ax.set_yscale("log")
-    ax.set_xlabel("training jets")
+    style.fit(ax, [min(sizes) / 1.05, max(sizes) * 1.05], ys, margin=0.07)
+    ticks = sorted(sizes)
+    ax.set_xticks(ticks, [f"{t / 1000:g}k" for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("training jets (largest: the whole training split)")
     ax.set_ylabel(ylabel)
-    ev._save(fig, ax, path, legend_size=7)
+    style.legend(ax, handles + style.seed_handles(ns))
+    style.save(fig, path)
 
 
 def report(out, step_ratios: dict | None = None) -> dict:
