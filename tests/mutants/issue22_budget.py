@@ -62,13 +62,16 @@ MUTANTS = [
      "final_gamma_heldout=final_gammas(model, x_te, cfg, device)",
      "final_gamma_heldout=final_gammas(model, x_tr, cfg, device)",
      [TOY + "test_budget_cells_run_the_rule_with_and_without_schedule"]),
-    ("tagger-gamma-chunks-unweighted", "examples/hep/studies/tagger_budget.py",
-     "                total += float(value) * len(z)\n                count += len(z)",
-     "                total += float(value)\n                count += 1",
+    # issue 32: the chunked mean moved into liesoft.measure_violation (held_out_gammas calls it)
+    ("tagger-gamma-chunks-unweighted", "liesoft/violation.py",
+     "                total += float(penalty(f, z, *rows, generator=gen)) * len(z)\n"
+     "                count += len(z)",
+     "                total += float(penalty(f, z, *rows, generator=gen))\n"
+     "                count += 1",
      [TAG + "test_held_out_gammas_are_the_training_penalties_on_the_probability_in_chunks"]),
     ("tagger-gamma-on-logit", "examples/hep/studies/tagger_budget.py",
-     '        return torch.sigmoid(out) if args.penalty_on == "prob" else out',
-     "        return out",
+     '    f = (lambda z: torch.sigmoid(model(z))) if on == "prob" else model',
+     "    f = model",
      [TAG + "test_held_out_gammas_are_the_training_penalties_on_the_probability_in_chunks"]),
     ("tagger-pass-ignores-auc", "examples/hep/studies/tagger_budget.py",
      "                                   and min(r[\"auc\"] for r in rs) >= 0.95)",

@@ -176,10 +176,10 @@ MUTANTS = [
      "f.create_dataset(name, data=jets[:, i].astype(np.float32))", T_GEN + T_LOAD),
     ("toy-spurion-sign", H + "data/toy.py", "sp = -SPURION_Z * p[..., 3]", "sp = SPURION_Z * p[..., 3]", T_TOY),
     # ---------------------------------------------------------------- examples/hep training, models
-    ("split-overlap", H + "training.py", "return take(perm[:a]), take(perm[a:b]), take(perm[b:])",
+    ("split-overlap", H + "training/data.py", "return take(perm[:a]), take(perm[a:b]), take(perm[b:])",
      "return take(perm[:a]), take(perm[a - 1:b]), take(perm[b:])", T_TOP + T_REG),
-    ("np-sigmoid-sign", H + "training.py", "return 1 / (1 + np.exp(-z))", "return 1 / (1 + np.exp(z))", T_TOP),
-    ("boost-targets-other-jet", H + "training.py", "*(rep.act(g, torch.from_numpy(v).double()).numpy() for v in vectors))",
+    ("np-sigmoid-sign", H + "training/inference.py", "return 1 / (1 + np.exp(-z))", "return 1 / (1 + np.exp(z))", T_TOP),
+    ("boost-targets-other-jet", H + "training/data.py", "*(rep.act(g, torch.from_numpy(v).double()).numpy() for v in vectors))",
      "*(rep.act(g.flip(0), torch.from_numpy(v).double()).numpy() for v in vectors))", T_REG),
     ("weaver-v-order", H + "models/jet_inputs.py", "return p[..., [1, 2, 3, 0]].transpose(1, 2)",
      "return p[..., [0, 1, 2, 3]].transpose(1, 2)", T_PART),
