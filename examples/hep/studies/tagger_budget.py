@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from examples.hep import training
+from examples.hep.evaluation import style
 from examples.hep.evaluation.front import fixed_at, front_at, gmean, lam_at
 from examples.hep.experiment import METHODS, PENALTIES, budget_method
 from examples.hep.studies import top_tagging
@@ -315,68 +316,98 @@ def report_markdown(rows, summ, front) -> str:
 
 
 def plot(results: list[dict], rows: list[dict], path_front, path_lam) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """budget_front.png: per penalty, 1 − AUC against Γ_final of the fixed-λ runs (one colour
+    per seed, open circles) with the budget (★) and λ-search (◆) runs of the same seed, the
+    target dotted. budget_lambda.png: per penalty, λ and Γ̄ / target per epoch of the budget
+    runs (the running target / target dotted) and λ and Γ_val / target per training of the λ
+    searches (the landing band shaded), one colour per seed. Legends outside the panels."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     pens = sorted({r["penalty"] for r in rows})
-    fig, axes = plt.subplots(1, len(pens), figsize=(5.5 * len(pens), 4.2), squeeze=False)
+    seeds = sorted({r["seed"] for r in results})
+    seed_handles = [Line2D([], [], color=style.series_color(s), lw=2, label=f"seed {s}")
+                    for s in seeds]
+    _, fig, axes = style.subplots(1, len(pens), figsize=(5.0 * len(pens) + 2.6, 4.2))
     for ax, pen in zip(axes[0], pens, strict=True):
-        for seed in sorted({r["seed"] for r in results}):
+        xs, ys = [], []
+        for seed in seeds:
             pts = sorted((q["gamma_final"][pen], q["one_minus_auc"]) for q in results
                          if q["seed"] == seed and (q["kind"] == "baseline" or (
                              q["kind"] == "fixed" and q["penalty"] == pen)))
-            ax.plot(*zip(*pts, strict=True), "o--", color=f"C{seed}", mfc="none", alpha=0.7,
-                    label=f"fixed λ, seed {seed}")
+            c = style.series_color(seed)
+            ax.plot(*zip(*pts, strict=True), "o--", color=c, mfc="none", alpha=0.8)
+            xs += [p[0] for p in pts]
+            ys += [p[1] for p in pts]
             for r in rows:
                 if r["penalty"] == pen and r["seed"] == seed:
                     search = r["rule"] == "search"
                     ax.plot(r["gamma_final"], 1 - r["auc"], "D" if search else "*",
-                            color=f"C{seed}", ms=8 if search else 13,
-                            label=f"{'λ search' if search else 'budget'}, seed {seed}")
-        ax.axvline(next(r["target"] for r in rows if r["penalty"] == pen), ls=":", color="k")
+                            color=c, ms=7 if search else 12, ls="none")
+                    xs.append(r["gamma_final"])
+                    ys.append(1 - r["auc"])
+        target = next(r["target"] for r in rows if r["penalty"] == pen)
+        ax.axvline(target, ls=":", color="k")
         ax.set_xscale("log")
-        ax.set_xlabel(f"held-out Γ_final ({pen})")
+        style.fit(ax, xs + [target], ys, margin=0.08)
+        ax.set_xlabel(f"held-out $\\Gamma_{{final}}$ ({pen})")
         ax.set_ylabel("1 − AUC (test)")
-        ax.set_title(f"tagger, {pen}: budget (★) and λ search (◆) vs fixed-λ front", fontsize=9)
+        ax.set_title(f"tagger, {pen}")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path_front, dpi=100)
-    plt.close(fig)
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4))
-    for r in (r for r in rows if r["rule"] == "search"):
-        style = "-" if r["penalty"] == "gseal" else "--"
-        n = range(1, len(r["trials"]) + 1)
-        axes[2].plot(n, [t["gamma_val"] / r["target"] for t in r["trials"]], style + "o",
-                     color=f"C{r['seed']}", label=f"{r['penalty']} seed {r['seed']}")
-        for i, t in zip(n, r["trials"], strict=True):
-            axes[2].annotate(f"λ={t['lam']:.2g}", (i, t["gamma_val"] / r["target"]), fontsize=6)
-    axes[2].axhspan(1 / (1 + SEARCH_RTOL), 1 + SEARCH_RTOL, color="0.85")
-    axes[2].set_yscale("log")
-    axes[2].set_xlabel("training of the λ search")
-    axes[2].set_ylabel("Γ_val / target (band: landed)")
-    for r in (r for r in rows if r["rule"] == "lr"):
-        ep = range(1, len(r["lam_per_epoch"]) + 1)
-        style = "-" if r["penalty"] == "gseal" else "--"
-        axes[0].plot(ep, r["lam_per_epoch"], style, color=f"C{r['seed']}",
-                     label=f"{r['penalty']} seed {r['seed']}")
-        axes[1].plot(ep, np.array(r["ema_per_epoch"]) / r["target"], style,
-                     color=f"C{r['seed']}", label=f"{r['penalty']} Γ̄ seed {r['seed']}")
-        axes[1].plot(ep, np.array(r["target_now_per_epoch"]) / r["target"], ":",
-                     color=f"C{r['seed']}")
-    axes[0].set_yscale("log")
-    axes[0].set_ylabel("λ (end of epoch)")
-    axes[1].set_yscale("log")
-    axes[1].set_ylabel("Γ̄ / target (lines), running target / target (dotted)")
-    for ax in axes[:2]:
-        ax.set_xlabel("epoch (ViolationBudget)")
-    for ax in axes:
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path_lam, dpi=100)
-    plt.close(fig)
+    style.legend(fig, seed_handles + [
+        Line2D([], [], color="0.3", marker="o", mfc="none", ls="--",
+               label="fixed λ (front; λ = 0: baseline)"),
+        Line2D([], [], color="0.3", marker="*", ms=12, ls="none", label="budget (lr rule)"),
+        Line2D([], [], color="0.3", marker="D", ms=7, ls="none", label="λ search"),
+        Line2D([], [], color="k", ls=":", label="target")])
+    style.save(fig, path_front)
+
+    lr = [r for r in rows if r["rule"] == "lr"]
+    sr = [r for r in rows if r["rule"] == "search"]
+    cols = [("lr", pen) for pen in pens if any(r["penalty"] == pen for r in lr)] + \
+        [("search", pen) for pen in pens if any(r["penalty"] == pen for r in sr)]
+    if not cols:
+        return
+    _, fig, axes = style.subplots(2, len(cols), figsize=(3.6 * len(cols) + 2.4, 6.4))
+    for j, (rule, pen) in enumerate(cols):
+        top, bottom = axes[0][j], axes[1][j]
+        lam_y, g_y = [], []
+        for r in (r for r in (lr if rule == "lr" else sr) if r["penalty"] == pen):
+            c = style.series_color(r["seed"])
+            if rule == "lr":
+                x = np.arange(1, len(r["lam_per_epoch"]) + 1)
+                lam, g = r["lam_per_epoch"], np.array(r["ema_per_epoch"]) / r["target"]
+                run_t = np.array(r["target_now_per_epoch"]) / r["target"]
+                bottom.plot(x, run_t, ":", color=c)
+                g_y += list(run_t)
+            else:
+                x = np.arange(1, len(r["trials"]) + 1)
+                lam = [t["lam"] for t in r["trials"]]
+                g = [t["gamma_val"] / r["target"] for t in r["trials"]]
+            top.plot(x, lam, "-o", color=c, ms=4)
+            bottom.plot(x, g, "-o", color=c, ms=4)
+            lam_y += list(lam)
+            g_y += list(g)
+        if rule == "search":
+            bottom.axhspan(1 / (1 + SEARCH_RTOL), 1 + SEARCH_RTOL, color="0.85", zorder=0)
+            g_y += [1 / (1 + SEARCH_RTOL), 1 + SEARCH_RTOL]
+        top.set_title(f"{pen}: {'budget, per epoch' if rule == 'lr' else 'λ search'}")
+        for ax, ys in ((top, lam_y), (bottom, g_y)):
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3, which="both")
+            style.integer_ticks(ax, "x")
+            ax.set_xlim(0.6, max(line.get_xdata()[-1] for line in ax.lines) + 0.4)
+            style.fit(ax, None, ys, margin=0.08)
+        bottom.set_xlabel("epoch" if rule == "lr" else "training of the search")
+        if j == 0 or cols[j - 1][0] != rule:
+            top.set_ylabel("λ (end of epoch)" if rule == "lr" else "λ of the training")
+            bottom.set_ylabel(r"$\bar\Gamma$ / target" if rule == "lr"
+                              else r"$\Gamma_{val}$ / target")
+    handles = seed_handles + [
+        Line2D([], [], color="0.3", ls=":", label="running target / target (budget)"),
+        Patch(color="0.85", label=f"landed: within ×{1 + SEARCH_RTOL:g} of the target")]
+    style.legend(fig, handles)
+    style.save(fig, path_lam)
 
 
 def report(out) -> dict | None:
