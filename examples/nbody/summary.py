@@ -22,8 +22,8 @@ from collections import defaultdict
 
 import numpy as np
 
-__all__ = ["MIN_SEEDS", "SEAL", "PEERS", "stat", "metrics", "compare", "render_answer",
-           "figures", "write_report", "replace_block"]
+__all__ = ["MIN_SEEDS", "SEAL", "PEERS", "stat", "metrics", "cost", "anchor_summary",
+           "compare", "render_answer", "figures", "write_report", "replace_block"]
 
 MIN_SEEDS = 3
 SEAL = ("gseal", "gseal_sub", "dseal")
@@ -82,8 +82,41 @@ def metrics(results: list[dict], full_size: int = 3000, share_zero: bool = True)
     for method, by_size in sizes.items():
         out["size_study"][method] = {str(s): {k: stat([r[k] for r in rs]) for k in METRICS}
                                      for s, rs in sorted(by_size.items())}
-    out["size_study"] = _sorted(out["size_study"], ORDER)
+    out["size_study"] = _sorted({m: c for m, c in out["size_study"].items()
+                                 if any(int(s) != full_size for s in c)}, ORDER)
     return out
+
+
+def cost(results: list[dict], scan=(), anchor=(), timing: dict | None = None) -> dict:
+    """Measured cost: seconds per epoch (training only, one thread) per method over the
+    study's 3 000-trajectory trainings, the trainings' summed seconds per stage, and the
+    interleaved step ratios of ``timing`` (``--timing``'s file) when given."""
+    per = defaultdict(list)
+    for r in results:
+        if r["train_size"] == 3000 and r["epochs"]:
+            per[r["method"]].append(r["train_seconds"] / r["epochs"])
+    out = {"seconds_per_epoch": _sorted({m: stat(v) for m, v in per.items()}, ORDER),
+           "train_seconds": {name: round(sum(r["train_seconds"] + r.get("eval_seconds", 0.0)
+                                             for r in rs), 1)
+                             for name, rs in (("grid", results), ("scan", scan),
+                                              ("anchor", anchor))},
+           "trainings": {"grid": len(results), "scan": len(scan), "anchor": len(anchor)}}
+    if timing:
+        base = timing["step_seconds"]["baseline"]
+        out["step_ratio"] = {m: round(t / base, 2) for m, t in timing["step_seconds"].items()}
+        out["step_seconds"] = timing["step_seconds"]
+        out["timing_loadavg"] = timing.get("loadavg")
+    return out
+
+
+def anchor_summary(anchor: list[dict]) -> dict:
+    return {r["method"]: {"epochs": r["epochs"], "best_epoch": r["best_epoch"],
+                          "test_mse": r["test_mse"], "val_mse": r["val_mse"],
+                          "train_seconds": r["train_seconds"],
+                          "paper_test_mse": PAPER.get(r["method"]),
+                          "ratio_to_paper": (r["test_mse"] / PAPER[r["method"]]
+                                             if r["method"] in PAPER else None)}
+            for r in anchor}
 
 
 def compare(a: dict, b: dict, min_n: int = MIN_SEEDS) -> str:
@@ -131,6 +164,9 @@ def render_answer(m: dict) -> str:
     lines = ["### The answer, on the error bars (rendered by `--report` from metrics.json)", "",
              f"Rule: {m['rule']}. Test MSE, mean ± std (n seeds), "
              f"{m['full_size']} training trajectories.", ""]
+    if m.get("lambda"):
+        lines += ["λ chosen on validation (method/field/ε: λ): " + ", ".join(
+            f"{k}: {v:g}" for k, v in m["lambda"].items()) + ".", ""]
     for fld, table in m["fields"].items():
         cols = sorted({e for cells in table.values() for e in cells}, key=float)
         lines += [f"#### Field `{fld}`: test MSE (columns: ε)", "",
@@ -178,6 +214,35 @@ def render_answer(m: dict) -> str:
                          f"above; GSEAL between): EGNN {e:.3g}, GSEAL {g:.3g}, baseline "
                          f"{b:.3g}: **{'holds' if ok else 'does not hold'}**.")
             lines.append("")
+    c = m.get("cost")
+    if c:
+        lines += ["#### Cost (measured in the study's own trainings, one thread each, two at a "
+                  "time on the shared 2-core machine)", "",
+                  "| method | s per epoch (30 steps of 100) | × baseline |"
+                  + (" interleaved step ratio (`--timing`) |" if "step_ratio" in c else ""),
+                  "|---|---|---|" + ("---|" if "step_ratio" in c else "")]
+        base = c["seconds_per_epoch"].get("baseline", {}).get("mean")
+        for meth, s in c["seconds_per_epoch"].items():
+            ratio = f"{s['mean'] / base:.2f}" if base else "—"
+            row = f"| {meth} | {s['mean']:.3g} ± {s['std']:.2g} ({s['n']}) | {ratio} |"
+            if "step_ratio" in c:
+                row += f" {c['step_ratio'].get(meth, '—')} |"
+            lines.append(row)
+        t, n = c["train_seconds"], c["trainings"]
+        lines += ["", "Summed training + evaluation seconds (core-seconds): "
+                  + ", ".join(f"{k} {t[k]:.0f} s ({n[k]} trainings)" for k in t) + ".", ""]
+    a = m.get("anchor")
+    if a:
+        lines += ["#### Anchor (ε = 0, 3 000 trajectories, seed 0, trained until the study's "
+                  "stop time)", "",
+                  "| method | epochs | best val. epoch | test MSE | paper (10 000 epochs) | "
+                  "× paper |", "|---|---|---|---|---|---|"]
+        for meth, r in a.items():
+            paper = r["paper_test_mse"]
+            ratio = f"{r['ratio_to_paper']:.2f}" if paper else "—"
+            lines.append(f"| {meth} | {r['epochs']} | {r['best_epoch']} | {r['test_mse']:.4g} | "
+                         f"{paper or '—'} | {ratio} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -218,7 +283,7 @@ def _limit_y(ax, values, log=True):
 
 
 def _legend(fig, axes, extra):
-    handles, labels = {}, []
+    handles = {}
     for ax in np.ravel(axes):
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
@@ -343,6 +408,11 @@ def write_report(out, results: list[dict], *, scan: list[dict] = (), anchor: lis
                "cells": [f"{mm}/{f}/{_key(e)}" for mm, cells in SCAN.items() for f, e in cells]}
         (out / "lambda.json").write_text(json.dumps(lam, indent=1, ensure_ascii=False) + "\n")
         m["lambda"] = lam["chosen"]
+    timing_path = out / "timing.json"
+    m["cost"] = cost(results, list(scan), list(anchor),
+                     json.loads(timing_path.read_text()) if timing_path.exists() else None)
+    if anchor:
+        m["anchor"] = anchor_summary(list(anchor))
     (out / "metrics.json").write_text(json.dumps(m, indent=1, ensure_ascii=False) + "\n")
     answer = render_answer(m)
     (out / "answer.md").write_text(answer + "\n")

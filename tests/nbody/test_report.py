@@ -108,23 +108,34 @@ def test_answer_is_rendered_from_the_data():
 
 def test_figures_render_on_small_data(tmp_path):
     anchor = [{"method": "egnn", "curve": [{"epoch": 10, "val_mse": 0.05},
-                                           {"epoch": 20, "val_mse": 0.03}]}]
-    m = summary.write_report(tmp_path, hand_made(), anchor=anchor)
+                                           {"epoch": 20, "val_mse": 0.03}],
+               "epochs": 20, "best_epoch": 20, "test_mse": 0.0142, "val_mse": 0.03,
+               "train_seconds": 40.0}]
+    results = [dict(r, epochs=10, train_seconds=20.0 if r["method"] == "gseal" else 10.0)
+               for r in hand_made()]
+    (tmp_path / "timing.json").write_text(json.dumps(
+        {"step_seconds": {"baseline": 0.04, "gseal": 0.1}}))
+    m = summary.write_report(tmp_path, results, anchor=anchor)
     assert sorted(m["figures"]) == ["anchor_curve.png", "mse_vs_eps.png", "mse_vs_size.png",
                                     "violation_vs_eps.png"]
     for name in m["figures"]:
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "metrics.json").read_text())["fields"]["trap"]
-    assert (tmp_path / "answer.md").read_text().startswith("### The answer")
+    text = (tmp_path / "answer.md").read_text()
+    assert text.startswith("### The answer")
+    assert "| egnn | 20 | 20 | 0.0142 | 0.0071 | 2.00 |" in text            # anchor vs paper
+    assert "| gseal | 2 ± 0 (7) | 2.00 | 2.5 |" in text                     # cost, ratios
+    assert m["cost"]["step_ratio"] == {"baseline": 1.0, "gseal": 2.5}
 
 
 def test_doc_block_is_replaced(tmp_path):
     doc = tmp_path / "d.md"
     doc.write_text(f"a\n{summary.BEGIN}\nPLACEHOLDER\n{summary.END}\nb\n")
-    summary.write_report(tmp_path, hand_made(), doc=doc)
+    results = [dict(r, epochs=10, train_seconds=10.0) for r in hand_made()]
+    m = summary.write_report(tmp_path, results, doc=doc)
     text = doc.read_text()
     assert "PLACEHOLDER" not in text and text.startswith("a\n") and text.endswith("\nb\n")
-    assert render_answer(metrics(hand_made())).strip() in text
+    assert render_answer(m).strip() in text
 
 
 def test_docs_nbody_md_shows_the_answer_of_metrics_json():
