@@ -159,11 +159,53 @@ def _sentence(seal, peer, verdicts, what) -> str:
     return f"- `{seal}` " + "; ".join(parts) + "." if parts else ""
 
 
+def _headline(m: dict) -> list[str]:
+    """SEAL method × peer: cells won / within the error bars / lost (/ undecided), over
+    every field × ε cell and every training size both have; a cell counted once (the trap's
+    shared ε = 0 and the size study's full size are the uniform ε = 0 cell)."""
+    shared = set(m.get("shared", []))
+    tables = [{meth: {e: c for e, c in cells.items()
+                      if f"{fld}/{meth}/{e} = uniform/{meth}/{e}" not in shared}
+               for meth, cells in t.items()} for fld, t in m["fields"].items()]
+    tables.append({meth: {s: c for s, c in cells.items() if int(s) != m["full_size"]}
+                   for meth, cells in m.get("size_study", {}).items()})
+    counts = {}
+    for seal in SEAL:
+        for peer in PEERS:
+            c = defaultdict(int)
+            for t in tables:
+                for v, cols in _verdicts(t, seal, peer).items():
+                    c["n<" if v.startswith("n<") else v] += len(cols)
+            if c:
+                counts[(seal, peer)] = c
+    if not counts:
+        return []
+    peers = [p for p in PEERS if any(k[1] == p for k in counts)]
+    lines = ["Headline: cells (field × ε, and training sizes at ε = 0) where the SEAL method "
+             "**wins** / is within the error bars / loses, against each peer (undecided: "
+             f"n < {MIN_SEEDS}).", "",
+             "| SEAL method | " + " | ".join(f"vs {p}" for p in peers) + " |",
+             "|---|" + "---|" * len(peers)]
+    for seal in SEAL:
+        if any(k[0] == seal for k in counts):
+            cells = []
+            for peer in peers:
+                c = counts.get((seal, peer))
+                cells.append("—" if c is None else
+                             f"**{c['win']}** / {c['tie']} / {c['loss']}"
+                             + (f" ({c['n<']} undecided)" if c["n<"] else ""))
+            lines.append(f"| {seal} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def render_answer(m: dict) -> str:
     """The answer in markdown, from ``metrics`` only (no hand-typed number)."""
     lines = ["### The answer, on the error bars (rendered by `--report` from metrics.json)", "",
              f"Rule: {m['rule']}. Test MSE, mean ± std (n seeds), "
              f"{m['full_size']} training trajectories.", ""]
+    head = _headline(m)
+    if head:
+        lines += head
     if m.get("lambda"):
         lines += ["λ chosen on validation (method/field/ε: λ): " + ", ".join(
             f"{k}: {v:g}" for k, v in m["lambda"].items()) + ".", ""]

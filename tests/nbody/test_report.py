@@ -104,6 +104,8 @@ def test_answer_is_rendered_from_the_data():
     assert "- `gseal` **beats** `baseline` at size ∈ {100}; within the error bars of " \
            "`baseline` at size ∈ {3000}." in text
     assert "EGNN 1e-15, GSEAL 0.01, baseline 0.05: **holds**" in text
+    # headline: each cell once (the trap's shared ε = 0 and the size 3 000 not recounted)
+    assert "| gseal | **0** / 0 / 1 | **2** / 1 / 0 (1 undecided) | **1** / 0 / 0 |" in text
 
 
 def test_figures_render_on_small_data(tmp_path):
