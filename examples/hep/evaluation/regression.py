@@ -17,6 +17,7 @@ import math
 import numpy as np
 import torch
 
+from examples.hep.evaluation import style
 from examples.hep.evaluation import tagging as ev
 from liesoft import DeltaSEAL, Lorentz, Vector4, invariance_profile, math_attention
 
@@ -150,24 +151,29 @@ def _plot_vs_pt(curves: dict, pt_cut: float, path, key: str, quantities, ylabel,
                 logy=False) -> None:
     """``key`` (``"resolution"`` or ``"response"``) vs true pT per method and quantity, mean ±
     std over seeds (``curves[method]``: list over seeds of :func:`binned_response` dicts), the
-    training range shaded."""
-    plt = ev._plt()
-    fig, axes = plt.subplots(1, len(quantities), figsize=(5.2 * len(quantities), 4.2))
-    for ax, q in zip(np.atleast_1d(axes), quantities, strict=True):
+    training range shaded; one legend outside."""
+    from matplotlib.patches import Patch
+
+    _, fig, axes = style.subplots(1, len(quantities), figsize=(4.8 * len(quantities) + 3.2, 4.2))
+    handles, ns = [], []
+    for j, (ax, q) in enumerate(zip(axes[0], quantities, strict=True)):
         for m, runs in curves.items():
-            ev._band(ax, runs[0]["centers"], [r[q][key] for r in runs], m)
+            h, n = ev._band(ax, runs[0]["centers"], [r[q][key] for r in runs], m)
+            if j == 0:
+                handles.append(h)
+            ns += list(n)
         if ideal is not None:
             ax.axhline(ideal, color="black", lw=0.8)
-        ax.axvline(pt_cut, color="gray", ls="--", lw=1)
-        ax.axvspan(ax.get_xlim()[0], pt_cut, color="gray", alpha=0.08, label="training range")
-        ax.set_xlabel(r"particle-level jet $p_T$ [GeV]")
-        ax.set_ylabel(ylabel.format(rf"${UNITS[q]}$"))
         if logy:
             ax.set_yscale("log")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        style.fit_data(ax, extra_y=[ideal] if ideal is not None else [])
+        ax.axvline(pt_cut, color="gray", ls="--", lw=1)
+        ax.axvspan(ax.get_xlim()[0], pt_cut, color="gray", alpha=0.08, zorder=0)
+        ax.set_xlabel(r"particle-level jet $p_T$ [GeV]")
+        ax.set_ylabel(ylabel.format(rf"${UNITS[q]}$"))
+    handles.append(Patch(color="gray", alpha=0.15, label="training range"))
+    style.legend(fig, handles + style.seed_handles(ns))
+    style.save(fig, path)
 
 
 def plot_resolution_vs_pt(curves: dict, pt_cut: float, path, quantities=("E", "m")) -> None:
@@ -185,30 +191,39 @@ def plot_response_vs_pt(curves: dict, pt_cut: float, path, quantities=("E", "m")
 def plot_violation(profiles: dict, path, curve="boost") -> None:
     """Relative equivariance violation vs |β| per method (log y), mean ± std over seeds;
     ``profiles[method]``: list over seeds of :func:`relative_violation` dicts."""
-    plt = ev._plt()
-    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    _, fig, axes = style.subplots(figsize=(7.8, 4.2))
+    ax = axes[0][0]
+    handles, ns = [], []
     for m, runs in profiles.items():
-        ev._band(ax, runs[0]["magnitudes"], [r["mean"][curve] for r in runs], m)
+        h, n = ev._band(ax, runs[0]["magnitudes"], [r["mean"][curve] for r in runs], m)
+        handles.append(h)
+        ns += list(n)
     ax.set_yscale("log")
+    style.fit_data(ax)
     ax.set_xlabel(r"boost $|\beta|$")
     ax.set_ylabel(r"$|f(\Lambda x) - \Lambda f(x)|\,/\,|f(x)|$")
-    ev._save(fig, ax, path)
+    ev._save(fig, ax, path, handles, ns)
 
 
 def plot_violation_per_generator(profiles: dict, path) -> None:
-    """One panel per method: the relative violation along each generator (seed 0)."""
-    plt = ev._plt()
+    """One panel per method: the relative violation along each generator (seed 0), one colour
+    per generator, one legend outside."""
     methods = list(profiles)
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.8), sharey=True)
-    for ax, m in zip(np.atleast_1d(axes), methods, strict=True):
+    _, fig, axes = style.subplots(1, len(methods), figsize=(3.9 * len(methods) + 1.6, 3.8),
+                                  sharey=True)
+    ys, xs = [], []
+    for ax, m in zip(axes[0], methods, strict=True):
         prof = profiles[m][0]
-        for name, values in prof["mean"].items():
-            ax.plot(prof["magnitudes"], values, "-o", ms=3, label=f"${name}$")
+        for i, (name, values) in enumerate(prof["mean"].items()):
+            ax.plot(prof["magnitudes"], values, "-o", ms=3, color=style.series_color(i),
+                    label=f"${name}$")
+            ys.append(values)
+        xs.append(prof["magnitudes"])
         ax.set_yscale("log")
-        ax.set_title(ev.label(m))
+        ax.set_title(ev.label(m), fontsize=9)
         ax.set_xlabel(r"$|\beta|$ or angle")
-        ax.legend(fontsize=6)
-    np.atleast_1d(axes)[0].set_ylabel(r"$|f(gx) - \rho(g) f(x)|\,/\,|f(x)|$")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    for ax in axes[0]:
+        style.fit(ax, xs, ys)
+    axes[0][0].set_ylabel(r"$|f(gx) - \rho(g) f(x)|\,/\,|f(x)|$")
+    style.legend(fig, title="generator (seed 0)")
+    style.save(fig, path)

@@ -13,7 +13,8 @@
   "hollow: 1 seed");
 * :func:`legend`: legends outside the data area (right of the axes, or below the figure),
   identical entries merged;
-* :func:`fit`: axes limited to the data with a small margin (linear or log); :func:`integer_ticks`
+* :func:`fit` / :func:`fit_data`: axes limited to the data (given, or every point drawn) with a
+  small margin (linear or log); :func:`integer_ticks`
   for epochs, trainings and other counts;
 * :func:`save`: ``bbox_inches="tight"``, then the figure is closed.
 
@@ -29,7 +30,8 @@ import zlib
 import numpy as np
 
 __all__ = ["pyplot", "subplots", "method_style", "color", "marker", "series_color", "tag",
-           "errorbar", "seed_handles", "legend", "fit", "integer_ticks", "save",
+           "errorbar", "seed_handles", "legend", "fit", "fit_data", "data_of", "integer_ticks",
+           "save",
            "METHOD_STYLES", "SERIES", "FALLBACK", "MIN_FONT"]
 
 MIN_FONT = 8          # pt: the smallest text in a figure (legends, annotations, ticks)
@@ -86,9 +88,10 @@ METHOD_STYLES = {
     "rate-lr2": ("#0b7d7d", "X"),
     "hold0.9": ("#c7a20b", "D"),
 }
-# colours for curves that are not methods (seeds, targets, generators): Okabe-Ito
-SERIES = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000",
-          "#f0e442")
+# colours for curves that are not methods (seeds, targets, λs, generators): Okabe-Ito, the
+# blue last (the baseline's colour is a blue; the toy's figures draw it beside λ curves)
+SERIES = ("#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#f0e442",
+          "#0072b2")
 # deterministic fallback for names not in METHOD_STYLES (crc32 of the name)
 FALLBACK = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#9c755f", "#76b7b2", "#edc948",
             "#ff9da7", "#e15759", "#bab0ac")
@@ -269,9 +272,16 @@ def legend(target, handles=None, *, where="right", ncol=1, title=None, fontsize=
 
 
 # ----------------------------------------------------------------------------- axes
+def _flat(values):
+    if isinstance(values, (list, tuple, np.ndarray)) and not np.isscalar(values):
+        for v in values:
+            yield from _flat(v)
+    elif values is not None:
+        yield float(values)
+
+
 def _finite(values, log: bool):
-    v = np.asarray([float(a) for a in np.ravel(np.asarray(values, dtype=object))
-                    if a is not None], dtype=float)
+    v = np.fromiter(_flat(values), dtype=float)
     v = v[np.isfinite(v)]
     return v[v > 0] if log else v
 
@@ -298,6 +308,32 @@ def fit(ax, x=None, y=None, margin: float = 0.05) -> None:
         ax.set_xlim(*lim)
     if y is not None and (lim := _limits(y, ax.get_yscale() == "log", margin)):
         ax.set_ylim(*lim)
+
+
+def data_of(ax):
+    """``(xs, ys)``: every point of the data artists of ``ax`` (lines and markers in data
+    coordinates, error-bar segments; not axhline / axvline / spans)."""
+    xs, ys = [], []
+    for ln in ax.get_lines():
+        if ln.get_transform() == ax.transData and ln.get_visible():
+            xs.append(np.asarray(ln.get_xdata(), dtype=float).ravel())
+            ys.append(np.asarray(ln.get_ydata(), dtype=float).ravel())
+    for col in ax.collections:
+        if col.get_transform() == ax.transData and hasattr(col, "get_segments"):
+            for seg in col.get_segments():
+                if len(seg):
+                    xs.append(np.asarray(seg)[:, 0])
+                    ys.append(np.asarray(seg)[:, 1])
+    return (np.concatenate(xs) if xs else np.empty(0)), (np.concatenate(ys) if ys else
+                                                         np.empty(0))
+
+
+def fit_data(ax, margin: float = 0.05, x: bool = True, y: bool = True, extra_x=(),
+             extra_y=()) -> None:
+    """:func:`fit` to every data point drawn in ``ax`` (:func:`data_of`: markers, lines, error
+    bars with their caps) and to ``extra_x`` / ``extra_y`` (e.g. a target line)."""
+    xs, ys = data_of(ax)
+    fit(ax, [xs, list(extra_x)] if x else None, [ys, list(extra_y)] if y else None, margin)
 
 
 def integer_ticks(ax, axis: str = "x") -> None:

@@ -157,17 +157,15 @@ def plot_invariance(profiles: dict, path) -> None:
     ``profiles[method]`` is a list (one per seed) of ``(magnitudes, means)``."""
     _, fig, axes = style.subplots(figsize=(7.2, 4.2))
     ax = axes[0][0]
-    handles, ns, xs, ys = [], [], [], []
+    handles, ns = [], []
     for method, runs in profiles.items():
         h, n = _band(ax, runs[0][0], [r[1] for r in runs], method)
         handles.append(h)
         ns += list(n)
-        xs.append(runs[0][0])
-        ys += [r[1] for r in runs]
     ax.set_xlabel(r"$|\beta|$ of the boost")
     ax.set_ylabel(r"mean $|\sigma(f(\Lambda x)) - \sigma(f(x))|$")
     ax.set_yscale("log")
-    style.fit(ax, xs, ys)
+    style.fit_data(ax)
     ax.set_title("Tagger invariance to 3-D boosts")
     _save(fig, ax, path, handles, ns)
 
@@ -177,10 +175,10 @@ def plot_accuracy_vs_pt(curves: dict, path) -> None:
     one colour and marker per method, mean ± std over seeds.
     ``curves[method] = {"original": [binned...], "boosted": [binned...]}`` (one per seed)."""
     _, fig, axes = style.subplots(1, 2, figsize=(11, 4.2), sharex=True)
-    handles, ns, xs = [], [], []
+    handles, ns = [], []
     for j, (which, title) in enumerate((("original", "original test jets"),
                                         ("boosted", "boosted test jets"))):
-        ax, ys = axes[0][j], []
+        ax = axes[0][j]
         for method, c in curves.items():
             x = c[which][0]["pt"]
             runs = [b["balanced_accuracy"] for b in c[which]]
@@ -188,12 +186,10 @@ def plot_accuracy_vs_pt(curves: dict, path) -> None:
             if j == 0:
                 handles.append(h)
             ns += list(n)
-            xs.append(x)
-            ys += runs
         ax.set_xlabel(r"jet $p_T$ [GeV]")
         ax.set_ylabel("balanced accuracy")
         ax.set_title(title)
-        style.fit(ax, xs, ys)
+        style.fit_data(ax)
     _save(fig, axes, path, handles, ns)
 
 
@@ -205,18 +201,16 @@ def plot_extrapolation(curves: dict, pt_cut: float, key: str, ylabel: str, path,
 
     _, fig, axes = style.subplots(figsize=(7.4, 4.2))
     ax = axes[0][0]
-    handles, ns, xs, ys = [], [], [], []
+    handles, ns = [], []
     for method, runs in curves.items():
         h, n = _band(ax, runs[0]["pt"], [r[key] for r in runs], method)
         handles.append(h)
         ns += list(n)
-        xs.append(runs[0]["pt"])
-        ys += [r[key] for r in runs]
     ax.set_xlabel(r"jet $p_T$ [GeV]")
     ax.set_ylabel(ylabel)
     if log:
         ax.set_yscale("log")
-    style.fit(ax, xs, ys)
+    style.fit_data(ax)
     ax.axvline(pt_cut, color="k", ls=":")
     ax.axvspan(pt_cut, ax.get_xlim()[1], color="0.9", zorder=0)
     handles.append(Patch(color="0.9", label=f"above the training cut ($p_T$ > {pt_cut:g} GeV)"))

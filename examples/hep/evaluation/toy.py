@@ -65,92 +65,110 @@ def label(method, lam, b2) -> str:
 
 
 def make_figures(runs: dict, cfg, out: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """fig1.png (δSEAL solid, GSEAL dashed, one colour per λ), fig6.png (GSEAL against β²max;
+    λ_G = λ_δ / β²max) and comparison.png (each method at its best λ, the method's colour):
+    test MSE against the test boost, mean over the seeds, legends outside the panels."""
+    from matplotlib.lines import Line2D
+
+    from examples.hep.evaluation import style
 
     betas = list(cfg.test_betas)
     cases = [c for c in ("exact", "broken") if c in cfg.cases]
     titles = {"exact": "exact", "broken": "broken (s = (0,0,0,1e-3))"}
     all_lams = sorted(set(cfg.lams_gseal) | set(cfg.lams_dseal) | set(cfg.study_lams))
-    tab = plt.get_cmap("tab10")
-    color = lambda lam: tab(all_lams.index(lam) % 10) if lam in all_lams else "grey"  # noqa: E731
+    color = lambda lam: style.series_color(all_lams.index(lam)) if lam in all_lams \
+        else "grey"  # noqa: E731
+    seeds = sorted({r["n"] for r in runs.values()})
+    seeds_note = "mean over " + "/".join(map(str, seeds)) + (" seeds" if seeds != [1]
+                                                                else " seed")
+    base_handle = Line2D([], [], color=style.color("baseline"), lw=2, label="baseline (λ=0)")
 
     def base(ax, case):
         if (case, "baseline", 0.0, None) in runs:
-            ax.plot(betas, runs[(case, "baseline", 0.0, None)]["test"], "k-", lw=2,
-                    label="baseline (λ=0)")
+            style.tag(ax.plot(betas, runs[(case, "baseline", 0.0, None)]["test"], "-",
+                              color=style.color("baseline"), lw=2), "baseline")
 
-    def finish(ax, title):
+    def finish(ax, title, curves):
         ax.set_yscale("log")
-        ax.set_xlabel("test boost β (along z)")
+        style.fit(ax, betas, curves, margin=0.04)
+        ax.set_xlabel(r"test boost $\beta$ (along z)")
         ax.set_ylabel("MSE")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=6)
+
+    def lam_handles(lams, extra=()):
+        return [base_handle, *[Line2D([], [], color=color(lam), lw=2, label=f"λ_δ = {lam:g}")
+                               for lam in lams], *extra]
+
+    def curves_of(ax):
+        return [line.get_ydata() for line in ax.lines]
 
     # Fig. 1: solid dSEAL, dashed GSEAL (beta_max^2 = cfg.beta_max2)
-    fig, axes = plt.subplots(1, len(cases), figsize=(6 * len(cases), 4.5), squeeze=False)
+    _, fig, axes = style.subplots(1, len(cases), figsize=(5.2 * len(cases) + 2.8, 4.3))
     for ax, case in zip(axes[0], cases, strict=True):
         base(ax, case)
         for lam in cfg.lams_dseal:
             if (k := (case, "dseal", lam, None)) in runs:
-                ax.plot(betas, runs[k]["test"], "-", color=color(lam), label=label("dseal", lam,
-                                                                                    None))
+                ax.plot(betas, runs[k]["test"], "-", color=color(lam))
         for lam in cfg.lams_gseal:
             if (k := (case, "gseal", lam, cfg.beta_max2)) in runs:
-                ax.plot(betas, runs[k]["test"], "--", color=color(lam),
-                        label=label("gseal", lam, cfg.beta_max2))
-        finish(ax, f"Fig. 1, {titles[case]}: solid δSEAL, dashed GSEAL (β²max={cfg.beta_max2:g})")
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "fig1.png"), dpi=100)
-    plt.close(fig)
+                ax.plot(betas, runs[k]["test"], "--", color=color(lam))
+        finish(ax, f"Fig. 1, {titles[case]}", curves_of(ax))
+    lams = sorted(set(cfg.lams_dseal) | set(cfg.lams_gseal))
+    style.legend(fig, [base_handle, *[Line2D([], [], color=color(lam), lw=2,
+                                             label=f"λ = {lam:g}") for lam in lams],
+                       Line2D([], [], color="0.3", ls="-", label="δSEAL"),
+                       Line2D([], [], color="0.3", ls="--",
+                              label=f"GSEAL (β²max = {cfg.beta_max2:g})")], title=seeds_note)
+    style.save(fig, os.path.join(out, "fig1.png"), dpi=100)
 
     # Fig. 6: (a, b) GSEAL vs beta_max at two lambdas; (c) small beta_max, lam_G = lam_d / b2
     study_b2 = sorted(set(cfg.study_beta_max2) | {cfg.beta_max2})
-    bcol = {b2: plt.get_cmap("plasma")(0.85 * i / max(len(study_b2) - 1, 1))
-            for i, b2 in enumerate(study_b2)}
+    bcol = {b2: style.series_color(i) for i, b2 in enumerate(study_b2)}
     ncol = len(cfg.study_lams) + 1
-    fig, axes = plt.subplots(len(cases), ncol, figsize=(4.6 * ncol, 4.0 * len(cases)),
-                             squeeze=False)
+    _, fig, axes = style.subplots(len(cases), ncol, figsize=(4.6 * ncol + 2.8,
+                                                             3.8 * len(cases)))
     for row, case in enumerate(cases):
         for col, lam in enumerate(cfg.study_lams):
             ax = axes[row][col]
             base(ax, case)
             for b2 in study_b2:
                 if (k := (case, "gseal", lam, b2)) in runs:
-                    ax.plot(betas, runs[k]["test"], "--", color=bcol[b2],
-                            label=f"GSEAL λ={lam:g}, β²max={b2:g}")
-            finish(ax, f"({chr(97 + row * ncol + col)}) {titles[case]}: GSEAL λ={lam:g}, "
-                   "varying β²max")
+                    ax.plot(betas, runs[k]["test"], "--", color=bcol[b2])
+            finish(ax, f"({chr(97 + row * ncol + col)}) {titles[case]}: GSEAL λ={lam:g}",
+                   curves_of(ax))
         ax = axes[row][-1]
         base(ax, case)
         sb2 = cfg.small_beta_max2
         for lam in cfg.lams_dseal:
             if (k := (case, "dseal", lam, None)) in runs:
-                ax.plot(betas, runs[k]["test"], "-", color=color(lam), label=f"δSEAL λ={lam:g}")
+                ax.plot(betas, runs[k]["test"], "-", color=color(lam))
             lg = round(lam / sb2, 10)
             if (k := (case, "gseal", lg, sb2)) in runs:
-                ax.plot(betas, runs[k]["test"], "--", color=color(lam),
-                        label=f"GSEAL λ={lg:g}, β²max={sb2:g}")
+                ax.plot(betas, runs[k]["test"], "--", color=color(lam))
         finish(ax, f"({chr(97 + row * ncol + ncol - 1)}) {titles[case]}: "
-                   f"λ_G = λ_δ / β²max, β²max = {sb2:g}")
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "fig6.png"), dpi=100)
-    plt.close(fig)
+                   f"λ_G = λ_δ / β²max", curves_of(ax))
+    style.legend(axes[0][ncol - 2], [base_handle] + [
+        Line2D([], [], color=bcol[b2], ls="--", lw=2, label=f"GSEAL, β²max = {b2:g}")
+        for b2 in study_b2], title="(a, b)")
+    style.legend(axes[0][-1], lam_handles(cfg.lams_dseal, (
+        Line2D([], [], color="0.3", ls="-", label="δSEAL, λ_δ"),
+        Line2D([], [], color="0.3", ls="--",
+               label=f"GSEAL, λ_G = λ_δ / {cfg.small_beta_max2:g}"))),
+        title=f"last column; {seeds_note}")
+    style.save(fig, os.path.join(out, "fig6.png"), dpi=100)
 
     # comparison: every method at its best (lambda, beta_max) on the validation sample
-    styles = dict(baseline="k-", gseal="C0--", dseal="C1-", augment="C2-.", invariant="C3:",
-                  dualsubnet="C4-")
-    fig, axes = plt.subplots(1, len(cases), figsize=(6 * len(cases), 4.5), squeeze=False)
+    lstyle = dict(baseline="-", gseal="--", dseal="-", augment="-.", invariant=":",
+                  dualsubnet="-")
+    _, fig, axes = style.subplots(1, len(cases), figsize=(6.6 * len(cases), 4.3))
     for ax, case in zip(axes[0], cases, strict=True):
         for m, (lam, b2, _) in best_runs(runs, case).items():
-            ax.plot(betas, runs[(case, m, lam, b2)]["test"], styles[m], lw=2,
-                    label=label(m, lam, b2))
-        finish(ax, f"{titles[case]}: each method at its best λ (validation)")
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "comparison.png"), dpi=100)
-    plt.close(fig)
+            style.tag(ax.plot(betas, runs[(case, m, lam, b2)]["test"], lstyle.get(m, "-"),
+                              color=style.color(m), lw=2, label=label(m, lam, b2)), m)
+        finish(ax, f"{titles[case]}: each method at its best λ (validation)", curves_of(ax))
+        style.legend(ax, title=seeds_note)
+    style.save(fig, os.path.join(out, "comparison.png"), dpi=100)
 
 
 def nearest(betas, b) -> int:

@@ -22,6 +22,7 @@ import json
 import math
 import os
 
+from examples.hep.evaluation import style
 from examples.hep.evaluation.front import fixed_at, front_at, gmean, lam_at
 from examples.hep.evaluation.toy import nearest
 from examples.hep.models.toy import BUDGET_PENALTIES
@@ -202,119 +203,165 @@ def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
     return rows
 
 
-def _case_penalty_panels(cfg):
-    """A figure with one panel per penalty (rows) and case (columns): ``(fig, [(ax, case,
-    penalty), ...])``."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _case_penalty_panels(cfg, rows_per_panel: int = 1):
+    """A figure with one panel per penalty (rows) and case (columns), in the examples' style:
+    ``(fig, [(axes, case, penalty), ...])`` with ``axes`` one Axes (``rows_per_panel=1``) or
+    that many stacked ones."""
     cases = [c for c in ("exact", "broken") if c in cfg.cases]
-    fig, axes = plt.subplots(len(BUDGET_PENALTIES), len(cases),
-                             figsize=(5.5 * len(cases), 4.2 * len(BUDGET_PENALTIES)),
-                             squeeze=False)
-    return fig, [(axes[i][j], case, pen) for j, case in enumerate(cases)
-                 for i, pen in enumerate(BUDGET_PENALTIES)]
+    k = rows_per_panel
+    _, fig, axes = style.subplots(k * len(BUDGET_PENALTIES), len(cases),
+                                  figsize=(5.0 * len(cases) + 2.6,
+                                           (4.0 if k == 1 else 2.6 * k) * len(BUDGET_PENALTIES)))
+    return fig, [((axes[i * k][j] if k == 1 else [axes[i * k + q][j] for q in range(k)]),
+                  case, pen)
+                 for j, case in enumerate(cases) for i, pen in enumerate(BUDGET_PENALTIES)]
 
 
 def _save(fig, out: str, name: str) -> None:
-    import matplotlib.pyplot as plt
+    style.save(fig, os.path.join(out, name))
 
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, name), dpi=100)
-    plt.close(fig)
+
+def _target_label(t: float) -> str:
+    return f"target {t:g}"
 
 
 def make_budget_figure(rows: list[dict], fixed: dict, cfg, out: str) -> None:
     """Per case and penalty: held-out Γ_final against test MSE, the fixed-λ runs of each seed
-    (open, dashed) and the budget runs (● lr rule, ✕ constant, ★ λ search), targets dotted."""
+    (open, dashed; one colour per seed) and the budget runs (one marker per rule, the seed's
+    colour), targets dotted; one legend outside."""
+    from matplotlib.lines import Line2D
+
     fig, panels = _case_penalty_panels(cfg)
-    marks = {"lr": "o", "constant": "x", "search": "*"}
+    rules = sorted({r["rule"] for r in rows}, key=lambda r: (r != "lr", r))
     for ax, case, pen in panels:
+        xs, ys = [], []
         for seed in cfg.seeds:
             pts = sorted((g, m) for g, m, _ in fixed.get((case, pen, seed), []))
             if pts:
-                ax.plot(*zip(*pts, strict=True), "o--", color=f"C{seed}", mfc="none", alpha=0.6,
-                        label=f"fixed λ, seed {seed}")
+                ax.plot(*zip(*pts, strict=True), "o--", color=style.series_color(seed),
+                        mfc="none", alpha=0.7)
+                xs += [p[0] for p in pts]
+                ys += [p[1] for p in pts]
         for r in rows:
             if (r["case"], r["penalty"]) == (case, pen):
-                ax.plot(r["gamma_final"], r["mse_beta0"], marks.get(r["rule"], "s"),
-                        color=f"C{r['seed']}", ms=7)
-        for t in {r["target"] for r in rows if (r["case"], r["penalty"]) == (case, pen)}:
+                ax.plot(r["gamma_final"], r["mse_beta0"], style.marker(r["rule"]), ls="none",
+                        color=style.series_color(r["seed"]), ms=8)
+                xs.append(r["gamma_final"])
+                ys.append(r["mse_beta0"])
+        targets = {r["target"] for r in rows if (r["case"], r["penalty"]) == (case, pen)}
+        for t in targets:
             ax.axvline(t, ls=":", color="k", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel(f"held-out Γ_final ({pen})")
-        ax.set_ylabel("test MSE at β = 0")
-        ax.set_title(f"{case}, {pen}: ● budget (lr rule), ✕ without schedule, ★ λ search",
-                     fontsize=9)
+        style.fit(ax, xs + list(targets), ys, margin=0.06)
+        ax.set_xlabel(f"held-out $\\Gamma_{{final}}$ ({pen})")
+        ax.set_ylabel(r"test MSE at $\beta$ = 0")
+        ax.set_title(f"{case}, {pen}")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=6)
+    handles = [Line2D([], [], color=style.series_color(s), lw=2, label=f"seed {s}")
+               for s in cfg.seeds]
+    handles.append(Line2D([], [], color="0.3", marker="o", mfc="none", ls="--",
+                          label="fixed λ (λ = 0: baseline)"))
+    handles += [Line2D([], [], color="0.3", marker=style.marker(rule), ms=8, ls="none",
+                       label=f"budget, rule {rule}" if rule != "search" else "λ search")
+                for rule in rules]
+    handles.append(Line2D([], [], color="k", ls=":", lw=0.8, label="targets"))
+    style.legend(fig, handles)
     _save(fig, out, "budget.png")
 
 
 def make_trace_figure(recs: list[dict], cfg, out: str) -> None:
-    """λ and Γ̄ / target against the step of every budget run of the first case and seed
-    (the running target / target dotted), one panel per penalty."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """λ and Γ̄ / target against the step of every budget run of the first case and seed, one
+    column per penalty and target, one colour per rule (the running target / target dotted,
+    ★ the held-out Γ_final), one legend outside."""
+    from matplotlib.lines import Line2D
 
     sel = [r for r in recs if r["method"] == "budget" and r["case"] == cfg.cases[0]
            and r["seed"] == cfg.seeds[0] and r["lam_log"] and len(r["lam_log"][0]) >= 4]
     if not sel:
         return
-    fig, axes = plt.subplots(2, len(BUDGET_PENALTIES), figsize=(11, 7), squeeze=False)
-    targets = sorted({r["target"] for r in sel})
-    for j, pen in enumerate(BUDGET_PENALTIES):
-        for r in (r for r in sel if r["penalty"] == pen):
+    cols = sorted({(BUDGET_PENALTIES.index(r["penalty"]), -r["target"], r["penalty"],
+                    r["target"]) for r in sel})
+    cols = [(pen, t) for _, _, pen, t in cols]
+    rules = sorted({r.get("rule", "lr") for r in sel}, key=lambda r: (r != "lr", r))
+    _, fig, axes = style.subplots(2, len(cols), figsize=(3.3 * len(cols) + 2.6, 6.4))
+    for j, (pen, target) in enumerate(cols):
+        lam_y, g_y, steps = [], [], []
+        for r in (r for r in sel if (r["penalty"], r["target"]) == (pen, target)):
+            rule = r.get("rule", "lr")
             step = [e[0] for e in r["lam_log"]]
-            col = f"C{targets.index(r['target'])}"
-            ls = "-" if r.get("rule", "lr") == "lr" else "--"
-            lab = f"target {r['target']:g}, {r.get('rule', 'lr')}"
-            axes[0][j].plot(step, [e[1] for e in r["lam_log"]], ls, color=col, label=lab)
-            axes[1][j].plot(step, [e[2] / r["target"] for e in r["lam_log"]], ls, color=col,
-                            label=lab)
-            if r.get("rule", "lr") == "lr":
-                axes[1][j].plot(step, [e[3] / r["target"] for e in r["lam_log"]], ":",
-                                color=col)
-            axes[1][j].plot(step[-1], r["final_gamma_heldout"][pen] / r["target"], "*",
-                            color=col, ms=11)
-        axes[0][j].set_title(f"{cfg.cases[0]}, {pen}, seed {cfg.seeds[0]}", fontsize=9)
-        axes[0][j].set_ylabel("λ")
-        axes[1][j].set_ylabel("Γ̄ / target (★ held-out Γ_final; dotted: running target)")
-        for ax in (axes[0][j], axes[1][j]):
+            col = style.color(rule)
+            lam = [e[1] for e in r["lam_log"]]
+            g = [e[2] / r["target"] for e in r["lam_log"]]
+            style.tag(axes[0][j].plot(step, lam, "-", color=col, lw=1.3), rule)
+            style.tag(axes[1][j].plot(step, g, "-", color=col, lw=1.3), rule)
+            if rule == "lr":
+                run_t = [e[3] / r["target"] for e in r["lam_log"]]
+                axes[1][j].plot(step, run_t, ":", color=col)
+                g_y += run_t
+            gf = r["final_gamma_heldout"][pen] / r["target"]
+            axes[1][j].plot(step[-1], gf, "*", color=col, ms=10, ls="none")
+            lam_y += lam
+            g_y += g + [gf]
+            steps += step
+        axes[0][j].set_title(f"{pen}, {_target_label(target)}")
+        for ax, ys in ((axes[0][j], lam_y), (axes[1][j], g_y)):
             ax.set_yscale("log")
-            ax.set_xlabel("step")
             ax.grid(alpha=0.3, which="both")
-            ax.legend(fontsize=6)
+            style.fit(ax, steps, ys, margin=0.04)
+        axes[1][j].set_xlabel("step")
+    axes[0][0].set_ylabel("λ")
+    axes[1][0].set_ylabel(r"$\bar\Gamma$ / target")
+    handles = [Line2D([], [], color=style.color(rule), lw=2, label=f"rule {rule}")
+               for rule in rules]
+    handles += [Line2D([], [], color="0.3", ls=":", label="running target / target (lr)"),
+                Line2D([], [], color="0.3", marker="*", ms=10, ls="none",
+                       label="held-out $\\Gamma_{final}$ / target")]
+    style.legend(fig, handles, title=f"{cfg.cases[0]} case, seed {cfg.seeds[0]}")
     _save(fig, out, "budget_traces.png")
 
 
 def make_search_figure(recs: list[dict], cfg, out: str) -> None:
-    """budget_search.png: every λ search (rule ``search``) as Γ_val / target against its
-    trainings (each trial's λ written beside it, the landing band shaded), one panel per case
-    and penalty, a line per target and seed."""
+    """budget_search.png: every λ search (rule ``search``), per case and penalty Γ_val / target
+    (the landing band shaded) and the trial's λ against the search's trainings; one colour per
+    target, one line style per seed, a legend per penalty outside."""
+    from matplotlib.lines import Line2D
+
     sel = [r for r in recs if r["method"] == "budget" and r.get("rule") == "search"]
     if not sel:
         return
-    fig, panels = _case_penalty_panels(cfg)
-    for ax, case, pen in panels:
+    fig, panels = _case_penalty_panels(cfg, rows_per_panel=2)
+    seed_ls = ("-", "--", ":")
+    last_case = panels[-1][1]
+    for (gx, lx), case, pen in panels:
         rs = [r for r in sel if (r["case"], r["penalty"]) == (case, pen)]
-        targets = sorted({r["target"] for r in rs})
+        targets = sorted({r["target"] for r in sel if r["penalty"] == pen})
+        g_y, l_y, n_max = [1 / (1 + cfg.search_rtol), 1 + cfg.search_rtol], [], 1
         for r in rs:
-            n = range(1, len(r["trials"]) + 1)
+            n = list(range(1, len(r["trials"]) + 1))
+            c = style.series_color(targets.index(r["target"]))
+            ls = seed_ls[r["seed"] % 3]
             ratio = [t["gamma_val"] / r["target"] for t in r["trials"]]
-            ax.plot(n, ratio, "o-", color=f"C{targets.index(r['target'])}", alpha=0.7,
-                    ls=("-", "--", ":")[r["seed"] % 3],
-                    label=f"target {r['target']:g}, seed {r['seed']}")
-            for k, t, y in zip(n, r["trials"], ratio, strict=True):
-                ax.annotate(f"{t['lam']:.2g}", (k, y), fontsize=5)
-        ax.axhspan(1 / (1 + cfg.search_rtol), 1 + cfg.search_rtol, color="0.85")
-        ax.set_yscale("log")
-        ax.set_xlabel("training of the λ search (λ beside each point)")
-        ax.set_ylabel("Γ_val / target")
-        ax.set_title(f"{case}, {pen}: λ searches (band: landed)", fontsize=9)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=5)
+            gx.plot(n, ratio, marker="o", ms=4, color=c, ls=ls)
+            lx.plot(n, [t["lam"] for t in r["trials"]], marker="o", ms=4, color=c, ls=ls)
+            g_y += ratio
+            l_y += [t["lam"] for t in r["trials"]]
+            n_max = max(n_max, len(n))
+        gx.axhspan(1 / (1 + cfg.search_rtol), 1 + cfg.search_rtol, color="0.85", zorder=0)
+        for ax, ys in ((gx, g_y), (lx, l_y)):
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3, which="both")
+            style.integer_ticks(ax, "x")
+            ax.set_xlim(0.6, n_max + 0.4)
+            style.fit(ax, None, ys, margin=0.08)
+        gx.set_ylabel(r"$\Gamma_{val}$ / target")
+        lx.set_ylabel("λ of the training")
+        lx.set_xlabel("training of the λ search")
+        gx.set_title(f"{case}, {pen} (band: landed)")
+        if case == last_case:
+            handles = [Line2D([], [], color=style.series_color(i), lw=2,
+                              label=_target_label(t)) for i, t in enumerate(targets)]
+            handles += [Line2D([], [], color="0.3", ls=seed_ls[s % 3], label=f"seed {s}")
+                        for s in sorted({r["seed"] for r in sel})]
+            style.legend(gx, handles, title=pen)
     _save(fig, out, "budget_search.png")
