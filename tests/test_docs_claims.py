@@ -39,6 +39,8 @@ DATA = {
     "toy_alternatives": DOCS / "budget" / "full_toy_alternatives" / "budget.json",
     "tagger_budget": DOCS / "budget" / "tagger" / "metrics.json",
     "jet_regression": DOCS / "jet_regression" / "metrics.json",
+    "toy_seed0": DOCS / "toy_regression" / "results.csv",
+    "toy_seed1": DOCS / "toy_regression" / "results_seed1.csv",
 }
 
 # The main job (`python examples/hep/toptag.py`, preset `first`, empty jet cache): no data file
@@ -637,6 +639,83 @@ def claim_toptag_budget_and_first_pass():
          "first pass, boosted jets")
 
 
+def claim_toptag_second_pass_tagging():
+    """Table 1's second pass: its z = (method − baseline)/√(σ₁² + σ₂²) as the doc defines it."""
+    t = doc("top_tagging.md")
+    tt = data("toptag")
+
+    def z(m, key):
+        a, b = stat(tt, m, key), stat(tt, "baseline", key)
+        return (a[0] - b[0]) / math.hypot(a[1], b[1])
+
+    def gap(m, key):
+        return stat(tt, "baseline", key)[0] - stat(tt, m, key)[0]
+
+    aucs = [stat(tt, m, "auc")[0] for m in ("baseline", "gseal", "dseal")]
+    zr = [z(m, f"rejection_at_{e}") for m in ("gseal", "dseal") for e in ("0.3", "0.5")]
+    same(quote(t, "AUC ≥ 0.95 for every method ({}–{})"), [min(aucs), max(aucs)], "AUCs")
+    same(quote(t, "√(σ₁² + σ₂²) = −{} … −{}), and so does GSEAL's balanced accuracy (z = −{}); "
+                  "δSEAL's is lower by {} (z = −{}). The AUC is lower by {} ± {} with GSEAL and "
+                  "{} ± {} with δSEAL — small, but for GSEAL beyond its spread (z = −{}; δSEAL "
+                  "z = −{})"),
+         [-max(zr), -min(zr), -z("gseal", "balanced_accuracy"), gap("dseal", "balanced_accuracy"),
+          -z("dseal", "balanced_accuracy"), gap("gseal", "auc"),
+          math.hypot(stat(tt, "gseal", "auc")[1], stat(tt, "baseline", "auc")[1]),
+          gap("dseal", "auc"), math.hypot(stat(tt, "dseal", "auc")[1], stat(tt, "baseline", "auc")[1]),
+          -z("gseal", "auc"), -z("dseal", "auc")], "Table 1 second pass, tagging")
+    x = ("0.1", "0.5", "0.9")
+    same(quote(t, "the differences are {}, {} and {} combined standard deviations"),
+         [-z("dseal", f"invariance_at_{b}") for b in x], "δSEAL's z")
+    bb, db = stat(tt, "baseline", "boosted_balanced_accuracy"), stat(tt, "dseal",
+                                                                     "boosted_balanced_accuracy")
+    same(quote(t, "Its boosted balanced accuracy rises from {} ± {} to {} ± {}."),
+         [*bb[:2], *db[:2]], "δSEAL's boosted accuracy")
+    g = [stat(tt, "baseline", f"invariance_at_{b}")[0] / stat(tt, "gseal", f"invariance_at_{b}")[0]
+         for b in x]
+    zg = [-z("gseal", f"invariance_at_{b}") for b in x]
+    same(quote(t, "GSEAL is {}×, {}× and {}× more invariant at |β| = 0.1, 0.5, 0.9 ({}–{} combined "
+                  "spreads) and keeps {} ± {} balanced accuracy on boosted jets (baseline {})"),
+         [*g, min(zg), max(zg), *stat(tt, "gseal", "boosted_balanced_accuracy")[:2], bb[0]],
+         "GSEAL, second pass")
+
+
+def _toy(path):
+    rows = {}
+    for line in path.read_text().split("\n")[1:]:
+        if line:
+            case, method, lam, beta_max, _, beta, mse = line.split(",")
+            rows[case, method, float(lam), beta_max, float(beta)] = float(mse)
+    return rows
+
+
+def claim_toy_gseal_against_augmentation():
+    """Per seed (two seeds, no error bars): where GSEAL's test MSE is below augmentation's."""
+    t = doc("toy_regression.md")
+    seeds = [_toy(DATA["toy_seed0"]), _toy(DATA["toy_seed1"])]
+    betas = sorted({k[4] for k in seeds[0]})
+
+    def below(rows, lam):
+        return {b for b in betas if rows["exact", "gseal", lam, "0.974679", b]
+                < rows["exact", "augment", 0.0, "0.974679", b]}
+
+    both1 = below(seeds[0], 1.0) & below(seeds[1], 1.0)
+    both01 = below(seeds[0], 0.1) & below(seeds[1], 0.1)
+    lo, hi = min(both1), max(both1)
+    assert both1 == {b for b in betas if lo <= b <= hi}, sorted(both1)     # one interval
+    assert both01 == {b for b in betas if b <= max(both01)}, sorted(both01)
+    seed1 = below(seeds[1], 1.0)
+    assert seed1 == {b for b in betas if b <= max(seed1)}
+    q = quote(t, "GSEAL λ = 1 has a lower MSE than augmentation for {} ≤ β ≤ {}, and GSEAL λ = 0.1 "
+                 "for β ≤ {}. In seed 1, GSEAL λ = 1 is lower at every β up to {}.")
+    # test β on a 0.05 grid: the quoted β must be the grid point itself
+    assert [float(x) for x in q] == pytest.approx([lo, hi, max(both01), max(seed1)]), q
+    for lam in (0.1, 1.0):
+        for rows in seeds:
+            assert all(rows["broken", "gseal", lam, "0.974679", b]
+                       < rows["broken", "baseline", 0.0, "", b] for b in betas), lam
+    assert len(betas) == 20 and "is below the baseline at all 20 test β, in both seeds" in t
+
+
 def _jr(meth, *path):
     runs = data("jet_regression")["per_seed"][meth]
     vals = []
@@ -693,7 +772,8 @@ CLAIMS = {f.__name__: f for f in (
     claim_budget_headline, claim_budget_alternatives_table, claim_toptag_dseal_second_pass,
     claim_readme_main_job, claim_one_seed_tables, claim_no_zero_spread_printed,
     claim_error_bars_backed, claim_toptag_lambda_scan, claim_toptag_budget_and_first_pass,
-    claim_jet_regression)}
+    claim_jet_regression, claim_toptag_second_pass_tagging,
+    claim_toy_gseal_against_augmentation)}
 
 
 @pytest.mark.parametrize("name", list(CLAIMS))
@@ -739,6 +819,7 @@ PLANTED = [
     ("claim_part_vs_ours_and_particlenet", "toptag", _set(("baseline", "auc", "mean"), 0.9680)),
     ("claim_toptag_dseal_second_pass", "toptag",
      _set(("dseal", "invariance_at_0.9", "std"), 0.08)),
+    ("claim_toptag_second_pass_tagging", "toptag", _set(("gseal", "auc", "std"), 0.002)),
     # one more alternative rule passes a cell
     ("claim_budget_headline", "toy_alternatives", _set(("summary", "slack6", "passes"), 1)),
     ("claim_budget_alternatives_table", "toy_alternatives",
@@ -791,3 +872,16 @@ def test_agrees_reads_the_printed_precision():
     assert agrees("1 099", 1098.5) and agrees("830", 829.66) and not agrees("830", 829.4)
     assert agrees("2.2e-3", 0.00216) and not agrees("2.2e-3", 0.00214)
     assert not agrees("1.0", float("nan"))
+
+
+def test_a_changed_toy_result_fails_its_claim(tmp_path, monkeypatch):
+    """Seed 0's GSEAL λ = 1 at β = 0.5 above augmentation: the range starts at 0.55, not 0.5."""
+    lines = DATA["toy_seed0"].read_text().split("\n")
+    hit = [i for i, ln in enumerate(lines) if ln.startswith("exact,gseal,1,0.974679,0,0.5,")]
+    assert len(hit) == 1
+    lines[hit[0]] = "exact,gseal,1,0.974679,0,0.5,1.0e+00"
+    copy = tmp_path / "results.csv"
+    copy.write_text("\n".join(lines))
+    monkeypatch.setitem(DATA, "toy_seed0", copy)
+    with pytest.raises(AssertionError):
+        claim_toy_gseal_against_augmentation()
