@@ -164,3 +164,46 @@ def test_models_and_the_training_loop_read_no_argparse_namespace():
     folders = [HEP / "models", HEP / "training"]
     assert not source_matches(r"\bargs\.[a-z_]+|import argparse", folders)
     assert source_matches(r"\bargs\.[a-z_]+", [HEP])  # the pattern finds the scripts' reads
+
+
+# the library's floors (../shared/design-notes.md): each imports only what is below it
+FLOORS = {"groups": 0, "_checks": 0, "reps": 1, "penalties": 2, "audit": 2, "testing": 2,
+          "violation": 2, "lambda_search": 2, "experimental": 3, "budget": 4}
+
+
+def library_floor_violations() -> list[str]:
+    bad = []
+    for p in sorted((ROOT / "liesoft").rglob("*.py")):
+        rel = p.relative_to(ROOT / "liesoft").with_suffix("").parts
+        if rel[0] == "__init__":
+            continue
+        mine = FLOORS[rel[0]]
+        tree = ast.parse(p.read_text(), str(p))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level == 0 and (node.module or "").split(".")[0] == "liesoft":
+                target = (node.module.split(".") + [""])[1]
+                names = [target] if target else [a.name for a in node.names]
+            elif node.level > 0:
+                up = p.parent.relative_to(ROOT / "liesoft").parts[: max(0, len(rel) - node.level)]
+                parts = [*up, *((node.module or "").split(".") if node.module else [])]
+                names = [parts[0]] if parts else [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                if name in FLOORS and FLOORS[name] > mine:
+                    bad.append(f"{'/'.join(rel)} imports {name}")
+    return bad
+
+
+def test_the_library_imports_only_down_its_floors():
+    """groups < reps < penalties, audit, testing, violation, lambda_search < experimental:
+    no module imports one above its own floor (the package __init__ gathers them all). The
+    finder was checked on planted files (``from ..penalties import gseal`` in groups/,
+    ``from liesoft.audit import x`` in reps/): both reported."""
+    assert library_floor_violations() == []
+    assert set(FLOORS) >= {p.stem if p.is_file() else p.name
+                           for p in (ROOT / "liesoft").iterdir()
+                           if (p.suffix == ".py" and p.stem != "__init__")
+                           or (p.is_dir() and (p / "__init__.py").exists())}
