@@ -41,6 +41,8 @@ DATA = {
     "jet_regression": DOCS / "jet_regression" / "metrics.json",
     "toy_seed0": DOCS / "toy_regression" / "results.csv",
     "toy_seed1": DOCS / "toy_regression" / "results_seed1.csv",
+    "budget_schedule": DOCS / "budget" / "schedule.json",
+    "efficiency_results": DOCS / "data_efficiency" / "results",
 }
 
 # The main job (`python examples/hep/toptag.py`, preset `first`, empty jet cache): no data file
@@ -716,6 +718,46 @@ def claim_toy_gseal_against_augmentation():
     assert len(betas) == 20 and "is below the baseline at all 20 test β, in both seeds" in t
 
 
+def claim_budget_shrunk_toy():
+    """docs/budget.md's shrunk-toy study (docs/budget/schedule.json)."""
+    t = doc("budget.md")
+    s = data("budget_schedule")
+    for label, rule in (("`constant` (no schedule)", "constant"), ("`lr`, A = 2 (default)", "lr"),
+                        ("`lr-a1`, A = 1 (exact)", "lr-a1"), ("`lr-a4`, A = 4 (exact)", "lr-a4"),
+                        ("`homotopy`", "homotopy")):
+        v = s["summary"][rule]
+        same(quote(t, f"| {label} | {{}} | {{}} | {{}} | {{}} | {{}}–{{}} | {{}}–{{}}; {{}} | {{}} |"),
+             [v["cells"], v["gamma_in_band"], v["front_le_1_2"], v["pass_both"],
+              *v["gamma_ratio_range"], *v["ratio_front_range"], v["ratio_front_gmean"],
+              v["lam_overshoot_max"]], f"shrunk toy, {rule}")
+    same(quote(t, "cells in `runs/budget_schedule/cells/`; {} runs, {} min of training"),
+         [s["runs"], s["train_seconds"] / 60], "shrunk toy, runs")
+    lr = [r for r in s["rows"] if r["rule"] == "lr"]
+    v = s["summary"]["lr"]
+    near = [r["ratio_front"] for r in lr if r["ratio_front"] <= 1.2]
+    lam = sorted(r["lam_overshoot"] for r in lr if not (r["penalty"] == "gseal"
+                                                        and r["target"] == 0.2))
+    same(quote(t, "the final Γ lands within [0.8, 1.25] of the target in {} of {} cells (geometric "
+                  "means; single seeds {}–{}) and the MSE is within 1.2× of the fixed-λ front at the "
+                  "target in {} ({}–{}); over all cells it is {}× the front (geometric mean), "
+                  "against {}× without the schedule. The largest λ stays within {}–{}× the fixed λ "
+                  "at the target ({}× for GSEAL 0.2"),
+         [v["gamma_in_band"], v["cells"], min(r["gamma_ratio_min"] for r in lr),
+          max(r["gamma_ratio_max"] for r in lr), len(near), min(near), max(near),
+          v["ratio_front_gmean"], s["summary"]["constant"]["ratio_front_gmean"], lam[0], lam[-1],
+          v["lam_overshoot_max"]], "shrunk toy, the default rule")
+
+
+def claim_efficiency_wall_time():
+    t = doc("data_efficiency.md")
+    runs = [json.loads(p.read_text()) for p in sorted(DATA["efficiency_results"].glob("*.json"))]
+    assert len(runs) == 40
+    same(quote(t, "The {} trainings (4 methods × (3 sizes × 3 seeds + 1)) summed {} min of optimizer "
+                  "steps and {} min of wall time per training"),
+         [len(runs), sum(r["train_s"] for r in runs) / 60, sum(r["wall_s"] for r in runs) / 60],
+         "data efficiency, time")
+
+
 def _jr(meth, *path):
     runs = data("jet_regression")["per_seed"][meth]
     vals = []
@@ -773,7 +815,7 @@ CLAIMS = {f.__name__: f for f in (
     claim_readme_main_job, claim_one_seed_tables, claim_no_zero_spread_printed,
     claim_error_bars_backed, claim_toptag_lambda_scan, claim_toptag_budget_and_first_pass,
     claim_jet_regression, claim_toptag_second_pass_tagging,
-    claim_toy_gseal_against_augmentation)}
+    claim_toy_gseal_against_augmentation, claim_budget_shrunk_toy, claim_efficiency_wall_time)}
 
 
 @pytest.mark.parametrize("name", list(CLAIMS))
@@ -820,6 +862,8 @@ PLANTED = [
     ("claim_toptag_dseal_second_pass", "toptag",
      _set(("dseal", "invariance_at_0.9", "std"), 0.08)),
     ("claim_toptag_second_pass_tagging", "toptag", _set(("gseal", "auc", "std"), 0.002)),
+    # the default rule passes one more cell of the shrunk toy
+    ("claim_budget_shrunk_toy", "budget_schedule", _set(("summary", "lr", "pass_both"), 9)),
     # one more alternative rule passes a cell
     ("claim_budget_headline", "toy_alternatives", _set(("summary", "slack6", "passes"), 1)),
     ("claim_budget_alternatives_table", "toy_alternatives",
