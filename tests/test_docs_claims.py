@@ -42,6 +42,7 @@ DATA = {
     "toy_seed0": DOCS / "toy_regression" / "results.csv",
     "toy_seed1": DOCS / "toy_regression" / "results_seed1.csv",
     "budget_schedule": DOCS / "budget" / "schedule.json",
+    "toy_budget_rows": DOCS / "budget" / "full_toy" / "budget.csv",
     "efficiency_results": DOCS / "data_efficiency" / "results",
 }
 
@@ -69,7 +70,7 @@ def doc(name) -> str:
     return " ".join(" ".join(lines).replace("**", "").split())
 
 
-NUM = r"(\d{1,3}(?: \d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e-?\d+)?)"
+NUM = r"(\d{1,3}(?: \d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
 
 
 def quote(text: str, template: str) -> list[str]:
@@ -758,6 +759,49 @@ def claim_efficiency_wall_time():
          "data efficiency, time")
 
 
+def _row(v, trainings=True):
+    cells = [v["cells"], v["passes"], v["gamma_in_band"], v["front_ok"], *v["gamma_ratio_range"],
+             *v["ratio_front_range"], v["ratio_front_gmean"]]
+    return cells + [v["trainings_mean"] if trainings else v["lam_overshoot_max"]]
+
+
+def claim_budget_full_toy_and_tagger_tables():
+    """docs/budget.md's find_lambda and ViolationBudget tables (full toy, tagger)."""
+    t = doc("budget.md")
+    s = data("toy_budget")["summary"]
+    row = "| {} | {} | {} | {} | {}–{} | {}–{}; {} | {} |"
+    for label, rule in (("`search` (`find_lambda`)", "search"),
+                        ("`lr` (`ViolationBudget`, optimizer=)", "lr"),
+                        ("`constant` (`ViolationBudget`)", "constant")):
+        same(quote(t, f"| {label} " + row), _row(s[rule]), f"full toy, {rule}")
+    runs = [r for r in _csv(DATA["toy_budget_rows"]) if r["rule"] == "search"]
+    assert {r["status"] for r in runs} == {"landed"}
+    g, m = [float(r["gamma_ratio"]) for r in runs], [float(r["ratio_front"]) for r in runs]
+    same(quote(t, "All {} searches landed (on validation); every single run's test Γ_final/target "
+                  "is in {}–{} and its MSE / front in {}–{}"),
+         [len(runs), min(g), max(g), min(m), max(m)], "full toy, the searches")
+    vb = t[t.index("Evidence: `ViolationBudget` on the full toy"):t.index("Nine alternatives")]
+    for rule in ("lr", "constant"):
+        same(quote(vb, f"| `{rule}` " + row), _row(s[rule], trainings=False),
+             f"full toy, ViolationBudget {rule}")
+    tg = data("tagger_budget")["summary"]
+    for rule in ("search", "lr"):
+        for pen, label, target in (("gseal", "GSEAL", "0.02"), ("dseal", "δSEAL", "0.4")):
+            v = tg[rule][pen]
+            same(quote(t, f"| `{rule}` | {label} | {target} | {{}}; {{}}–{{}} | {{}}; {{}}–{{}} | "
+                          "{} ± {}; {} | {}; {} | {} |"),
+                 [v["gamma_ratio_gmean"], *v["gamma_ratio_range"], v["metric_ratio_gmean"],
+                  *v["metric_ratio_range"], v["auc_mean"], v["auc_std"], v["auc_min"],
+                  v["front_auc_mean"], v["front_auc_min"], v["trainings_mean"]],
+                 f"tagger, {rule} {pen}")
+
+
+def _csv(path):
+    lines = path.read_text().strip().split("\n")
+    head = lines[0].split(",")
+    return [dict(zip(head, ln.split(","), strict=True)) for ln in lines[1:]]
+
+
 def _jr(meth, *path):
     runs = data("jet_regression")["per_seed"][meth]
     vals = []
@@ -815,7 +859,8 @@ CLAIMS = {f.__name__: f for f in (
     claim_readme_main_job, claim_one_seed_tables, claim_no_zero_spread_printed,
     claim_error_bars_backed, claim_toptag_lambda_scan, claim_toptag_budget_and_first_pass,
     claim_jet_regression, claim_toptag_second_pass_tagging,
-    claim_toy_gseal_against_augmentation, claim_budget_shrunk_toy, claim_efficiency_wall_time)}
+    claim_toy_gseal_against_augmentation, claim_budget_shrunk_toy, claim_efficiency_wall_time,
+    claim_budget_full_toy_and_tagger_tables)}
 
 
 @pytest.mark.parametrize("name", list(CLAIMS))
@@ -864,6 +909,10 @@ PLANTED = [
     ("claim_toptag_second_pass_tagging", "toptag", _set(("gseal", "auc", "std"), 0.002)),
     # the default rule passes one more cell of the shrunk toy
     ("claim_budget_shrunk_toy", "budget_schedule", _set(("summary", "lr", "pass_both"), 9)),
+    ("claim_budget_full_toy_and_tagger_tables", "tagger_budget",
+     _set(("summary", "lr", "dseal", "auc_std"), 0.0016)),
+    ("claim_budget_full_toy_and_tagger_tables", "toy_budget",
+     _set(("summary", "constant", "ratio_front_gmean"), 41.0)),
     # one more alternative rule passes a cell
     ("claim_budget_headline", "toy_alternatives", _set(("summary", "slack6", "passes"), 1)),
     ("claim_budget_alternatives_table", "toy_alternatives",
