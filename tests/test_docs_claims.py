@@ -849,6 +849,52 @@ def claim_jet_regression():
           min(p[0] for p in pb) / rb, max(p[0] for p in pb) / rb, rb], "jet regression: boosted mass")
 
 
+def claim_toptag_table1_second_pass():
+    """Table 1 (second pass, 3 seeds) in docs/top_tagging.md: every cell from metrics.json."""
+    tt = data("toptag")
+    label = {"Baseline": "baseline", "Baseline + GSEAL": "gseal", "Baseline + δSEAL": "dseal"}
+    text = (DOCS / "top_tagging.md").read_text()
+    text = text[text.index("### Second pass: results with 3 seeds"):]
+    keys = ("balanced_accuracy", "auc", "rejection_at_0.3", "rejection_at_0.5", "invariance",
+            "boosted_balanced_accuracy", "train_step_s", "eval_step_s")
+    seen = set()
+    for line in text.split("\n"):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] not in label or len(cells) != 9 or cells[0] in seen:
+            continue
+        seen.add(cells[0])
+        m = tt[label[cells[0]]]
+        for key, cell in zip(keys, cells[1:], strict=True):
+            if key == "invariance":
+                parts = [p.strip() for c in cell.split("/") for p in c.split("±")]
+                values = [v for b in ("0.1", "0.5", "0.9")
+                          for v in (m[f"invariance_at_{b}"]["mean"], m[f"invariance_at_{b}"]["std"])]
+            else:
+                parts, values = [p.strip() for p in cell.split("±")], [m[key]["mean"], m[key]["std"]]
+            assert all(m[k]["n"] == 3 for k in m), label[cells[0]]
+            same(parts, values, f"Table 1, {cells[0]}, {key}")
+    assert seen == set(label)
+
+
+def claim_jet_regression_table():
+    """docs/jet_regression.md's results table: every cell from the per-seed runs."""
+    label = {"baseline": "baseline", "+ GSEAL (λ = 10)": "gseal", "+ δSEAL exact (λ = 10)": "dseal",
+             "+ δSEAL random (λ = 10)": "dseal_random", "equivariant peer": "equivariant"}
+    cols = [(r, q, k) for r in ("inside", "above", "boosted") for q in ("E", "m")
+            for k in ("resolution",)] + [("inside", "E", "response"), ("inside", "m", "response")]
+    seen = set()
+    for line in (DOCS / "jet_regression.md").read_text().split("\n"):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] not in label or len(cells) != 9:
+            continue
+        seen.add(cells[0])
+        for path, cell in zip(cols, cells[1:], strict=True):
+            mean, std, n = _jr(label[cells[0]], *path)
+            assert n == 3
+            same([p.strip() for p in cell.split("±")], [mean, std], f"{cells[0]} {path}")
+    assert seen == set(label)
+
+
 # ----------------------------------------------------------------------------- the tests
 CLAIMS = {f.__name__: f for f in (
     claim_efficiency_gseal_vs_baseline, claim_efficiency_gseal_vs_augment,
@@ -860,7 +906,8 @@ CLAIMS = {f.__name__: f for f in (
     claim_error_bars_backed, claim_toptag_lambda_scan, claim_toptag_budget_and_first_pass,
     claim_jet_regression, claim_toptag_second_pass_tagging,
     claim_toy_gseal_against_augmentation, claim_budget_shrunk_toy, claim_efficiency_wall_time,
-    claim_budget_full_toy_and_tagger_tables)}
+    claim_budget_full_toy_and_tagger_tables, claim_toptag_table1_second_pass,
+    claim_jet_regression_table)}
 
 
 @pytest.mark.parametrize("name", list(CLAIMS))
@@ -907,6 +954,7 @@ PLANTED = [
     ("claim_toptag_dseal_second_pass", "toptag",
      _set(("dseal", "invariance_at_0.9", "std"), 0.08)),
     ("claim_toptag_second_pass_tagging", "toptag", _set(("gseal", "auc", "std"), 0.002)),
+    ("claim_toptag_table1_second_pass", "toptag", _set(("dseal", "eval_step_s", "mean"), 0.2)),
     # the default rule passes one more cell of the shrunk toy
     ("claim_budget_shrunk_toy", "budget_schedule", _set(("summary", "lr", "pass_both"), 9)),
     ("claim_budget_full_toy_and_tagger_tables", "tagger_budget",
