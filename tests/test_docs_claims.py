@@ -895,6 +895,16 @@ def claim_jet_regression_table():
     assert seen == set(label)
 
 
+def claim_toptag_extrapolation_table():
+    """docs/top_tagging.md's extrapolation tables are the study's rendered ones, row for row."""
+    rendered = (DOCS / "top_tagging" / "second_pass" / "extrapolation.md").read_text().split("\n")
+    rows = [r for r in rendered if r.startswith("| Baseline")]
+    assert len(rows) == 5
+    text = (DOCS / "top_tagging.md").read_text()
+    missing = [r for r in rows if r not in text]
+    assert not missing, f"rows of extrapolation.md not in top_tagging.md: {missing}"
+
+
 # ----------------------------------------------------------------------------- the tests
 CLAIMS = {f.__name__: f for f in (
     claim_efficiency_gseal_vs_baseline, claim_efficiency_gseal_vs_augment,
@@ -907,7 +917,7 @@ CLAIMS = {f.__name__: f for f in (
     claim_jet_regression, claim_toptag_second_pass_tagging,
     claim_toy_gseal_against_augmentation, claim_budget_shrunk_toy, claim_efficiency_wall_time,
     claim_budget_full_toy_and_tagger_tables, claim_toptag_table1_second_pass,
-    claim_jet_regression_table)}
+    claim_jet_regression_table, claim_toptag_extrapolation_table)}
 
 
 @pytest.mark.parametrize("name", list(CLAIMS))
