@@ -381,16 +381,40 @@ def test_toy_budget_figures(caught, tmp_path):
 
 
 # ----------------------------------------------------------------------------- the style
-def test_same_method_same_colour_across_figures():
-    """Run after the figure tests (pytest keeps the file's order): each method drawn in two or
-    more figures has one colour there."""
-    seen = {m: v for m, v in COLOURS.items() if len({f for f, _ in v}) > 1}
-    if not seen:
-        pytest.skip("run with the figure tests above")
-    assert {"baseline", "gseal", "dseal"} <= set(seen)
-    for m, v in seen.items():
-        assert len({c for _, c in v}) == 1, (m, v)
-        assert {c for _, c in v} == {to_hex(style.color(m))}, m
+def test_same_method_same_colour_across_figures(caught, tmp_path):
+    """baseline, GSEAL, δSEAL and LLoCa drawn by four figure functions of three modules: each
+    has one colour, its style.color, in all of them (and so in the figures of the tests above,
+    which add theirs to COLOURS)."""
+    methods = ("baseline", "gseal", "dseal", "lloca")
+    ev.plot_invariance({m: [(MAGS, [0.01 * (k + 1) * b for b in MAGS])] * 3
+                        for k, m in enumerate(methods)}, tmp_path / "a.png")
+    efficiency.plot_vs_size({m: {n: {"auc": {"mean": 0.95 + 0.001 * k, "std": 0.001, "n": 3,
+                                             "of": 3}} for n in ("1000", "3000")}
+                             for k, m in enumerate(methods)}, "auc", "AUC", tmp_path / "b.png")
+    rev.plot_violation({m: [{"magnitudes": MAGS, "mean": {"boost": [1e-3 * (k + 1)] * 5}}] * 3
+                        for k, m in enumerate(methods)}, tmp_path / "c.png")
+    cfg = toy_cfg()
+    curve = [1e-3] * len(cfg.test_betas)
+    toy.make_figures({(c, m, 0.1 if m != "baseline" else 0.0, 0.1 if m == "gseal" else None): dict(
+        test=curve, val=curve, n=3, w=[None]) for c in cfg.cases for m in methods[:3]},
+        cfg, str(tmp_path))
+    colours: dict = {}
+    for name, fig in caught:
+        for ax in fig.axes:
+            for a in ax.get_children():
+                gid = a.get_gid() or ""
+                if gid.startswith("method:"):
+                    c = a.get_color() if isinstance(a, Line2D) else np.atleast_2d(
+                        a.get_edgecolor())[0]
+                    if isinstance(a, Line2D) and a.get_linestyle() == "None":
+                        c = a.get_markeredgecolor()
+                    colours.setdefault(gid[7:], set()).add((name, to_hex(c)))
+    for m in methods:
+        figs = {f for f, _ in colours[m]}
+        assert len(figs) >= (4 if m != "lloca" else 3), (m, figs)
+        assert {c for _, c in colours[m]} == {to_hex(style.color(m))}, (m, colours[m])
+    for m, v in COLOURS.items():        # the figures of the tests above, where they ran
+        assert {c for _, c in v} == {to_hex(style.color(m))}, (m, v)
 
 
 def test_colour_table_distinct_and_stable():
