@@ -44,6 +44,8 @@ DATA = {
     "budget_schedule": DOCS / "budget" / "schedule.json",
     "toy_budget_rows": DOCS / "budget" / "full_toy" / "budget.csv",
     "efficiency_results": DOCS / "data_efficiency" / "results",
+    "part_step_ratio": DOCS / "taggers" / "part_step_ratio_cpu.json",
+    "particlenet_step_ratio": DOCS / "taggers" / "particlenet_step_ratio_cpu.json",
 }
 
 # The main job (`python examples/hep/toptag.py`, preset `first`, empty jet cache): no data file
@@ -905,6 +907,21 @@ def claim_toptag_extrapolation_table():
     assert not missing, f"rows of extrapolation.md not in top_tagging.md: {missing}"
 
 
+def claim_models_step_ratio_table():
+    """docs/models.md's cost table: docs/taggers/*_step_ratio_cpu.json."""
+    t = doc("models.md")
+    p = data("part_step_ratio")["methods"]
+    n = data("particlenet_step_ratio")["methods"]
+    same(quote(t, "| baseline step | {} ms (1.00) | {} ms (1.00) |"),
+         [1e3 * p["baseline"]["median_step_s"], 1e3 * n["baseline"]["median_step_s"]],
+         "models.md baseline steps")
+    for label, key in (("GSEAL (λ = 1, `fx` reused)", "gseal"),
+                       ("δSEAL exact (`return_output=True`)", "dseal_exact"),
+                       ("δSEAL fd (`fx` reused)", "dseal_fd")):
+        same(quote(t, f"| {label} | {{}} | {{}} |"),
+             [p[key]["median_ratio"], n[key]["median_ratio"]], f"models.md {key}")
+
+
 # ----------------------------------------------------------------------------- the tests
 CLAIMS = {f.__name__: f for f in (
     claim_efficiency_gseal_vs_baseline, claim_efficiency_gseal_vs_augment,
@@ -917,7 +934,7 @@ CLAIMS = {f.__name__: f for f in (
     claim_jet_regression, claim_toptag_second_pass_tagging,
     claim_toy_gseal_against_augmentation, claim_budget_shrunk_toy, claim_efficiency_wall_time,
     claim_budget_full_toy_and_tagger_tables, claim_toptag_table1_second_pass,
-    claim_jet_regression_table, claim_toptag_extrapolation_table)}
+    claim_jet_regression_table, claim_toptag_extrapolation_table, claim_models_step_ratio_table)}
 
 
 @pytest.mark.parametrize("name", list(CLAIMS))
@@ -965,6 +982,8 @@ PLANTED = [
      _set(("dseal", "invariance_at_0.9", "std"), 0.08)),
     ("claim_toptag_second_pass_tagging", "toptag", _set(("gseal", "auc", "std"), 0.002)),
     ("claim_toptag_table1_second_pass", "toptag", _set(("dseal", "eval_step_s", "mean"), 0.2)),
+    ("claim_models_step_ratio_table", "particlenet_step_ratio",
+     _set(("methods", "gseal", "median_ratio"), 2.2)),
     # the default rule passes one more cell of the shrunk toy
     ("claim_budget_shrunk_toy", "budget_schedule", _set(("summary", "lr", "pass_both"), 9)),
     ("claim_budget_full_toy_and_tagger_tables", "tagger_budget",
