@@ -44,6 +44,7 @@ DATA = {
     "budget_schedule": DOCS / "budget" / "schedule.json",
     "toy_budget_rows": DOCS / "budget" / "full_toy" / "budget.csv",
     "efficiency_results": DOCS / "data_efficiency" / "results",
+    "jet_regression_main": DOCS / "jet_regression" / "details_main_job.json",
     "part_step_ratio": DOCS / "taggers" / "part_step_ratio_cpu.json",
     "particlenet_step_ratio": DOCS / "taggers" / "particlenet_step_ratio_cpu.json",
 }
@@ -922,6 +923,39 @@ def claim_models_step_ratio_table():
              [p[key]["median_ratio"], n[key]["median_ratio"]], f"models.md {key}")
 
 
+def claim_jet_regression_cost_and_peer():
+    t = doc("jet_regression.md")
+    idle = data("jet_regression_main")["timing"]["median_s"]
+    loaded = data("jet_regression")["timing"]["median_s"]
+    r = {m: idle[m]["train"] / idle["baseline"]["train"] for m in idle}
+    rl = {m: loaded[m]["train"] / loaded["baseline"]["train"] for m in loaded}
+    same(quote(t, "the 3-seed run, with the top-tagging study on the other core, gave {} / {} / {} / "
+                  "{}):"), [rl["gseal"], rl["dseal"], rl["dseal_random"], rl["equivariant"]],
+         "jet regression, loaded timing")
+    same(quote(t, "| 1.00 ({} s) |"), [idle["baseline"]["train"]], "jet regression, baseline step")
+    same(quote(t, "The random estimator costs {} of a baseline step against {} for the exact one"),
+         [r["dseal_random"], r["dseal"]], "jet regression, δSEAL routes")
+    same(quote(t, "it saves {} % of the exact penalty's step ({}× cheaper)"),
+         [100 * (1 - r["dseal_random"] / r["dseal"]), r["dseal"] / r["dseal_random"]],
+         "jet regression, random δSEAL's saving")
+    eq = [_jr("equivariant", "inside", q, "resolution")[0] for q in ("E", "m")]
+    base = [_jr("baseline", "inside", q, "resolution")[0] for q in ("E", "m")]
+    same(quote(t, "in the training range: {} and {}, {} % / {} % worse than the baseline"),
+         [*eq, 100 * (eq[0] / base[0] - 1), 100 * (eq[1] / base[1] - 1)], "equivariant peer")
+    same(quote(t, "cheapest of the constrained models ({} of a baseline step)"), [r["equivariant"]],
+         "equivariant peer's step")
+    assert r["equivariant"] == min(v for k, v in r.items() if k != "baseline")
+    label = {"+ GSEAL": "gseal", "+ δSEAL exact": "dseal", "+ δSEAL random": "dseal_random",
+             "equivariant peer": "equivariant"}
+    seen = 0
+    for line in (DOCS / "jet_regression.md").read_text().split("\n"):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] in label and len(cells) == 5:
+            seen += 1
+            same([cells[4]], [r[label[cells[0]]]], f"jet regression, {cells[0]} step ratio")
+    assert seen == 4
+
+
 # ----------------------------------------------------------------------------- the tests
 CLAIMS = {f.__name__: f for f in (
     claim_efficiency_gseal_vs_baseline, claim_efficiency_gseal_vs_augment,
@@ -934,7 +968,8 @@ CLAIMS = {f.__name__: f for f in (
     claim_jet_regression, claim_toptag_second_pass_tagging,
     claim_toy_gseal_against_augmentation, claim_budget_shrunk_toy, claim_efficiency_wall_time,
     claim_budget_full_toy_and_tagger_tables, claim_toptag_table1_second_pass,
-    claim_jet_regression_table, claim_toptag_extrapolation_table, claim_models_step_ratio_table)}
+    claim_jet_regression_table, claim_toptag_extrapolation_table, claim_models_step_ratio_table,
+    claim_jet_regression_cost_and_peer)}
 
 
 @pytest.mark.parametrize("name", list(CLAIMS))
@@ -982,6 +1017,8 @@ PLANTED = [
      _set(("dseal", "invariance_at_0.9", "std"), 0.08)),
     ("claim_toptag_second_pass_tagging", "toptag", _set(("gseal", "auc", "std"), 0.002)),
     ("claim_toptag_table1_second_pass", "toptag", _set(("dseal", "eval_step_s", "mean"), 0.2)),
+    ("claim_jet_regression_cost_and_peer", "jet_regression_main",
+     _set(("timing", "median_s", "equivariant", "train"), 0.09)),
     ("claim_models_step_ratio_table", "particlenet_step_ratio",
      _set(("methods", "gseal", "median_ratio"), 2.2)),
     # the default rule passes one more cell of the shrunk toy
