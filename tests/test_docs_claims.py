@@ -12,7 +12,7 @@ docs/nbody.md is left out: its numbers are rendered by ``examples/nbody/summary.
 checked by ``tests/nbody/test_report.py``. The README's main-job time and AUCs have no data file
 in the repository: ``MAIN_JOB_RUNS`` records the two measurements and where they come from.
 
-Reads JSON and markdown only: fast and the same on every CPU.
+Reads JSON, CSV and markdown only (about 2 s): the same on every CPU.
 """
 import json
 import math
@@ -116,10 +116,6 @@ def spreads(a, b) -> float:
 def beats(a, b, higher=True) -> bool:
     """a beats b on the error bars: the gap exceeds std_a + std_b, with >= 3 seeds each."""
     return (spreads(a, b) if higher else spreads(b, a)) > 1
-
-
-def ratio(x, y):
-    return x / y
 
 
 # ----------------------------------------------------------------------------- data efficiency
