@@ -306,8 +306,28 @@ def fit(ax, x=None, y=None, margin: float = 0.05) -> None:
     ``set_xscale`` / ``set_yscale``."""
     if x is not None and (lim := _limits(x, ax.get_xscale() == "log", margin)):
         ax.set_xlim(*lim)
+        if ax.get_xscale() == "log":
+            _log_ticks(ax.xaxis, *lim)
     if y is not None and (lim := _limits(y, ax.get_yscale() == "log", margin)):
         ax.set_ylim(*lim)
+        if ax.get_yscale() == "log":
+            _log_ticks(ax.yaxis, *lim)
+
+
+def _log_ticks(axis, lo: float, hi: float) -> None:
+    """On a log axis spanning less than two decades, labels at 1, 2 and 5 × 10^k written as
+    plain numbers (``0.2``, ``50``; below 0.8 decades also 1.5, 3 and 7 × 10^k), so that it
+    carries more than one or two labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    span = math.log10(hi / lo)
+    if span >= 2:
+        return
+    major = (1.0, 2.0, 5.0) if span >= 0.8 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+    axis.set_major_locator(LogLocator(subs=major))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}"))
+    axis.set_minor_locator(LogLocator(subs=[v for v in range(2, 10) if v not in major]))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def data_of(ax):

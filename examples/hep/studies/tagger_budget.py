@@ -352,6 +352,7 @@ def plot(results: list[dict], rows: list[dict], path_front, path_lam) -> None:
         style.fit(ax, xs + [target], ys, margin=0.08)
         ax.set_xlabel(f"held-out $\\Gamma_{{final}}$ ({pen})")
         ax.set_ylabel("1 − AUC (test)")
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
         ax.set_title(f"tagger, {pen}")
         ax.grid(alpha=0.3, which="both")
     style.legend(fig, seed_handles + [
