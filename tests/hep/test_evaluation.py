@@ -114,6 +114,9 @@ def test_mean_std_uses_the_sample_std_over_finite_values():
 def test_tables_say_how_many_seeds_a_mean_is_over():
     assert ev._fmt(ev.mean_std([1.0, 3.0]), 2) == "2.00 ± 1.41"
     assert ev._fmt(ev.mean_std([1.0, 3.0, math.inf]), 2) == "2.00 ± 1.41 (2 of 3)"
+    # one seed has no spread: said, never printed as "± 0.00" (issue 32 item 4)
+    assert ev._fmt(ev.mean_std([1.5]), 2) == "1.50 (1 seed)"
+    assert ev._fmt(ev.mean_std([1.5, math.nan, math.inf]), 2) == "1.50 (1 of 3 seeds)"
 
 
 def test_best_epochs_and_the_extrapolation_table_show_whether_training_converged():
@@ -150,8 +153,24 @@ def test_table1_markdown_has_every_working_point_and_the_three_boosts():
     header = next(line for line in text.splitlines() if line.startswith("| method"))
     # a markdown cell boundary is an unescaped "|" (the header escapes |Δσ| and |β|)
     assert len(cells) == len(re.split(r"(?<!\\)\|", header.strip("|"))) == 9
-    assert cells[3] == "150.0 ± 0.0 (1 of 2)" and cells[4] == "52.0 ± 2.8"
+    # one finite seed of two: its value and the count, no "± 0.0" (issue 32 item 4)
+    assert cells[3] == "150.0 (1 of 2 seeds)" and cells[4] == "52.0 ± 2.8"
     assert cells[5] == "0.0200 ± 0.0141 / 0.3000 ± 0.1414 / 0.6000 ± 0.1414"
     assert cells[6] == "0.8500 ± 0.0707"
     assert text.startswith("Mean ± std over 2 seed(s).")
 
+
+def test_the_regression_table_prints_one_timing_once_not_as_a_spread_over_seeds():
+    """The train-step ratio comes from one interleaved timing run copied into every seed: the
+    table prints it once, saying so, never "± 0.00" (issue 32 item 4)."""
+    from examples.hep.evaluation import regression as rev
+
+    run = {"inside": {"E": {"resolution": 0.1, "response": 0.9},
+                      "m": {"resolution": 0.1, "response": 0.9}},
+           "above": {"E": {"resolution": 0.1}, "m": {"resolution": 0.1}},
+           "boosted": {"E": {"resolution": 0.1}, "m": {"resolution": 0.1}},
+           "violation_at_0.5": 1e-3, "train_step_ratio": 1.96}
+    text = rev.results_markdown({"gseal": [run, dict(run), dict(run)]}, 1000.0)
+    row = next(line for line in text.splitlines() if line.startswith("| Baseline + GSEAL"))
+    assert row.rstrip(" |").endswith("1.96 (1 timing run)") and "± 0.00 |" not in row
+    assert rev.step_ratio([run]) == "1.96" and rev.step_ratio([{}]) == "–"

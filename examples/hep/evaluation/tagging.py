@@ -295,7 +295,11 @@ def seeds_left_out(v) -> str:
 
 
 def _fmt(v, digits):
-    """``mean ± std`` of a :func:`mean_std` result, with "(n of N)" when seeds were left out."""
+    """``mean ± std`` of a :func:`mean_std` result, with "(n of N)" when seeds were left out;
+    one seed has no spread: ``mean (1 seed)`` (never "± 0")."""
+    if v.get("n", 2) == 1:
+        return f"{v['mean']:.{digits}f} " + (f"({seeds_left_out(v).strip()[1:-1]} seeds)"
+                                            if v.get("of", 1) > 1 else "(1 seed)")
     return f"{v['mean']:.{digits}f} ± {v['std']:.{digits}f}" + seeds_left_out(v)
 
 
