@@ -157,13 +157,20 @@ def write_table1(runs: dict, out, seeds: int | None) -> dict:
     metrics = table1_metrics(runs)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "table1.md").write_text(ev.table1_markdown(metrics, seeds=seeds))
+    table1_figures(runs, out)
+    return metrics
+
+
+def table1_figures(runs: dict, out) -> None:
+    """Fig. 2 and Fig. 3 in ``out`` from Table 1's runs (method -> one run per seed, as in
+    ``details["table1"]``); re-renders them from a committed ``details.json`` alone:
+    ``table1_figures(json.loads(path.read_text())["table1"], out)``."""
     ev.plot_invariance({m: [(r["invariance"]["magnitudes"], r["invariance"]["mean"])
                             for r in rs] for m, rs in runs.items()},
                        out / "fig2_invariance.png")
     ev.plot_accuracy_vs_pt({m: {"original": [r["binned"] for r in rs],
                                 "boosted": [r["binned_boosted"] for r in rs]}
                             for m, rs in runs.items()}, out / "fig3_accuracy_vs_pt.png")
-    return metrics
 
 
 def table1_metrics(runs: dict) -> dict:
