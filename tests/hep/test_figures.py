@@ -498,3 +498,19 @@ def test_seed_handles_name_the_error_bars():
     assert [h.get_label() for h in style.seed_handles([1])] == [
         "hollow marker: 1 seed (no error bar)"]
     assert not math.isnan(len(style.seed_handles([])))
+
+
+def test_the_style_falls_back_without_mplhep(monkeypatch, caught, tmp_path):
+    """Without mplhep (the hep extra) the figures use matplotlib's default style and still
+    pass the checks."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mplhep", None)       # import mplhep: ImportError
+    sizes = ("1000", "3000", "21000")
+    efficiency.plot_vs_size({m: {n: {"auc": {"mean": 0.95 + 0.002 * k, "std": 0.002,
+                                             "n": 1 if n == "21000" else 3, "of": 3}}
+                                 for n in sizes} for k, m in enumerate(("baseline", "gseal"))},
+                            "auc", "AUC", tmp_path / "auc.png")
+    check(caught, 1)
+    assert plt.rcParams["font.family"] == ["sans-serif"]
+    assert plt.rcParams["xtick.direction"] == "out"          # matplotlib's, not ATLAS' "in"

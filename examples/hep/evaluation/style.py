@@ -242,9 +242,10 @@ def _dedup(handles, labels):
 
 
 def legend(target, handles=None, *, where="right", ncol=1, title=None, fontsize=None):
-    """A legend outside the data area: right of an Axes (``where="right"``), or below / right
-    of a whole Figure (``where="below"`` / ``"right"``; needs :func:`subplots`' constrained
-    layout). ``handles``: artists with labels, else those of the axes; equal labels merged."""
+    """A legend outside the data area: right of an Axes, or right of / below a whole Figure
+    (``where="right"`` / ``"below"``; needs :func:`subplots`' constrained layout, which makes
+    room for it). ``handles``: artists with labels, else those of the axes; equal labels
+    merged."""
     from matplotlib.axes import Axes
 
     if handles is None:
@@ -262,9 +263,6 @@ def legend(target, handles=None, *, where="right", ncol=1, title=None, fontsize=
     kw = dict(title=title, fontsize=fontsize, ncol=ncol, frameon=False, handlelength=2.2,
               borderaxespad=0.0, columnspacing=1.2)
     if isinstance(target, Axes):
-        if where == "below":
-            return target.legend(handles, labels, loc="upper center",
-                                 bbox_to_anchor=(0.5, -0.2), **kw)
         return target.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.03, 1.0),
                              **kw)
     loc = "outside lower center" if where == "below" else "outside right upper"
