@@ -2,14 +2,15 @@
 reader would (issue 32, item 5): no two text labels overlap and none is clipped by the figure
 (matplotlib's text bounding boxes: tick labels, axis labels, titles, legend texts,
 annotations), no text under :data:`style.MIN_FONT` pt, every legend outside the data area of
-every axes and without two equal entries, no marker on an axes' frame, one colour per method
-across figures, one-seed points marked (hollow marker, "1 seed" in the legend), error bars
-named ("std over n seeds"), integer ticks on count axes, axes limited to the data.
+every axes and without two equal entries, no marker on an axes' frame, no axis running more
+than 15 % of its length past its data, one colour per method across figures, one-seed points
+marked (hollow marker, "1 seed" in the legend), error bars named ("std over n seeds"),
+integer ticks on count axes.
 
 The figures are caught at :func:`style.save` (every figure function saves through it), checked,
 then closed. The checker itself is tested on figures with planted faults (a legend placed
 "best" inside the axes, crowded 4-pt labels, text past the figure's edge, duplicate legend
-entries)."""
+entries, an axis running far past its data)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,25 @@ def _display_points(ax, ln):
     return ax.transData.transform(xy[ok]) if ok.any() else np.empty((0, 2))
 
 
+def _slack(ax, most: float = 0.15) -> list[str]:
+    """An axis that runs past its data by more than ``most`` of its length on a side (in its
+    scale: a log axis to 1e5 for data up to 2.1e4 runs 0.34 of its length past them)."""
+    xs, ys = style.data_of(ax)
+    out = []
+    for name, v, lim, log in (("x", xs, ax.get_xlim(), ax.get_xscale() == "log"),
+                              ("y", ys, ax.get_ylim(), ax.get_yscale() == "log")):
+        v = v[np.isfinite(v) & ((v > 0) if log else True)]
+        lo, hi = sorted(lim)
+        if v.size == 0 or v.min() == v.max():
+            continue
+        f = np.log10 if log else (lambda a: a)
+        span = f(hi) - f(lo)
+        pad = max(f(v.min()) - f(lo), f(hi) - f(v.max())) / span
+        if pad > most:
+            out.append(f"{name} axis runs {pad:.0%} of its length past the data")
+    return out
+
+
 def problems(fig) -> list[str]:
     """What a reader would trip over in ``fig``: a list of findings (empty: none)."""
     fig.canvas.draw()
@@ -128,6 +148,7 @@ def problems(fig) -> list[str]:
         if len(labels) != len(set(labels)):
             found.append(f"duplicate legend entries: {sorted(labels)}")
     for i, ax in enumerate(fig.axes):
+        found += [f"axes {i}: {w}" for w in _slack(ax)]
         box = ax.bbox
         for ln in _data_lines(ax):
             if ln.get_marker() in (None, "", "None", " ") or ln.get_markersize() == 0:
@@ -442,7 +463,8 @@ def test_every_figure_goes_through_the_style():
 
 
 # ----------------------------------------------------------------------------- the checker
-def _figure(legend_inside=False, crowded=False, clipped=False, duplicate=False, on_frame=False):
+def _figure(legend_inside=False, crowded=False, clipped=False, duplicate=False, on_frame=False,
+            slack=False):
     _, fig, axes = style.subplots(figsize=(6, 3.5))
     ax = axes[0][0]
     x = np.arange(1, 6)
@@ -452,6 +474,9 @@ def _figure(legend_inside=False, crowded=False, clipped=False, duplicate=False, 
     ax.set_ylabel("y")
     if not on_frame:
         style.fit(ax, x, [x, x + 2])
+    if slack:           # the old data-efficiency axis: to 1e5 for data up to 2.1e4
+        ax.set_xscale("log")
+        ax.set_xlim(0.8, 25)
     if crowded:
         for k in x:
             ax.annotate(f"λ={0.123456 * k:.4g}", (k, k), fontsize=4)
@@ -482,6 +507,7 @@ def test_checker_passes_a_clean_figure():
     ("clipped", "clipped by the figure"),
     ("duplicate", "duplicate legend entries"),
     ("on_frame", "on or past the frame"),
+    ("slack", "x axis runs"),
 ])
 def test_checker_finds_a_planted_fault(fault, expect):
     fig = _figure(**{fault: True})
