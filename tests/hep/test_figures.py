@@ -540,3 +540,20 @@ def test_the_style_falls_back_without_mplhep(monkeypatch, caught, tmp_path):
     check(caught, 1)
     assert plt.rcParams["font.family"] == ["sans-serif"]
     assert plt.rcParams["xtick.direction"] == "out"          # matplotlib's, not ATLAS' "in"
+
+
+def test_the_docs_figures_pass_on_their_committed_data(caught, tmp_path):
+    """The figures regenerated in docs/ (data efficiency, the tagger's budgets), drawn from
+    their committed result files, pass the same checks."""
+    import json
+
+    docs = ROOT / "docs"
+    met = json.loads((docs / "data_efficiency" / "metrics.json").read_text())
+    for key, log in (("auc", False), ("rejection_at_0.3", True), ("invariance_at_0.5", True)):
+        efficiency.plot_vs_size(met, key, key, tmp_path / f"{key}.png", log_y=log)
+    results = tagger_budget.load_results(docs / "budget" / "tagger")
+    tagger_budget.plot(results, tagger_budget.budget_rows(results), tmp_path / "front.png",
+                       tmp_path / "lam.png")
+    check(caught, 5)
+    for name, fig in caught[:3]:        # the whole split: one seed, hollow
+        assert all(one_seed_marked(fig, m) for m in met), name
