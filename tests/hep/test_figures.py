@@ -100,8 +100,14 @@ def _display_points(ax, ln):
 
 def _slack(ax, most: float = 0.15) -> list[str]:
     """An axis that runs past its data by more than ``most`` of its length on a side (in its
-    scale: a log axis to 1e5 for data up to 2.1e4 runs 0.34 of its length past them)."""
-    xs, ys = style.data_of(ax)
+    scale: a log axis to 1e5 for data up to 2.1e4 runs 0.34 of its length past them); a
+    shared axis against the data of all the axes that share it."""
+    def group(shared):      # a shared axis is judged on the data of all its axes
+        return [np.concatenate(v) for v in zip(*(style.data_of(a) for a in
+                                                 shared.get_siblings(ax)), strict=True)]
+
+    xs = group(ax.get_shared_x_axes())[0]
+    ys = group(ax.get_shared_y_axes())[1]
     out = []
     for name, v, lim, log in (("x", xs, ax.get_xlim(), ax.get_xscale() == "log"),
                               ("y", ys, ax.get_ylim(), ax.get_yscale() == "log")):
