@@ -253,9 +253,9 @@ def plot_lambda_scan(runs: dict, path) -> None:
                           color=color(method)), method)
         bl += [p[0] for p in pts]
         bys += [p[1] for p in pts]
-    if "baseline" in runs:
-        style.tag(bx.axhline(runs["baseline"]["auc"], color=color("baseline"), ls=":"),
-                  "baseline")
+    if "baseline" in runs and bl:     # over the λ range, in data coordinates
+        style.tag(bx.plot([min(bl), max(bl)], [runs["baseline"]["auc"]] * 2,
+                          color=color("baseline"), ls=":"), "baseline")
         bys.append(runs["baseline"]["auc"])
     bx.set_xscale("log")
     bx.set_xlabel(r"$\lambda$ (δSEAL in the paper's units)")
