@@ -31,6 +31,7 @@ PEERS = ("egnn", "egnn_field", "baseline", "augment")
 METRICS = ("test_mse", "test_violation")
 BEGIN, END = "<!-- nbody-report:begin -->", "<!-- nbody-report:end -->"
 ORDER = ("baseline", "gseal", "gseal_sub", "dseal", "augment", "egnn", "egnn_field")
+OFF_SCALE = 30                                  # figures: a mean this far above the rest
 PAPER = {"egnn": 0.0071, "baseline": 0.0107}   # EGNN paper, table 2 (GNN = our baseline)
 
 
@@ -298,7 +299,9 @@ def replace_block(text: str, block: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ figures
-def _errorbar(ax, x, cells, label, color, metric, marker):
+def _errorbar(ax, x, cells, label, color, metric, marker, cap=np.inf):
+    """Mean ± std per cell; a mean above ``cap`` (a diverged training) is drawn at ``cap``
+    as a hollow triangle with its value printed beside it, its error bar dropped."""
     xs = [xx for xx, c in zip(x, cells, strict=True) if c is not None]
     cs = [c for c in cells if c is not None]
     if not cs:
@@ -308,6 +311,12 @@ def _errorbar(ax, x, cells, label, color, metric, marker):
     n = np.array([c[metric]["n"] for c in cs])
     if metric == "test_violation":
         mean = np.maximum(mean, 1e-16)
+    off = mean > cap
+    for xx, v in zip(np.asarray(xs)[off], mean[off], strict=True):
+        ax.plot([xx], [cap], ls="none", marker="^", ms=9, mfc="white", mec=color, zorder=6)
+        ax.annotate(f"{v:.2g}", (xx, cap), textcoords="offset points", xytext=(-34, -12),
+                    fontsize=7, color=color)
+    mean, std = np.where(off, cap, mean), np.where(off, 0.0, std)
     ax.errorbar(xs, mean, yerr=std, color=color, marker=marker, ls="-", lw=1, ms=5, capsize=2,
                 label=label, mfc=color)
     one = n == 1
@@ -331,6 +340,8 @@ def _legend(fig, axes, extra):
             handles.setdefault(lab, h)
     from matplotlib.lines import Line2D
     handles[extra] = Line2D([], [], ls="none", marker="o", mfc="white", mec="k", ms=9)
+    handles[f"off scale (> {OFF_SCALE:g} × the panel's 75th percentile): value printed"] = \
+        Line2D([], [], ls="none", marker="^", mfc="white", mec="k", ms=9)
     fig.legend(list(handles.values()), list(handles), loc="center left",
                bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
 
@@ -358,14 +369,17 @@ def figures(m: dict, out, anchor: list[dict] | None = None) -> list[str]:
             methods = list(table)
             width = 0.5 / max(len(methods), 1)
             ys = []
+            means = [c[metric]["mean"] for cells in table.values() for c in cells.values()]
+            cap = OFF_SCALE * float(np.percentile(means, 75))
             for k, meth in enumerate(methods):
                 x = [i + (k - (len(methods) - 1) / 2) * width for i in range(len(cols))]
                 cells = [table[meth].get(c) for c in cols]
-                _errorbar(ax, x, cells, meth, colors.get(meth), metric, markers.get(meth, "o"))
-                ys += [max(c[metric]["mean"], 1e-16) + c[metric]["std"]
+                _errorbar(ax, x, cells, meth, colors.get(meth), metric, markers.get(meth, "o"),
+                          cap)
+                ys += [min(max(c[metric]["mean"], 1e-16) + c[metric]["std"], cap)
                        for c in cells if c is not None]
-                ys += [max(c[metric]["mean"] - c[metric]["std"], c[metric]["mean"] / 3, 1e-16)
-                       for c in cells if c is not None]
+                ys += [min(max(c[metric]["mean"] - c[metric]["std"], c[metric]["mean"] / 3,
+                               1e-16), cap) for c in cells if c is not None]
             ax.set_xticks(range(len(cols)), cols)
             ax.set_xlim(-0.4, len(cols) - 0.6)
             ax.set_yscale("log")
