@@ -127,7 +127,7 @@ MUTANTS = [
      NEW + T_DSEAL),
     ("dseal-fx-reuse-with-fraction", P + "dseal.py",
      "            if self.fraction < 1:\n                raise ValueError(",
-     "            if False:\n                raise ValueError(", T_DSEAL),
+     "            if False:\n                raise ValueError(", NEW + T_DSEAL),
     # ------------------------------------------------------------ measure_violation
     ("violation-same-seed-every-draw", L + "violation.py",
      "            gen = torch.Generator(device=device).manual_seed(int(seed) + d)",
