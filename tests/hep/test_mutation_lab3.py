@@ -327,8 +327,9 @@ def _train(tmp_path, cfg, val_losses, lam=None, seed=0, ctx=None):
     ctx = ctx or M.ctx_for(tmp_path)
     (tmp_path / "checkpoints").mkdir(exist_ok=True)
     task = dataclasses.replace(M.TAGGER, val_loss=val_loss)
-    result = training.train_one("t", M.method("baseline"), seed, tiny_split(32),
-                                tiny_split(32), cfg, ctx, lam=lam, task=task)
+    data = tiny_split(16)                # one step of 16 jets per epoch
+    result = training.train_one("t", M.method("baseline"), seed, data, data, cfg, ctx,
+                                lam=lam, task=task)
     return result, ctx
 
 
@@ -359,14 +360,15 @@ def test_each_epoch_draws_its_own_batch_order(tmp_path, monkeypatch):
     assert orders[0].shape == orders[1].shape and not torch.equal(orders[0], orders[1])
 
 
-def test_the_last_epoch_is_validated_and_patience_counts_validations(tmp_path):
-    """Kills train-one-last-epoch-not-validated and train-one-patience-off-by-one: with 3
-    epochs and validation every 2, the validations are after epochs 2 and 3 (the last); with
-    patience 1 the first validation that does not improve stops the training."""
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    (_, info), _ = _train(tmp_path / "a", dict(CFG, epochs=3, val_every=2), [0.5, 0.4])
+def test_the_last_epoch_is_validated(tmp_path):
+    """Kills train-one-last-epoch-not-validated: with 3 epochs and validation every 2, the
+    validations are after epochs 2 and 3 ('and after the last')."""
+    (_, info), _ = _train(tmp_path, dict(CFG, epochs=3, val_every=2), [0.5, 0.4])
     assert [h["epoch"] for h in info["history"]] == [2, 3]
-    (_, info), _ = _train(tmp_path / "b", dict(CFG, epochs=10, patience=1),
-                          [0.5, 0.6, 0.7, 0.8, 0.9])
+
+
+def test_patience_counts_validations_without_improvement(tmp_path):
+    """Kills train-one-patience-off-by-one: with patience 1 the first validation that does not
+    improve stops the training."""
+    (_, info), _ = _train(tmp_path, dict(CFG, epochs=10, patience=1), [0.5, 0.6, 0.7, 0.8])
     assert [h["epoch"] for h in info["history"]] == [1, 2] and info["epochs_trained"] == 2
