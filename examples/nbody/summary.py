@@ -199,6 +199,24 @@ def _headline(m: dict) -> list[str]:
     return lines + [""]
 
 
+def _table_block(title: str, table: dict, order, what: str) -> list[str]:
+    """A heading, the test-MSE table (method rows, columns sorted by ``order``) and one
+    sentence per SEAL method and peer with its verdicts over the columns (``what``)."""
+    cols = sorted({c for cells in table.values() for c in cells}, key=order)
+    lines = [title, "", "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for method, cells in table.items():
+        lines.append(f"| {method} | " + " | ".join(
+            _fmt(cells[c]["test_mse"]) if c in cells else "—" for c in cols) + " |")
+    lines.append("")
+    for seal in SEAL:
+        for peer in PEERS:
+            if seal in table and peer in table:
+                sentence = _sentence(seal, peer, _verdicts(table, seal, peer), what)
+                if sentence:
+                    lines.append(sentence)
+    return lines + [""]
+
+
 def render_answer(m: dict) -> str:
     """The answer in markdown, from ``metrics`` only (no hand-typed number)."""
     lines = ["### The answer, on the error bars (rendered by `--report` from metrics.json)", "",
@@ -211,36 +229,11 @@ def render_answer(m: dict) -> str:
         lines += ["λ chosen on validation (method/field/ε: λ): " + ", ".join(
             f"{k}: {v:g}" for k, v in m["lambda"].items()) + ".", ""]
     for fld, table in m["fields"].items():
-        cols = sorted({e for cells in table.values() for e in cells}, key=float)
-        lines += [f"#### Field `{fld}`: test MSE (columns: ε)", "",
-                  "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-        for method, cells in table.items():
-            lines.append(f"| {method} | " + " | ".join(
-                _fmt(cells[c]["test_mse"]) if c in cells else "—" for c in cols) + " |")
-        lines.append("")
-        for seal in SEAL:
-            for peer in PEERS:
-                if seal in table and peer in table:
-                    s = _sentence(seal, peer, _verdicts(table, seal, peer), "ε")
-                    if s:
-                        lines.append(s)
-        lines.append("")
+        lines += _table_block(f"#### Field `{fld}`: test MSE (columns: ε)", table, float, "ε")
     size = m.get("size_study", {})
     if len(size) > 1:
-        cols = sorted({s for cells in size.values() for s in cells}, key=int)
-        lines += ["#### Training size at ε = 0: test MSE (columns: trajectories)", "",
-                  "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-        for method, cells in size.items():
-            lines.append(f"| {method} | " + " | ".join(
-                _fmt(cells[c]["test_mse"]) if c in cells else "—" for c in cols) + " |")
-        lines.append("")
-        for seal in SEAL:
-            for peer in PEERS:
-                if seal in size and peer in size:
-                    s = _sentence(seal, peer, _verdicts(size, seal, peer), "size")
-                    if s:
-                        lines.append(s)
-        lines.append("")
+        lines += _table_block("#### Training size at ε = 0: test MSE (columns: trajectories)",
+                              size, int, "size")
     uni = m["fields"].get("uniform", {})
     zero = {meth: uni[meth]["0"]["test_violation"] for meth in uni if "0" in uni[meth]}
     if zero:
