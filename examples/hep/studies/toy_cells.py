@@ -24,7 +24,7 @@ from examples.hep.studies.budget_rules import RULES
 from examples.hep.studies.search import search_lambda
 from examples.hep.training.loop import fit, objective
 from examples.hep.training.penalty import build_penalty
-from liesoft import Lorentz, Scalar, Vector4, measure_violation
+from liesoft import Lorentz, Sampler, Scalar, Vector4, measure_violation
 
 
 @dataclass(frozen=True)
@@ -166,12 +166,12 @@ def cell_penalty(cell: Cell, opt, device):
 
 def boost_augment(beta_max: float):
     """``augment(x, generator)``: each four-vector boosted by one of GSEAL's boosts (label: f
-    of the *original* vector, an invariant target)."""
-    group = Lorentz()
+    of the *original* vector, an invariant target), drawn with the library's sampler (the one
+    GSEAL holds)."""
+    sampler = Sampler(Lorentz(), beta_max=beta_max)
 
     def augment(x, generator):
-        g = group.sample(len(x), beta_max=beta_max, generator=generator, dtype=torch.float64,
-                         device=x.device)
+        g = sampler.sample(len(x), generator=generator, dtype=torch.float64, device=x.device)
         return Vector4().act(g, x)
 
     return augment
