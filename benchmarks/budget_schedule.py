@@ -23,9 +23,14 @@ points). λ, Γ̄, the running target and the running Γ are logged every 10 ste
     OMP_NUM_THREADS=1 python benchmarks/budget_schedule.py              # all cells, resumable
     OMP_NUM_THREADS=1 python benchmarks/budget_schedule.py --report     # tables and figures only
     OMP_NUM_THREADS=1 python benchmarks/budget_schedule.py --time 2     # time 2 runs, exit
+    OMP_NUM_THREADS=1 python benchmarks/budget_schedule.py --traces-only  # the traced runs alone
+    python benchmarks/budget_schedule.py --redraw       # the figures from their committed data
 
 Cells land in ``--out``/cells/*.json as they finish (a rerun skips them); the report is
-``--docs``/schedule.md, schedule.json, schedule_front.png and schedule_traces.png.
+``--docs``/schedule.md, schedule.json, schedule_front.png and schedule_traces.png, each figure
+beside the data it is drawn from (schedule_front.json: every run's end point;
+schedule_traces.json: the traced runs' logs), in the examples' plotting style
+(``examples/hep/evaluation/style.py``).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from examples.hep.evaluation import style  # noqa: E402
 from examples.hep.evaluation.front import front_at, gmean, lam_at  # noqa: E402
 from liesoft import GSEAL, DeltaSEAL, Lorentz, Scalar, Vector4  # noqa: E402
 from liesoft.experimental import ViolationBudget  # noqa: E402
@@ -332,65 +338,142 @@ def write_md(result: dict, out: str) -> None:
         fh.write("\n".join(lines) + "\n")
 
 
-def figures(recs: list[dict], out: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+TRACE_DATA, FRONT_DATA = "schedule_traces.json", "schedule_front.json"
+_FRONT_KEYS = ("case", "penalty", "seed", "rule", "lam", "target", "gamma_final", "mse")
+_TRACE_KEYS = ("case", "penalty", "seed", "rule", "target", "gamma_final")
+_TRACE_LOG = ("step", "lam", "ema", "target_t")
 
-    colors = {"constant": "tab:red", "lr": "tab:blue", "homotopy": "tab:green",
-              "lr-a1": "tab:purple", "lr-a4": "tab:orange"}
+
+def trace_target(pen: str) -> float:
+    """The target whose runs schedule_traces.png draws: the middle one of the penalty."""
+    return TARGETS[pen][len(TARGETS[pen]) // 2]
+
+
+def figure_data(recs: list[dict]) -> dict:
+    """What the two figures draw, small enough to commit beside them: ``{file: data}`` with
+    every run's end point (schedule_front.json) and the λ logs of the traced runs (exact case,
+    seed 0, each penalty's middle target: schedule_traces.json); a figure without runs gets
+    no file."""
+    front = [{k: r[k] for k in _FRONT_KEYS} for r in recs]
+    traced = [dict({k: r[k] for k in _TRACE_KEYS},
+                   log=[{k: x[k] for k in _TRACE_LOG} for x in r["log"]])
+              for r in recs if r["rule"] is not None and r["case"] == "exact" and r["seed"] == 0
+              and r["target"] == trace_target(r["penalty"])]
+    return {name: dict(targets={k: list(v) for k, v in TARGETS.items()}, records=rs)
+            for name, rs in ((FRONT_DATA, front if any(r["rule"] is None for r in front)
+                              else []), (TRACE_DATA, traced)) if rs}
+
+
+def figures(recs: list[dict], out: str) -> list[str]:
+    """schedule_front.json / schedule_traces.json (:func:`figure_data`), then the figures drawn
+    from them alone (:func:`redraw`)."""
+    for name, data in figure_data(recs).items():
+        with open(os.path.join(out, name), "w") as fh:
+            json.dump(data, fh, separators=(",", ":"))
+    return redraw(out)
+
+
+def redraw(out: str) -> list[str]:
+    """schedule_front.png and schedule_traces.png from the data files in ``out`` (``--redraw``);
+    returns the figures drawn."""
+    drawn = []
+    for name, png, draw in ((FRONT_DATA, "schedule_front.png", front_figure),
+                            (TRACE_DATA, "schedule_traces.png", trace_figure)):
+        path = os.path.join(out, name)
+        if os.path.exists(path):
+            with open(path) as fh:
+                data = json.load(fh)
+            draw(data["records"], data["targets"], os.path.join(out, png))
+            drawn.append(png)
+    if not drawn:
+        raise FileNotFoundError(f"redraw: expected {FRONT_DATA} or {TRACE_DATA} in {out}, "
+                                "found neither")
+    return drawn
+
+
+def front_figure(recs: list[dict], targets: dict, path: str) -> None:
+    """Held-out Γ_final against test MSE per case (columns) and penalty (rows): the fixed-λ
+    runs of each seed (grey), every budget run (one colour and marker per rule, the examples'
+    style), the targets dotted, one legend outside."""
+    from matplotlib.lines import Line2D
+
     cases = sorted({r["case"] for r in recs})
     pens = [p for p in PENALTIES if any(r["penalty"] == p for r in recs)]
-    fig, axes = plt.subplots(len(cases), len(pens), figsize=(5.5 * len(pens), 4.2 * len(cases)),
-                             squeeze=False)
-    for i, case in enumerate(cases):
-        for j, pen in enumerate(pens):
+    rules = [r for r in RULES if any(x["rule"] == r for x in recs)]
+    _, fig, axes = style.subplots(len(pens), len(cases),
+                                  figsize=(4.6 * len(cases) + 2.4, 3.6 * len(pens)))
+    for i, pen in enumerate(pens):
+        for j, case in enumerate(cases):
             ax = axes[i][j]
-            fx = [r for r in recs if r["rule"] is None and (r["case"], r["penalty"]) == (case, pen)]
+            sel = [r for r in recs if (r["case"], r["penalty"]) == (case, pen)]
+            fx = [r for r in sel if r["rule"] is None]
             for seed in sorted({r["seed"] for r in fx}):
                 pts = sorted((r["gamma_final"], r["mse"]) for r in fx if r["seed"] == seed)
-                ax.plot(*zip(*pts, strict=True), "o-", color="0.6", mfc="none", lw=0.8,
-                        label="fixed λ (per seed)" if seed == 0 else None)
-            for rule, col in colors.items():
-                bs = [r for r in recs if r["rule"] == rule
-                      and (r["case"], r["penalty"]) == (case, pen)]
-                if bs:
-                    ax.plot([r["gamma_final"] for r in bs], [r["mse"] for r in bs], "o",
-                            color=col, ms=5, label=f"budget: {rule}")
-            for t in TARGETS[pen]:
+                ax.plot(*zip(*pts, strict=True), "o-", color="0.6", mfc="none", lw=0.8)
+            for rule in rules:
+                bs = [r for r in sel if r["rule"] == rule]
+                style.tag(ax.plot([r["gamma_final"] for r in bs], [r["mse"] for r in bs],
+                                  style.marker(rule), color=style.color(rule), ms=5,
+                                  ls="none"), rule)
+            for t in targets[pen]:
                 ax.axvline(t, color="k", ls=":", lw=0.8)
-            ax.set(xscale="log", yscale="log", xlabel=f"held-out Γ_final ({pen})",
-                   ylabel="test MSE", title=f"{case}, {pen}: targets dotted")
-            ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "schedule_front.png"), dpi=90)
-    plt.close(fig)
+            ax.set(xscale="log", yscale="log", title=f"{case}, {pen}")
+            style.fit_data(ax, margin=0.06, extra_x=targets[pen])
+            ax.grid(alpha=0.3, which="both")
+            if i == len(pens) - 1:
+                ax.set_xlabel("held-out $\\Gamma_{final}$")
+            if j == 0:
+                ax.set_ylabel("test MSE")
+    handles = [Line2D([], [], color="0.6", marker="o", mfc="none", lw=0.8,
+                      label="fixed λ (one line per seed)")]
+    handles += [Line2D([], [], color=style.color(r), marker=style.marker(r), ls="none",
+                       label=f"budget, rule {r}") for r in rules]
+    handles.append(Line2D([], [], color="k", ls=":", lw=0.8, label="targets"))
+    style.legend(fig, handles)
+    style.save(fig, path)
 
-    # λ and Γ vs step: the middle target, seed 0, exact case, each penalty
-    fig, axes = plt.subplots(2, len(pens), figsize=(5.5 * len(pens), 7), squeeze=False)
+
+def trace_figure(recs: list[dict], targets: dict, path: str) -> None:
+    """λ (top) and Γ̄ / target (bottom) against the step of the traced runs, one column per
+    penalty, one colour per rule: the running target / target dashed, the held-out Γ_final /
+    target ★; one legend outside."""
+    from matplotlib.lines import Line2D
+
+    pens = [p for p in PENALTIES if any(r["penalty"] == p for r in recs)]
+    rules = [r for r in RULES if any(x["rule"] == r for x in recs)]
+    _, fig, axes = style.subplots(2, len(pens), figsize=(4.4 * len(pens) + 2.6, 6.2),
+                                  sharex="col")
     for j, pen in enumerate(pens):
-        t = TARGETS[pen][len(TARGETS[pen]) // 2]
-        for rule, col in colors.items():
-            rs = [r for r in recs if (r["case"], r["penalty"], r["seed"], r["rule"],
-                                      r["target"]) == ("exact", pen, 0, rule, t)]
+        t = targets[pen][len(targets[pen]) // 2]
+        lam_ax, g_ax = axes[0][j], axes[1][j]
+        extra = [1.0]
+        for rule in rules:
+            rs = [r for r in recs if (r["penalty"], r["rule"]) == (pen, rule)]
             if not rs:
                 continue
-            lg = rs[0]["log"]
-            steps = [x["step"] for x in lg]
-            axes[0][j].plot(steps, [x["lam"] for x in lg], color=col, label=rule)
-            axes[1][j].plot(steps, [x["ema"] for x in lg], color=col, label=f"Γ̄ {rule}")
-            axes[1][j].plot(steps, [x["target_t"] for x in lg], color=col, ls="--", lw=0.8)
-            axes[1][j].plot([steps[-1]], [rs[0]["gamma_final"]], "*", color=col, ms=10)
-        if not axes[0][j].lines:
-            continue
-        axes[1][j].axhline(t, color="k", ls=":", lw=0.8)
-        axes[0][j].set(yscale="log", ylabel="λ", title=f"exact, {pen}, target {t:g}, seed 0")
-        axes[1][j].set(yscale="log", xlabel="step",
-                       ylabel="Γ̄ (solid), running target (dashed), held-out Γ_final (★)")
-        axes[0][j].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "schedule_traces.png"), dpi=90)
-    plt.close(fig)
+            r, c = rs[0], style.color(rule)
+            steps = [x["step"] for x in r["log"]]
+            style.tag(lam_ax.plot(steps, [x["lam"] for x in r["log"]], color=c, lw=1.3), rule)
+            style.tag(g_ax.plot(steps, [x["ema"] / t for x in r["log"]], color=c, lw=1.3), rule)
+            g_ax.plot(steps, [x["target_t"] / t for x in r["log"]], color=c, ls="--", lw=0.8)
+            g_ax.plot([steps[-1]], [r["gamma_final"] / t], "*", color=c, ms=10, ls="none")
+        g_ax.axhline(1.0, color="k", ls=":", lw=0.8)
+        lam_ax.set(yscale="log", title=f"exact case, {pen}, target {t:g}, seed 0")
+        g_ax.set(yscale="log", xlabel="step")
+        style.fit_data(lam_ax, margin=0.05, x=False)
+        style.fit_data(g_ax, margin=0.05, extra_y=extra)
+        for ax in (lam_ax, g_ax):
+            ax.grid(alpha=0.3, which="both")
+        if j == 0:
+            lam_ax.set_ylabel("λ")
+            g_ax.set_ylabel("$\\bar\\Gamma$ / target")
+    handles = [Line2D([], [], color=style.color(r), lw=2, label=f"rule {r}") for r in rules]
+    handles += [Line2D([], [], color="0.3", ls="--", lw=0.8, label="running target / target"),
+                Line2D([], [], color="0.3", marker="*", ms=10, ls="none",
+                       label="held-out $\\Gamma_{final}$ / target"),
+                Line2D([], [], color="k", ls=":", lw=0.8, label="target")]
+    style.legend(fig, handles)
+    style.save(fig, path)
 
 
 # ----------------------------------------------------------------------------- main
@@ -406,10 +489,19 @@ def main(argv=None):
     ap.add_argument("--rules", nargs="*", default=list(RULES))
     ap.add_argument("--no-fixed", action="store_true", help="budget runs only")
     ap.add_argument("--report", action="store_true", help="tables and figures from the cells")
+    ap.add_argument("--traces-only", action="store_true",
+                    help="only the runs schedule_traces.png draws (exact case, seed 0, each "
+                         "penalty's middle target, every rule); writes that figure and its data")
+    ap.add_argument("--redraw", action="store_true",
+                    help="train nothing: redraw the figures from schedule_front.json and "
+                         "schedule_traces.json in --docs")
     ap.add_argument("--time", type=int, default=0, help="time this many runs of each penalty")
     ap.add_argument("--max-minutes", type=float, default=math.inf,
                     help="stop starting runs after this long (rerun to resume)")
     args = ap.parse_args(argv)
+    if args.redraw:
+        print("redrew", ", ".join(redraw(args.docs)))
+        return
     torch.set_num_threads(1)
     if args.targets_gseal:
         TARGETS["gseal"] = tuple(args.targets_gseal)
@@ -425,6 +517,9 @@ def main(argv=None):
                 print(f"{pen}: {rec['train_seconds']} s, Γ_final {rec['gamma_final']:.3g}")
         return
     cells = plan(args.cases, args.penalties, args.seeds, args.rules, fixed=not args.no_fixed)
+    if args.traces_only:
+        cells = [c for c in cells if c.get("rule") is not None and c["case"] == "exact"
+                 and c["seed"] == 0 and c["target"] == trace_target(c["pen"])]
     t_start = time.perf_counter()
     for n, c in enumerate(cells):
         path = os.path.join(cells_dir, key(c["case"], c["pen"], c["seed"], c.get("lam"),
@@ -451,6 +546,12 @@ def main(argv=None):
     recs = [r for r in recs if r["case"] in args.cases and r["penalty"] in args.penalties
             and r["seed"] in args.seeds and (r["rule"] is None or (
                 r["rule"] in args.rules and r["target"] in TARGETS[r["penalty"]]))]
+    if args.traces_only:
+        os.makedirs(args.docs, exist_ok=True)
+        print("wrote", ", ".join(figures([r for r in recs if r["rule"] is not None and r["case"]
+                                          == "exact" and r["seed"] == 0 and r["target"]
+                                          == trace_target(r["penalty"])], args.docs)))
+        return
     result = report(recs, args.docs)
     for rule, s in result["summary"].items():
         print(rule, s)

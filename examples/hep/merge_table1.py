@@ -3,6 +3,8 @@ per core, ``OMP_NUM_THREADS=1``) and wrote its ``details.json``; this writes ``m
 (method -> metric -> mean, std, number of seeds), ``table1.md`` and Fig. 2-3 for all of them.
 
     python examples/hep/merge_table1.py runs/part/details_*.json --out runs/part
+    python examples/hep/merge_table1.py --redraw docs/top_tagging_part   # Fig. 2-3 from the
+                                                       # table1_figures.json committed there
 
 The same numbers as one ``toptag.py --resume`` run over all methods (which re-evaluates every
 checkpoint), without the evaluations. A method found in two files is refused.
@@ -21,11 +23,28 @@ except ImportError:  # ... or run as a script from elsewhere: examples/hep/_path
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("details", nargs="+", help="details.json files of toptag.py runs")
-    ap.add_argument("--out", required=True, help="folder for metrics.json, table1.md, figures")
+    ap.add_argument("details", nargs="*", help="details.json files of toptag.py runs")
+    ap.add_argument("--out", help="folder for metrics.json, table1.md, figures")
+    ap.add_argument("--redraw", metavar="DIR", default=None,
+                    help="train and merge nothing: redraw Fig. 2 and Fig. 3 in DIR from the "
+                         "table1_figures.json there")
     args = ap.parse_args(argv)
+    if args.redraw is not None:
+        if args.details or args.out:
+            ap.error("--redraw DIR takes no details files and no --out")
+    elif not args.details or not args.out:
+        ap.error("expected details.json files and --out (or --redraw DIR)")
     from examples.hep.evaluation.tagging import table1_markdown
-    from examples.hep.studies.top_tagging import write_table1
+    from examples.hep.studies.top_tagging import FIGURE_DATA, table1_figures, write_table1
+
+    if args.redraw is not None:
+        path = pathlib.Path(args.redraw) / FIGURE_DATA
+        if not path.is_file():
+            raise SystemExit(f"--redraw: expected {path} (written beside metrics.json by "
+                             "toptag.py and merge_table1.py), found no such file")
+        table1_figures(json.loads(path.read_text()), pathlib.Path(args.redraw))
+        print(f"redrew Fig. 2 and Fig. 3 in {args.redraw}")
+        return
 
     runs, seeds = {}, set()
     for path in args.details:

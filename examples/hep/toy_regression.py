@@ -184,6 +184,13 @@ def parse_args(argv=None):
                    help="--budget: train nothing, rebuild the reports from the cells present")
     p.add_argument("--fixed-only", action="store_true",
                    help="--budget: train only the fixed-lambda front (no budget cells)")
+    p.add_argument("--no-front", action="store_true",
+                   help="--budget: train only the budget cells (no front); writes only "
+                        "budget_traces.png, budget_search.png and their data "
+                        "budget_traces.json, budget_search.json (the other reports need the front)")
+    p.add_argument("--redraw", action="store_true",
+                   help="--budget: train nothing, redraw budget_traces.png and budget_search.png "
+                        "from budget_traces.json, budget_search.json in --out")
     p.add_argument("--targets-gseal", type=float, nargs="+", default=None,
                    help="--budget: GSEAL targets of Γ, > 0 (default: the preset's, "
                         + ", ".join(f"{t:g}" for t in Config.budget_targets_gseal) + ")")
@@ -191,8 +198,11 @@ def parse_args(argv=None):
                    help="--budget: deltaSEAL targets of Γ, > 0 (default: the preset's, "
                         + ", ".join(f"{t:g}" for t in Config.budget_targets_dseal) + ")")
     args = p.parse_args(argv)
-    if (args.report or args.fixed_only or args.rules) and not args.budget:
-        p.error("--report, --fixed-only and --rules go with --budget")
+    if (args.report or args.fixed_only or args.rules or args.no_front or args.redraw) \
+            and not args.budget:
+        p.error("--report, --fixed-only, --no-front, --redraw and --rules go with --budget")
+    if args.fixed_only and args.no_front:
+        p.error("--fixed-only (the front alone) and --no-front (no front) exclude each other")
     return args
 
 
@@ -202,7 +212,11 @@ def main(argv=None) -> dict:
 
     from examples.hep.data.toy import make_data
     from examples.hep.evaluation.toy import group_runs, make_figures, write_results, write_tables
-    from examples.hep.studies.toy_budget import write_budget_reports
+    from examples.hep.studies.toy_budget import (
+        redraw_run_figures,
+        write_budget_reports,
+        write_run_figures,
+    )
     from examples.hep.studies.toy_cells import (
         SEARCH_RULE,
         budget_plan,
@@ -230,10 +244,15 @@ def main(argv=None) -> dict:
     out = args.out or os.path.join("runs", "toy_regression" + ("" if preset == "default"
                                                                else f"_{preset}"))
     device = resolve_device(args.device)
+    if args.redraw:
+        drawn = redraw_run_figures(cfg, out)
+        print(f"redrew {', '.join(drawn) or 'nothing'} in {out}", flush=True)
+        return dict(preset=preset, out=out, redrawn=drawn)
     os.makedirs(os.path.join(out, "cells"), exist_ok=True)
     if args.rules:
         cfg = dataclasses.replace(cfg, budget_rules=tuple(dict.fromkeys(args.rules)))
-    cells = budget_plan(cfg, fixed_only=args.fixed_only) if args.budget else plan(cfg)
+    cells = (budget_plan(cfg, fixed_only=args.fixed_only, front=not args.no_front)
+             if args.budget else plan(cfg))
     print(f"toy regression: preset {preset}{', budget study' if args.budget else ''}, "
           f"{len(cells)} cells, device {device}, "
           f"torch threads {torch.get_num_threads()}, out {out}", flush=True)
@@ -267,9 +286,11 @@ def main(argv=None) -> dict:
                   f"β=0 {t[0]:.2e}, β={cfg.test_betas[-1]:g} {t[-1]:.2e}{extra}", flush=True)
         recs.append(rec)
 
-    if args.budget:
+    if args.budget and args.no_front:
+        written = ", ".join(write_run_figures(recs, cfg, out)) or "no figure (no runs)"
+    elif args.budget:
         write_budget_reports(recs, cfg, out)
-        written = "budget.csv, budget.md, budget.png"
+        written = "budget.csv, budget.md, budget.png and the runs' figures with their data"
     else:
         runs = group_runs(recs)
         write_results(recs, out)

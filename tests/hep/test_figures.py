@@ -407,6 +407,65 @@ def test_toy_budget_figures(caught, tmp_path):
     assert not any(ax.texts for ax in search.axes)        # no crowded λ labels
 
 
+def _schedule_module():
+    """benchmarks/budget_schedule.py (a script, not a package module), imported from its path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "budget_schedule", ROOT / "benchmarks" / "budget_schedule.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def schedule_recs(sched):
+    """Synthetic runs of benchmarks/budget_schedule.py: per case, penalty and seed a fixed-λ
+    sweep and one run per rule and target with a λ log every 10 steps."""
+    recs = []
+    for case in ("exact", "broken"):
+        for pen in ("gseal", "dseal"):
+            for seed in (0, 1):
+                for k, lam in enumerate(sched.LAMS[pen]):
+                    recs.append(dict(case=case, penalty=pen, seed=seed, rule=None, lam=lam,
+                                     target=None, gamma_final=0.5 * 0.6 ** k,
+                                     mse=1e-3 * 1.3 ** k, log=[]))
+                for i, rule in enumerate(sched.RULES):
+                    for t in sched.TARGETS[pen]:
+                        log = [dict(step=s, lam=0.1 * (1 + i) * (1 + s / 300),
+                                    ema=t * (0.5 + s / 800), target_t=t * (1 + (1000 - s) / 500),
+                                    gamma=t, mse=1e-3, status="ok", stall_n=0)
+                               for s in range(10, 1001, 10)]
+                        recs.append(dict(case=case, penalty=pen, seed=seed, rule=rule, lam=None,
+                                         target=t, gamma_final=t * (0.7 + 0.1 * i),
+                                         mse=1e-3 * (1 + 0.2 * i), log=log))
+    return recs
+
+
+def test_schedule_figures(caught, tmp_path):
+    """benchmarks/budget_schedule.py draws through the style and from its data files alone:
+    the front and the traces pass the checks, each rule in its style colour; the trace data
+    hold only the traced runs (exact case, seed 0, the middle target), and --redraw without
+    data files says which it expected."""
+    sched = _schedule_module()
+    recs = schedule_recs(sched)
+    drawn = sched.figures(recs, str(tmp_path))
+    assert drawn == ["schedule_front.png", "schedule_traces.png"]
+    check(caught, 2)
+    import json
+
+    traced = json.loads((tmp_path / "schedule_traces.json").read_text())["records"]
+    assert sorted((r["penalty"], r["rule"]) for r in traced) == sorted(
+        (p, r) for p in ("gseal", "dseal") for r in sched.RULES)
+    assert all(r["case"] == "exact" and r["seed"] == 0
+               and r["target"] == sched.TARGETS[r["penalty"]][1] for r in traced)
+    front = json.loads((tmp_path / "schedule_front.json").read_text())["records"]
+    assert len(front) == len(recs) and "log" not in front[0]
+    for rule in sched.RULES:      # one colour per rule: the style table's
+        assert COLOURS[rule] >= {("schedule_traces.png", style.color(rule))}
+    with pytest.raises(FileNotFoundError, match="schedule_front.json or schedule_traces.json"):
+        sched.redraw(str(tmp_path / "empty"))
+
+
 # ----------------------------------------------------------------------------- the style
 def test_same_method_same_colour_across_figures(caught, tmp_path):
     """baseline, GSEAL, δSEAL and LLoCa drawn by four figure functions of three modules: each
@@ -456,9 +515,11 @@ def test_colour_table_distinct_and_stable():
 
 
 def test_every_figure_goes_through_the_style():
-    """No figure function of examples/hep builds or saves a figure past style.py."""
+    """No figure function of examples/hep, nor the budget benchmark that draws docs/budget's
+    schedule figures, builds or saves a figure past style.py."""
     offenders = []
-    for path in (ROOT / "examples" / "hep").rglob("*.py"):
+    for path in [*(ROOT / "examples" / "hep").rglob("*.py"),
+                 ROOT / "benchmarks" / "budget_schedule.py"]:
         if path.name == "style.py":
             continue
         for i, line in enumerate(path.read_text().splitlines(), 1):

@@ -519,3 +519,37 @@ def test_merge_table1_rebuilds_the_metrics_of_runs_that_shared_an_out(quick_run,
     assert (tmp_path / "merged" / "table1.md").read_text() == (out / "table1.md").read_text()
     with pytest.raises(SystemExit, match="also in another file"):
         merge_table1.main([files[0], files[0], "--out", str(tmp_path / "twice")])
+
+
+def test_table1_figures_redraw_from_their_committed_data(quick_run, tmp_path, monkeypatch):
+    """Table 1 writes what Fig. 2 and Fig. 3 draw beside them (table1_figures.json: per method
+    and seed the invariance curve and the per-pT-bin metrics, nothing else), and
+    ``merge_table1.py --redraw DIR`` draws both figures from that file alone with the same
+    curves as the run; without the file, or with details/--out beside --redraw, it says what
+    it expected."""
+    import shutil
+
+    from examples.hep import merge_table1
+    from examples.hep.studies import top_tagging
+
+    out, r = quick_run
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    details = json.loads((out / "details.json").read_text())["table1"]
+    data = json.loads((out / "table1_figures.json").read_text())
+    assert data == {m: [{k: run[k] for k in ("invariance", "binned", "binned_boosted")}
+                        for run in rs] for m, rs in details.items()}
+    shutil.copy(out / "table1_figures.json", tmp_path / "table1_figures.json")
+    drawn = []
+    monkeypatch.setattr(top_tagging, "table1_figures",
+                        lambda runs, where: drawn.append((runs, where)))
+    merge_table1.main(["--redraw", str(tmp_path)])
+    assert drawn == [(data, tmp_path)]
+    monkeypatch.undo()
+    merge_table1.main(["--redraw", str(tmp_path)])
+    assert (tmp_path / "fig2_invariance.png").stat().st_size > 1000
+    assert (tmp_path / "fig3_accuracy_vs_pt.png").stat().st_size > 1000
+    with pytest.raises(SystemExit, match="expected .*table1_figures.json"):
+        merge_table1.main(["--redraw", str(tmp_path / "none")])
+    for bad in (["--redraw", str(tmp_path), "--out", str(tmp_path)], ["x.json"], []):
+        with pytest.raises(SystemExit):
+            merge_table1.main(bad)

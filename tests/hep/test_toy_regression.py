@@ -639,3 +639,65 @@ def test_budget_report_only_trains_nothing_and_budget_options_need_budget(tmp_pa
     for bad in (["--report"], ["--fixed-only"], ["--rules", "lr"]):
         with pytest.raises(SystemExit):
             tr.parse_args(bad)
+
+
+def test_budget_plan_without_the_front_is_the_budget_cells_alone():
+    """``front=False`` drops exactly the fixed-λ cells (a plan that trains the budget cells
+    alone, for their figures); asking for the front alone and no front at once is refused."""
+    full = toy_cells.budget_plan(QUICK)
+    alone = toy_cells.budget_plan(QUICK, front=False)
+    assert alone == [c for c in full if c.method == "budget"] and alone
+    assert set(toy_cells.budget_plan(QUICK, fixed_only=True)) == set(full) - set(alone)
+    with pytest.raises(ValueError, match="fixed_only=True .* front=False"):
+        toy_cells.budget_plan(QUICK, fixed_only=True, front=False)
+
+
+def test_no_front_trains_the_budget_cells_and_redraw_needs_only_the_data(tmp_path, monkeypatch):
+    """--budget --no-front: no fixed-λ cell is trained, no report that needs the front is
+    written, and the two run figures land beside their data (the traces: every budget run of
+    the first case and seed with its λ log; the search: every search with its trials).
+    --redraw draws the same figures again from those files alone (the cells deleted), and
+    says what it expected when they are missing."""
+    out = tmp_path / "nf"
+    tr.main(["--quick", "--budget", "--no-front", "--rules", "lr", "search", "--out", str(out),
+             "--no-progress"])
+    cells = sorted(p.name for p in (out / "cells").iterdir())
+    assert cells and all("_budget-" in n for n in cells)
+    assert not (out / "budget.md").exists() and not (out / "budget.csv").exists()
+    traces = json.loads((out / "budget_traces.json").read_text())
+    search = json.loads((out / "budget_search.json").read_text())
+    recs = [json.loads((out / "cells" / n).read_text()) for n in cells]
+    want = sorted((r["penalty"], r["target"]) for r in recs if r["rule"] == "lr"
+                  and r["case"] == QUICK.cases[0] and r["seed"] == QUICK.seeds[0])
+    assert sorted((r["penalty"], r["target"]) for r in traces["records"]) == want
+    by_key = {(r["case"], r["penalty"], r["target"], r["rule"]): r for r in recs}
+    for r in traces["records"]:
+        assert r["lam_log"] == by_key[(r["case"], r["penalty"], r["target"], "lr")]["lam_log"]
+    assert len(search["records"]) == sum(r["rule"] == "search" for r in recs)
+    for r in search["records"]:
+        assert r["trials"] == by_key[(r["case"], r["penalty"], r["target"], "search")]["trials"]
+    assert traces["cases"] == list(QUICK.cases) and search["search_rtol"] == QUICK.search_rtol
+
+    drawn = []
+    real = {"t": toy_budget.make_trace_figure, "s": toy_budget.make_search_figure}
+    monkeypatch.setattr(toy_budget, "make_trace_figure",
+                        lambda r, c, o: drawn.append(("t", r, c.cases, c.seeds)) or real["t"](r, c, o))
+    monkeypatch.setattr(toy_budget, "make_search_figure",
+                        lambda r, c, o: drawn.append(("s", r, c.search_rtol)) or real["s"](r, c, o))
+    import shutil
+
+    shutil.rmtree(out / "cells")
+    shutil.rmtree(out / "search_trials")
+    for png in ("budget_traces.png", "budget_search.png"):
+        (out / png).unlink()
+    assert tr.main(["--quick", "--budget", "--redraw", "--out", str(out)])["redrawn"] == [
+        "budget_traces.png", "budget_search.png"]
+    assert (out / "budget_traces.png").stat().st_size > 1000
+    assert (out / "budget_search.png").stat().st_size > 1000
+    assert drawn[0][1] == traces["records"] and drawn[1][1] == search["records"]
+    assert not (out / "cells").exists()          # --redraw trains and creates nothing
+    with pytest.raises(FileNotFoundError, match="budget_traces.json or budget_search.json"):
+        tr.main(["--quick", "--budget", "--redraw", "--out", str(tmp_path / "none")])
+    for bad in (["--no-front"], ["--redraw"], ["--budget", "--no-front", "--fixed-only"]):
+        with pytest.raises(SystemExit):
+            tr.parse_args(bad)

@@ -157,14 +157,27 @@ def write_table1(runs: dict, out, seeds: int | None) -> dict:
     metrics = table1_metrics(runs)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "table1.md").write_text(ev.table1_markdown(metrics, seeds=seeds))
+    (out / FIGURE_DATA).write_text(json.dumps(table1_figure_data(runs),
+                                              separators=(",", ":")))
     table1_figures(runs, out)
     return metrics
 
 
+FIGURE_DATA = "table1_figures.json"   # what Fig. 2 and Fig. 3 draw, beside them
+_FIGURE_KEYS = ("invariance", "binned", "binned_boosted")
+
+
+def table1_figure_data(runs: dict) -> dict:
+    """The part of Table 1's runs that Fig. 2 and Fig. 3 draw (method -> per seed the
+    invariance curve and the per-pT-bin metrics of the test and boosted sets), small enough
+    to commit beside them: ``table1_figures(json.loads(path.read_text()), out)`` redraws them
+    (``merge_table1.py --redraw``)."""
+    return {m: [{k: r[k] for k in _FIGURE_KEYS} for r in rs] for m, rs in runs.items()}
+
+
 def table1_figures(runs: dict, out) -> None:
     """Fig. 2 and Fig. 3 in ``out`` from Table 1's runs (method -> one run per seed, as in
-    ``details["table1"]``); re-renders them from a committed ``details.json`` alone:
-    ``table1_figures(json.loads(path.read_text())["table1"], out)``."""
+    ``details["table1"]``, or the committed ``table1_figures.json``)."""
     ev.plot_invariance({m: [(r["invariance"]["magnitudes"], r["invariance"]["mean"])
                             for r in rs] for m, rs in runs.items()},
                        out / "fig2_invariance.png")

@@ -144,8 +144,8 @@ def _f(x: float, fmt: str = ".2f") -> str:
 
 
 def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
-    """budget.csv (one row per run), budget.json (cells, summary, front), budget.md and the
-    figures."""
+    """budget.csv (one row per run), budget.json (cells, summary, front), budget.md, budget.png
+    and the runs' figures with their data (:func:`write_run_figures`)."""
     rows, fixed = budget_rows(recs, cfg)
     with open(os.path.join(out, "budget.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, BUDGET_COLUMNS)
@@ -198,9 +198,69 @@ def write_budget_reports(recs: list[dict], cfg, out: str) -> list[dict]:
     with open(os.path.join(out, "budget.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     make_budget_figure(rows, fixed, cfg, out)
-    make_trace_figure(recs, cfg, out)
-    make_search_figure(recs, cfg, out)
+    write_run_figures(recs, cfg, out)
     return rows
+
+
+_TRACE_KEYS = ("case", "seed", "method", "rule", "penalty", "target", "lam_log",
+               "final_gamma_heldout")
+_SEARCH_KEYS = ("case", "seed", "method", "rule", "penalty", "target", "trials")
+
+
+def figure_data(recs: list[dict], cfg) -> dict:
+    """The part of the runs that each run figure draws, small enough to commit beside it:
+    ``{"budget_traces.json": ..., "budget_search.json": ...}``, each with the configuration
+    fields its figure reads and its ``records`` — every budget run of the first case and seed
+    with its λ log (:func:`make_trace_figure`), every λ search with its trials
+    (:func:`make_search_figure`); a figure without runs gets no file."""
+    def keep(r, keys):
+        return {k: r[k] for k in keys if k in r}
+    head = dict(cases=list(cfg.cases), seeds=list(cfg.seeds), search_rtol=cfg.search_rtol)
+    traced = [keep(r, _TRACE_KEYS) for r in recs if r["method"] == "budget"
+              and r.get("rule") != "search" and r["case"] == cfg.cases[0]
+              and r["seed"] == cfg.seeds[0] and r.get("lam_log")]
+    searched = [keep(r, _SEARCH_KEYS) for r in recs
+                if r["method"] == "budget" and r.get("rule") == "search"]
+    return {name: dict(head, records=rs) for name, rs in
+            (("budget_traces.json", traced), ("budget_search.json", searched)) if rs}
+
+
+_FIGURES = (("budget_traces.json", "budget_traces.png"), ("budget_search.json", "budget_search.png"))
+
+
+def write_run_figures(recs: list[dict], cfg, out: str) -> list[str]:
+    """The runs' figures with their data: ``budget_traces.json`` / ``budget_search.json``
+    (:func:`figure_data`), then ``budget_traces.png`` / ``budget_search.png`` drawn from those
+    files alone (:func:`redraw_run_figures`), so that the committed data redraw them."""
+    for name, data in figure_data(recs, cfg).items():
+        with open(os.path.join(out, name), "w") as f:
+            json.dump(data, f, separators=(",", ":"))
+    return redraw_run_figures(cfg, out)
+
+
+def redraw_run_figures(cfg, out: str) -> list[str]:
+    """``budget_traces.png`` and ``budget_search.png`` in ``out`` from ``budget_traces.json`` and
+    ``budget_search.json`` there (``toy_regression.py --budget --redraw``); each figure uses
+    its file's cases, seeds and landing tolerance. Returns the figures drawn; raises
+    FileNotFoundError when ``out`` holds neither file."""
+    import dataclasses
+
+    drawn = []
+    for name, png in _FIGURES:
+        path = os.path.join(out, name)
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            data = json.load(f)
+        fcfg = dataclasses.replace(cfg, cases=tuple(data["cases"]), seeds=tuple(data["seeds"]),
+                                   search_rtol=data["search_rtol"])
+        draw = make_trace_figure if png == "budget_traces.png" else make_search_figure
+        if draw(data["records"], fcfg, out):
+            drawn.append(png)
+    if not drawn and not any(os.path.exists(os.path.join(out, n)) for n, _ in _FIGURES):
+        raise FileNotFoundError(f"redraw: expected budget_traces.json or budget_search.json in "
+                                f"{out} (written by toy_regression.py --budget), found neither")
+    return drawn
 
 
 def _case_penalty_panels(cfg, rows_per_panel: int = 1):
@@ -270,16 +330,16 @@ def make_budget_figure(rows: list[dict], fixed: dict, cfg, out: str) -> None:
     _save(fig, out, "budget.png")
 
 
-def make_trace_figure(recs: list[dict], cfg, out: str) -> None:
+def make_trace_figure(recs: list[dict], cfg, out: str) -> bool:
     """λ and Γ̄ / target against the step of every budget run of the first case and seed, one
     column per penalty and target, one colour per rule (the running target / target dotted,
-    ★ the held-out Γ_final), one legend outside."""
+    ★ the held-out Γ_final), one legend outside. False (nothing drawn) without such runs."""
     from matplotlib.lines import Line2D
 
     sel = [r for r in recs if r["method"] == "budget" and r["case"] == cfg.cases[0]
-           and r["seed"] == cfg.seeds[0] and r["lam_log"] and len(r["lam_log"][0]) >= 4]
+           and r["seed"] == cfg.seeds[0] and r.get("lam_log") and len(r["lam_log"][0]) >= 4]
     if not sel:
-        return
+        return False
     cols = sorted({(BUDGET_PENALTIES.index(r["penalty"]), -r["target"], r["penalty"],
                     r["target"]) for r in sel})
     cols = [(pen, t) for _, _, pen, t in cols]
@@ -319,17 +379,19 @@ def make_trace_figure(recs: list[dict], cfg, out: str) -> None:
                        label="held-out $\\Gamma_{final}$ / target")]
     style.legend(fig, handles, title=f"{cfg.cases[0]} case, seed {cfg.seeds[0]}")
     _save(fig, out, "budget_traces.png")
+    return True
 
 
-def make_search_figure(recs: list[dict], cfg, out: str) -> None:
+def make_search_figure(recs: list[dict], cfg, out: str) -> bool:
     """budget_search.png: every λ search (rule ``search``), per case and penalty Γ_val / target
     (the landing band shaded) and the trial's λ against the search's trainings; one colour per
-    target, one line style per seed, a legend per penalty outside."""
+    target, one line style per seed, a legend per penalty outside. False (nothing drawn)
+    without searches."""
     from matplotlib.lines import Line2D
 
     sel = [r for r in recs if r["method"] == "budget" and r.get("rule") == "search"]
     if not sel:
-        return
+        return False
     fig, panels = _case_penalty_panels(cfg, rows_per_panel=2)
     seed_ls = ("-", "--", ":")
     last_case = panels[-1][1]
@@ -365,3 +427,4 @@ def make_search_figure(recs: list[dict], cfg, out: str) -> None:
                         for s in sorted({r["seed"] for r in sel})]
             style.legend(gx, handles, title=pen)
     _save(fig, out, "budget_search.png")
+    return True

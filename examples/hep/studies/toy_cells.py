@@ -72,12 +72,15 @@ def plan(cfg) -> list[Cell]:
 SEARCH_RULE = "search"   # not a ViolationBudget: liesoft.find_lambda across fixed-λ trainings
 
 
-def budget_plan(cfg, fixed_only: bool = False) -> list[Cell]:
+def budget_plan(cfg, fixed_only: bool = False, front: bool = True) -> list[Cell]:
     """``--budget``: the fixed-lambda front (baseline, ``cfg.budget_lams_gseal`` and
     ``cfg.budget_lams_dseal``), then one budget cell per rule (``cfg.budget_rules``), penalty
-    and target; ``fixed_only``: the front alone."""
+    and target; ``fixed_only``: the front alone; ``front=False``: the budget cells alone."""
+    if fixed_only and not front:
+        raise ValueError("budget_plan: fixed_only=True asks for the front alone and front=False "
+                         "for no front; got both")
     cells = []
-    for seed in cfg.seeds:
+    for seed in cfg.seeds if front else ():
         for case in cfg.cases:
             cells.append(Cell(case, "baseline", seed=seed))
             cells += [Cell(case, "gseal", lam, cfg.beta_max2, seed)
