@@ -17,7 +17,7 @@ from examples.hep.data.jetgen import generate_jets
 from examples.hep.data.loaders import load_atlas, load_generated, load_toptag_reference
 from examples.hep.experiment import Source
 from examples.hep.training.runtime import barrier
-from liesoft import Lorentz, Vector4
+from liesoft import Lorentz, Sampler, Vector4
 
 __all__ = ["Source", "load_data", "split", "SPLIT", "BETA_MAX", "boosted", "boost_jets",
            "pt_edges"]
@@ -89,9 +89,9 @@ def boosted(x: np.ndarray, seed: int) -> np.ndarray:
 def boost_jets(x: np.ndarray, seed: int, *vectors: np.ndarray) -> tuple:
     """:func:`boosted` jets ``x`` (float32) and each per-jet four-vector array of ``vectors``
     ``(N, 4)`` boosted by the *same* elements (float64): a regression target moves with its
-    jet."""
-    g = Lorentz().sample(len(x), beta_max=BETA_MAX, dtype=torch.float64,
-                         generator=torch.Generator().manual_seed(seed))
+    jet. The boosts are GSEAL's (:class:`liesoft.Sampler`, |β|² ~ U[0, BETA_MAX²])."""
+    g = Sampler(Lorentz(), beta_max=BETA_MAX).sample(
+        len(x), dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
     rep = Vector4()
     return (rep.act(g, torch.from_numpy(x).double()).float().numpy(),
             *(rep.act(g, torch.from_numpy(v).double()).numpy() for v in vectors))
