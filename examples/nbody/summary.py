@@ -292,148 +292,169 @@ def replace_block(text: str, block: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ figures
-def _errorbar(ax, x, cells, label, color, metric, marker, cap=np.inf):
-    """Mean ± std per cell; a mean above ``cap`` (a diverged training) is drawn at ``cap``
-    as a hollow triangle with its value printed beside it, its error bar dropped."""
-    xs = [xx for xx, c in zip(x, cells, strict=True) if c is not None]
-    cs = [c for c in cells if c is not None]
-    if not cs:
-        return
-    mean = np.array([c[metric]["mean"] for c in cs])
-    std = np.array([c[metric]["std"] for c in cs])
-    n = np.array([c[metric]["n"] for c in cs])
+def _series(ax, x, cells, method, metric, cap=np.inf):
+    """Mean ± std per cell of ``method`` through ``style.errorbar`` (filled marker and error
+    bar: std over n seeds; hollow marker: one seed). A mean above ``cap`` (a diverged
+    training) is drawn at ``cap`` as a hollow triangle joined by a dotted line, its error bar
+    dropped. Returns ``(legend handle, [n], [(x index, mean), ...] of the off-scale cells)``."""
+    from examples.hep.evaluation import style
+
+    pts = [(xx, c[metric]) for xx, c in zip(x, cells, strict=True) if c is not None]
+    if not pts:
+        return None, [], []
+    xs = np.array([p[0] for p in pts], dtype=float)
+    mean = np.array([p[1]["mean"] for p in pts], dtype=float)
+    std = np.array([p[1]["std"] for p in pts], dtype=float)
+    n = np.array([p[1]["n"] for p in pts])
     if metric == "test_violation":
         mean = np.maximum(mean, 1e-16)
     off = mean > cap
-    for xx, v in zip(np.asarray(xs)[off], mean[off], strict=True):
-        ax.plot([xx], [cap], ls="none", marker="^", ms=9, mfc="white", mec=color, zorder=6)
-        ax.annotate(f"{v:.2g}", (xx, cap), textcoords="offset points", xytext=(-34, -12),
-                    fontsize=7, color=color)
-    mean, std = np.where(off, cap, mean), np.where(off, 0.0, std)
-    ax.errorbar(xs, mean, yerr=std, color=color, marker=marker, ls="-", lw=1, ms=5, capsize=2,
-                label=label, mfc=color)
-    one = n == 1
-    if one.any():                      # one-seed points: open marker, no error bar
-        ax.plot(np.asarray(xs)[one], mean[one], ls="none", marker=marker, ms=9, mfc="white",
-                mec=color, zorder=5)
+    color = style.color(method)
+    handle = style.errorbar(ax, xs[~off], mean[~off], std[~off], n[~off], method=method,
+                            label=method)
+    if off.any():
+        capped = np.where(off, cap, mean)
+        for i in np.flatnonzero(off):      # dotted from the neighbours to the triangle
+            lo, hi = max(i - 1, 0), min(i + 1, len(xs) - 1)
+            style.tag(ax.plot(xs[lo:hi + 1], capped[lo:hi + 1], ls=":", color=color, lw=1.2),
+                      method)
+        style.tag(ax.plot(xs[off], capped[off], ls="none", marker="^", ms=9, mfc="white",
+                          mec=color, mew=1.4, zorder=6), method)
+    return handle, list(n), [(k, v) for k, v in zip(np.flatnonzero(off), mean[off],
+                                                    strict=True)]
 
 
-def _limit_y(ax, values, log=True):
-    v = np.asarray([x for x in values if np.isfinite(x) and (x > 0 or not log)])
-    if len(v):
-        lo, hi = v.min(), v.max()
-        ax.set_ylim(lo / 1.3, hi * 1.3) if log else ax.set_ylim(lo - 0.05 * (hi - lo),
-                                                                 hi + 0.05 * (hi - lo))
-
-
-def _legend(fig, axes, extra):
-    handles = {}
-    for ax in np.ravel(axes):
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(lab, h)
+def _off_handles(off: list) -> list:
+    """Legend entries for the off-scale means: one line saying what the triangle is, then
+    one per mean with its value (the values in the legend, not beside the points)."""
     from matplotlib.lines import Line2D
-    handles[extra] = Line2D([], [], ls="none", marker="o", mfc="white", mec="k", ms=9)
-    handles[f"off scale (> {OFF_SCALE:g} × the panel's 75th percentile): value printed"] = \
-        Line2D([], [], ls="none", marker="^", mfc="white", mec="k", ms=9)
-    fig.legend(list(handles.values()), list(handles), loc="center left",
-               bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
+
+    from examples.hep.evaluation import style
+
+    if not off:
+        return []
+    out = [Line2D([], [], ls="none", marker="^", mfc="white", mec="0.3", ms=8,
+                  label=f"off scale (> {OFF_SCALE:g} × the panel's 75th percentile), "
+                        "drawn at the top:")]
+    for fld, meth, eps, value in off:
+        out.append(Line2D([], [], ls="none", marker="^", mfc="white", mec=style.color(meth),
+                          mew=1.4, ms=8, label=f"{meth}, {fld}, ε = {eps}: mean {value:.2g}"))
+    return out
+
+
+def _eps_figure(m: dict, metric: str, ylabel: str, out, name: str) -> None:
+    """``metric`` against ε, one panel per field: the ε columns as categories, the methods'
+    points offset sideways; y log, limited to the data drawn."""
+    from matplotlib.ticker import NullLocator
+
+    from examples.hep.evaluation import style
+
+    fields = m["fields"]
+    _, fig, axes = style.subplots(1, len(fields), figsize=(4.3 * len(fields) + 3.4, 3.9))
+    handles, ns, off = {}, [], []
+    for ax, (fld, table) in zip(axes[0], fields.items(), strict=True):
+        cols = sorted({e for cells in table.values() for e in cells}, key=float)
+        methods = list(table)
+        width = 0.5 / max(len(methods), 1)
+        means = [c[metric]["mean"] for cells in table.values() for c in cells.values()]
+        cap = OFF_SCALE * float(np.percentile(means, 75))
+        for k, meth in enumerate(methods):
+            x = [i + (k - (len(methods) - 1) / 2) * width for i in range(len(cols))]
+            h, n, o = _series(ax, x, [table[meth].get(c) for c in cols], meth, metric, cap)
+            if h is not None:
+                handles.setdefault(meth, h)
+            ns += n
+            present = [c for c in cols if c in table[meth]]
+            off += [(fld, meth, present[i], v) for i, v in o]
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(cols)), cols)
+        ax.xaxis.set_minor_locator(NullLocator())
+        style.fit_data(ax)
+        ax.set_xlabel("field strength ε")
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"field: {fld}")
+    order = sorted(handles, key=lambda k: ORDER.index(k) if k in ORDER else len(ORDER))
+    style.legend(fig, [handles[k] for k in order] + style.seed_handles(ns) + _off_handles(off))
+    style.save(fig, out / name)
+
+
+def _size_figure(size: dict, out) -> None:
+    """Test MSE at ε = 0 against the number of training trajectories (a count axis: log, a
+    tick at each size, limited to the data), the methods offset sideways by a few per cent."""
+    from matplotlib.ticker import NullLocator
+
+    from examples.hep.evaluation import style
+
+    _, fig, axes = style.subplots(figsize=(7.4, 3.9))
+    ax = axes[0][0]
+    handles, ns, sizes = [], [], set()
+    for k, (meth, cells) in enumerate(size.items()):
+        sz = sorted(cells, key=int)
+        shift = 10 ** (0.012 * (k - (len(size) - 1) / 2))
+        h, n, _ = _series(ax, [int(s) * shift for s in sz], [cells[s] for s in sz], meth,
+                          "test_mse")
+        handles.append(h)
+        ns += n
+        sizes |= {int(s) for s in sz}
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    style.fit_data(ax)
+    ticks = sorted(sizes)
+    ax.set_xticks(ticks, [f"{t:d}" for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("training trajectories")
+    ax.set_ylabel("test MSE (ε = 0)")
+    style.legend(ax, [h for h in handles if h is not None] + style.seed_handles(ns))
+    style.save(fig, out / "mse_vs_size.png")
+
+
+def _anchor_figure(anchor: list[dict], out) -> None:
+    """The anchor trainings' validation MSE per epoch (one seed each: curves, no error bars)
+    and the EGNN paper's test MSE (dashed)."""
+    from examples.hep.evaluation import style
+
+    _, fig, axes = style.subplots(figsize=(7.4, 3.9))
+    ax = axes[0][0]
+    handles, paper = [], []
+    for r in anchor:
+        meth, c = r["method"], style.color(r["method"])
+        ep = [p["epoch"] for p in r["curve"]]
+        val = [p["val_mse"] for p in r["curve"]]
+        handles.append(style.tag(ax.plot(ep, val, color=c, lw=1.5,
+                                         label=f"{meth}: validation (seed {r.get('seed', 0)})")[0],
+                                 meth))
+        if meth in PAPER:
+            handles.append(style.tag(ax.axhline(PAPER[meth], color=c, ls="--", lw=1.2,
+                                                label=f"{meth}: paper's test MSE "
+                                                      "(10 000 epochs)"), meth))
+            paper.append(PAPER[meth])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    style.fit_data(ax, extra_y=paper)
+    ax.set_xlabel("epoch (30 steps of 100)")
+    ax.set_ylabel("MSE")
+    style.legend(ax, handles)
+    style.save(fig, out / "anchor_curve.png")
 
 
 def figures(m: dict, out, anchor: list[dict] | None = None) -> list[str]:
-    """Write the figures to ``out``; returns their file names."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Write the figures to ``out`` through examples/hep's plotting style (one colour and
+    marker per method, legends outside the data, error bars: std over n seeds, hollow markers:
+    one seed, axes limited to the data); returns their file names."""
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    colors = dict(zip(ORDER, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
-    markers = dict(zip(ORDER, "osD^vPX", strict=True))
     written = []
-    note = "open marker: one seed (no error bar)"
-    for metric, name, ylabel in (("test_mse", "mse_vs_eps.png", "test MSE"),
-                                 ("test_violation", "violation_vs_eps.png",
-                                  "test violation (GSEAL under E(3))")):
-        fields = m["fields"]
-        if not fields:
-            continue
-        fig, axes = plt.subplots(1, len(fields), figsize=(4.6 * len(fields), 3.6), squeeze=False)
-        for ax, (fld, table) in zip(axes[0], fields.items(), strict=True):
-            cols = sorted({e for cells in table.values() for e in cells}, key=float)
-            methods = list(table)
-            width = 0.5 / max(len(methods), 1)
-            ys = []
-            means = [c[metric]["mean"] for cells in table.values() for c in cells.values()]
-            cap = OFF_SCALE * float(np.percentile(means, 75))
-            for k, meth in enumerate(methods):
-                x = [i + (k - (len(methods) - 1) / 2) * width for i in range(len(cols))]
-                cells = [table[meth].get(c) for c in cols]
-                _errorbar(ax, x, cells, meth, colors.get(meth), metric, markers.get(meth, "o"),
-                          cap)
-                ys += [min(max(c[metric]["mean"], 1e-16) + c[metric]["std"], cap)
-                       for c in cells if c is not None]
-                ys += [min(max(c[metric]["mean"] - c[metric]["std"], c[metric]["mean"] / 3,
-                               1e-16), cap) for c in cells if c is not None]
-            ax.set_xticks(range(len(cols)), cols)
-            ax.set_xlim(-0.4, len(cols) - 0.6)
-            ax.set_yscale("log")
-            _limit_y(ax, ys)
-            ax.set_xlabel("field strength ε")
-            ax.set_ylabel(ylabel)
-            ax.set_title(f"field: {fld}")
-            ax.grid(alpha=0.3, which="both")
-        _legend(fig, axes, note)
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=120, bbox_inches="tight")
-        plt.close(fig)
-        written.append(name)
-    size = m.get("size_study", {})
-    if size:
-        fig, ax = plt.subplots(figsize=(5, 3.6))
-        ys, xs = [], []
-        for meth, cells in size.items():
-            sz = sorted(cells, key=int)
-            _errorbar(ax, [int(s) for s in sz], [cells[s] for s in sz], meth, colors.get(meth),
-                      "test_mse", markers.get(meth, "o"))
-            xs += [int(s) for s in sz]
-            ys += [cells[s]["test_mse"]["mean"] + cells[s]["test_mse"]["std"] for s in sz]
-            ys += [max(cells[s]["test_mse"]["mean"] - cells[s]["test_mse"]["std"],
-                       cells[s]["test_mse"]["mean"] / 3) for s in sz]
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlim(min(xs) / 1.2, max(xs) * 1.2)
-        _limit_y(ax, ys)
-        ax.set_xlabel("training trajectories")
-        ax.set_ylabel("test MSE (ε = 0)")
-        ax.grid(alpha=0.3, which="both")
-        _legend(fig, ax, note)
-        fig.tight_layout()
-        fig.savefig(out / "mse_vs_size.png", dpi=120, bbox_inches="tight")
-        plt.close(fig)
+    if m["fields"]:
+        for metric, name, ylabel in (("test_mse", "mse_vs_eps.png", "test MSE"),
+                                     ("test_violation", "violation_vs_eps.png",
+                                      "test violation (GSEAL under E(3))")):
+            _eps_figure(m, metric, ylabel, out, name)
+            written.append(name)
+    if m.get("size_study"):
+        _size_figure(m["size_study"], out)
         written.append("mse_vs_size.png")
     if anchor:
-        fig, ax = plt.subplots(figsize=(5, 3.6))
-        ys, xs = [], []
-        for r in anchor:
-            ep = [c["epoch"] for c in r["curve"]]
-            val = [c["val_mse"] for c in r["curve"]]
-            ax.plot(ep, val, color=colors.get(r["method"]), label=f"{r['method']} (validation)")
-            xs += ep
-            ys += val
-            if r["method"] in PAPER:
-                ax.axhline(PAPER[r["method"]], color=colors.get(r["method"]), ls="--", lw=1,
-                           label=f"paper {r['method']} (test, 10 000 epochs)")
-                ys.append(PAPER[r["method"]])
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlim(min(xs), max(xs))
-        _limit_y(ax, ys)
-        ax.set_xlabel("epoch (30 steps of 100)")
-        ax.set_ylabel("MSE")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "anchor_curve.png", dpi=120, bbox_inches="tight")
-        plt.close(fig)
+        _anchor_figure(anchor, out)
         written.append("anchor_curve.png")
     return written
 

@@ -515,10 +515,12 @@ def test_colour_table_distinct_and_stable():
 
 
 def test_every_figure_goes_through_the_style():
-    """No figure function of examples/hep, nor the budget benchmark that draws docs/budget's
-    schedule figures, builds or saves a figure past style.py."""
+    """No figure function of examples/hep or examples/nbody, nor the budget benchmark that
+    draws docs/budget's schedule figures, builds or saves a figure past style.py."""
     offenders = []
-    for path in [*(ROOT / "examples" / "hep").rglob("*.py"),
+    nbody = sorted((ROOT / "examples" / "nbody").rglob("*.py"))
+    assert any(p.name == "summary.py" for p in nbody)
+    for path in [*(ROOT / "examples" / "hep").rglob("*.py"), *nbody,
                  ROOT / "benchmarks" / "budget_schedule.py"]:
         if path.name == "style.py":
             continue

@@ -87,6 +87,10 @@ METHOD_STYLES = {
     "rate-lr": ("#6baed6", "p"),
     "rate-lr2": ("#0b7d7d", "X"),
     "hold0.9": ("#c7a20b", "D"),
+    # the N-body study (examples/nbody; baseline, gseal, dseal and augment as above)
+    "gseal_sub": ("#a55194", "^"),
+    "egnn": ("#e31a1c", "v"),
+    "egnn_field": ("#67001f", "p"),
 }
 # colours for curves that are not methods (seeds, targets, λs, generators): Okabe-Ito, the
 # blue last (the baseline's colour is a blue; the toy's figures draw it beside λ curves)
