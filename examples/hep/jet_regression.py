@@ -279,15 +279,7 @@ def write_outputs(runs, details, cfg, ctx):
     text = rev.results_markdown(metrics, cfg["pt_cut"])
     (ctx.out / "results.md").write_text(text)
     print("\n" + text)
-    binned = {m: [r["binned"] for r in rs] for m, rs in runs.items()}
-    rev.plot_resolution_vs_pt(binned, cfg["pt_cut"], ctx.out / "fig_resolution_vs_pt.png")
-    rev.plot_response_vs_pt(binned, cfg["pt_cut"], ctx.out / "fig_response_vs_pt.png")
-    learned = {m: rs for m, rs in runs.items() if m != "raw"}
-    rev.plot_violation({m: [r["violation"] for r in rs] for m, rs in learned.items()},
-                       ctx.out / "fig_violation.png")
-    rev.plot_violation_per_generator(
-        {m: [rs[0]["violation_per_generator"]] for m, rs in learned.items()},
-        ctx.out / "fig_violation_per_generator.png")
+    rev.write_figures(runs, cfg["pt_cut"], ctx.out)
 
 
 if __name__ == "__main__":

@@ -238,3 +238,25 @@ def plot_violation_per_generator(profiles: dict, path) -> None:
     axes[0][0].set_ylabel(r"$|f(gx) - \rho(g) f(x)|\,/\,|f(x)|$")
     style.legend(fig, title="generator (seed 0)")
     style.save(fig, path)
+
+
+def write_figures(runs: dict, pt_cut: float, out) -> list[str]:
+    """The regression's four figures in ``out`` from its runs (method -> one run per seed, as
+    in ``details["runs"]`` of ``jet_regression.py``; ``"raw"``, the detector-level jet, in the
+    resolution and response figures only): ``write_figures(details["runs"],
+    details["config"]["pt_cut"], out)`` redraws them from a committed ``details.json``.
+    Returns their names."""
+    import pathlib
+
+    out = pathlib.Path(out)
+    binned = {m: [r["binned"] for r in rs] for m, rs in runs.items()}
+    plot_resolution_vs_pt(binned, pt_cut, out / "fig_resolution_vs_pt.png")
+    plot_response_vs_pt(binned, pt_cut, out / "fig_response_vs_pt.png")
+    learned = {m: rs for m, rs in runs.items() if m != "raw"}
+    plot_violation({m: [r["violation"] for r in rs] for m, rs in learned.items()},
+                   out / "fig_violation.png")
+    plot_violation_per_generator(
+        {m: [rs[0]["violation_per_generator"]] for m, rs in learned.items()},
+        out / "fig_violation_per_generator.png")
+    return ["fig_resolution_vs_pt.png", "fig_response_vs_pt.png", "fig_violation.png",
+            "fig_violation_per_generator.png"]

@@ -333,19 +333,27 @@ def _log_ticks(axis, lo: float, hi: float) -> None:
 
 
 def data_of(ax):
-    """``(xs, ys)``: every point of the data artists of ``ax`` (lines and markers in data
-    coordinates, error-bar segments; not axhline / axvline / spans)."""
+    """``(xs, ys)``: every point drawn by the data artists of ``ax`` (lines and markers in
+    data coordinates, error-bar segments; not axhline / axvline / spans); a point with a NaN or
+    infinite coordinate is not drawn and is left out."""
     xs, ys = [], []
+
+    def add(x, y):
+        x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+        if x.shape == y.shape:
+            ok = np.isfinite(x) & np.isfinite(y)
+            x, y = x[ok], y[ok]
+        xs.append(x)
+        ys.append(y)
+
     for ln in ax.get_lines():
         if ln.get_transform() == ax.transData and ln.get_visible():
-            xs.append(np.asarray(ln.get_xdata(), dtype=float).ravel())
-            ys.append(np.asarray(ln.get_ydata(), dtype=float).ravel())
+            add(ln.get_xdata(), ln.get_ydata())
     for col in ax.collections:
         if col.get_transform() == ax.transData and hasattr(col, "get_segments"):
             for seg in col.get_segments():
                 if len(seg):
-                    xs.append(np.asarray(seg)[:, 0])
-                    ys.append(np.asarray(seg)[:, 1])
+                    add(np.asarray(seg)[:, 0], np.asarray(seg)[:, 1])
     return (np.concatenate(xs) if xs else np.empty(0)), (np.concatenate(ys) if ys else
                                                          np.empty(0))
 

@@ -123,11 +123,15 @@ def _plt():
 
 def _stats(runs):
     """Mean and std over seeds (std 0 for one seed) of ``runs`` (seeds × points), and the
-    number of seeds with a finite value per point."""
+    number of seeds with a finite value per point; NaN seeds are left out, an infinite one
+    (e.g. no background jet above the cut) makes the mean infinite: that point is not drawn
+    and counts 0 seeds (no "std over n seeds" entry for it in the legend)."""
     arr = np.asarray(runs, dtype=float)
     n = np.isfinite(arr).sum(axis=0)
     mean = np.nanmean(arr, axis=0)
-    std = np.nanstd(arr, axis=0, ddof=1) if arr.shape[0] > 1 else np.zeros_like(mean)
+    with np.errstate(invalid="ignore"):     # inf - inf in the std of an infinite seed
+        std = np.nanstd(arr, axis=0, ddof=1) if arr.shape[0] > 1 else np.zeros_like(mean)
+    n = np.where(np.isfinite(mean), n, 0)
     return mean, np.where(n > 1, std, 0.0), n
 
 

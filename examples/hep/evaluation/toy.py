@@ -64,10 +64,12 @@ def label(method, lam, b2) -> str:
     return method
 
 
-def make_figures(runs: dict, cfg, out: str) -> None:
+def make_figures(runs: dict, cfg, out: str, best: dict | None = None) -> None:
     """fig1.png (δSEAL solid, GSEAL dashed, one colour per λ), fig6.png (GSEAL against β²max;
     λ_G = λ_δ / β²max) and comparison.png (each method at its best λ, the method's colour):
-    test MSE against the test boost, mean over the seeds, legends outside the panels."""
+    test MSE against the test boost, mean over the seeds, legends outside the panels.
+    ``best``: per case the :func:`best_runs` choice (as ``best.csv`` holds it, :func:`read_best`);
+    by default chosen from the runs' validation curves."""
     from matplotlib.lines import Line2D
 
     from examples.hep.evaluation import style
@@ -163,12 +165,51 @@ def make_figures(runs: dict, cfg, out: str) -> None:
                   dualsubnet="-")
     _, fig, axes = style.subplots(1, len(cases), figsize=(6.6 * len(cases), 4.3))
     for ax, case in zip(axes[0], cases, strict=True):
-        for m, (lam, b2, _) in best_runs(runs, case).items():
+        for m, (lam, b2, _) in (best[case] if best else best_runs(runs, case)).items():
             style.tag(ax.plot(betas, runs[(case, m, lam, b2)]["test"], lstyle.get(m, "-"),
                               color=style.color(m), lw=2, label=label(m, lam, b2)), m)
         finish(ax, f"{titles[case]}: each method at its best λ (validation)", curves_of(ax))
         style.legend(ax, title=seeds_note)
     style.save(fig, os.path.join(out, "comparison.png"), dpi=100)
+
+
+def _b2(text: str):
+    return None if text == "" else float(text)
+
+
+def read_results(path) -> dict:
+    """The runs of a ``results.csv`` (:func:`write_results`) as :func:`group_runs` gives them,
+    test curves only (mean over the seeds in the file): (case, method, lam, beta_max2) ->
+    dict(test=curve, n=seeds). β²max is β_max² of the file's ``beta_max`` column to 4 digits
+    (the column holds β_max to 6)."""
+    cells: dict = {}
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            b2 = None if r["beta_max"] == "" else float(f"{float(r['beta_max']) ** 2:.4g}")
+            key = (r["case"], r["method"], float(r["lam"]), b2)
+            cells.setdefault(key, {}).setdefault(r["seed"], []).append(float(r["mse"]))
+    return {k: dict(test=[sum(v) / len(v) for v in zip(*seeds.values(), strict=True)],
+                    n=len(seeds)) for k, seeds in cells.items()}
+
+
+def read_best(path) -> dict:
+    """``best.csv`` (:func:`write_tables`): case -> method -> (lam, beta_max2, mean log10
+    validation MSE), the choice :func:`best_runs` made on the validation curves."""
+    best: dict = {}
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            best.setdefault(r["case"], {})[r["method"]] = (
+                float(r["lam"]), _b2(r["beta_max2"]), float(r["val_mean_log10_mse"]))
+    return best
+
+
+def redraw_figures(cfg, out: str) -> list[str]:
+    """Train nothing: draw fig1.png, fig6.png and comparison.png again in ``out`` from the
+    ``results.csv`` and ``best.csv`` there (the comparison's best λ as ``best.csv`` records
+    it: the validation curves are not in the CSVs). Returns the names drawn."""
+    runs = read_results(os.path.join(out, "results.csv"))
+    make_figures(runs, cfg, out, best=read_best(os.path.join(out, "best.csv")))
+    return ["fig1.png", "fig6.png", "comparison.png"]
 
 
 def nearest(betas, b) -> int:

@@ -355,15 +355,20 @@ def extrapolation_study(exp, cfg, ctx, details):
                                 "generator_physics": physics, "epochs": cfg["epochs"],
                                 "patience": cfg["patience"], "n_train": len(train["y"])}
     if ctx.main:
-        curves = {m: [r["binned"] for r in rs] for m, rs in runs.items()}
-        ev.plot_extrapolation(curves, cut, "balanced_accuracy", "balanced accuracy",
-                              ctx.out / "fig4_extrapolation.png")
-        ev.plot_extrapolation(curves, cut, "rejection_at_0.3", r"$1/\varepsilon_B$ at "
-                              r"$\varepsilon_S = 0.3$", ctx.out / "fig5_rejection_vs_pt.png",
-                              log=True)
+        extrapolation_figures(runs, cut, ctx.out)
         (ctx.out / "extrapolation.md").write_text(
             ev.extrapolation_markdown(runs, ratios, cut, physics, schedule={
                 k: details["extrapolation"][k] for k in ("n_train", "epochs", "patience")}))
+
+
+def extrapolation_figures(runs: dict, cut: float, out) -> None:
+    """Fig. 4 and Fig. 5 in ``out`` from the extrapolation's runs (method -> one run per seed
+    with its ``binned`` metrics, as in ``details["extrapolation"]["runs"]``)."""
+    curves = {m: [r["binned"] for r in rs] for m, rs in runs.items()}
+    ev.plot_extrapolation(curves, cut, "balanced_accuracy", "balanced accuracy",
+                          out / "fig4_extrapolation.png")
+    ev.plot_extrapolation(curves, cut, "rejection_at_0.3", r"$1/\varepsilon_B$ at "
+                          r"$\varepsilon_S = 0.3$", out / "fig5_rejection_vs_pt.png", log=True)
 
 
 def top_bin_ratios(runs: dict, bins: int = 2) -> dict:
@@ -465,3 +470,29 @@ def cost_rows(runs: dict, train_step_s: dict) -> dict:
 STUDY_FUNCTIONS = {"table1": table1_study, "timing": timing_study,
                    "extrapolation": extrapolation_study, "lambda_scan": lambda_scan_study,
                    "cost": cost_study}
+
+
+# ----------------------------------------------------------------------------- redraw
+def redraw_figures(details: dict, out) -> list[str]:
+    """Train and evaluate nothing: draw again, in ``out``, the figures of every study recorded
+    in a run's ``details`` (its ``details.json``, loaded): Fig. 2-3 (``table1``), Fig. 4-5
+    (``extrapolation``), the λ scan and the cost frontier, with the code the studies draw
+    them with. Returns the names of the figures drawn."""
+    import pathlib
+
+    out = pathlib.Path(out)
+    drawn = []
+    if details.get("table1"):
+        table1_figures(details["table1"], out)
+        drawn += ["fig2_invariance.png", "fig3_accuracy_vs_pt.png"]
+    if details.get("extrapolation"):
+        ex = details["extrapolation"]
+        extrapolation_figures(ex["runs"], ex["pt_cut"], out)
+        drawn += ["fig4_extrapolation.png", "fig5_rejection_vs_pt.png"]
+    if details.get("lambda_scan"):
+        ev.plot_lambda_scan(details["lambda_scan"], out / "fig2_lambda_scan.png")
+        drawn.append("fig2_lambda_scan.png")
+    if details.get("cost"):
+        ev.plot_cost_frontier(details["cost"]["rows"], out / "fig_cost_frontier.png")
+        drawn.append("fig_cost_frontier.png")
+    return drawn
