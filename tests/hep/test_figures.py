@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.markers import MarkerStyle  # noqa: E402
 
 from examples.hep.evaluation import regression as rev  # noqa: E402
 from examples.hep.evaluation import style, toy  # noqa: E402
@@ -204,12 +205,34 @@ def legend_texts(fig) -> list[str]:
     return [t.get_text() for leg in _legends(fig) for t in leg.get_texts()]
 
 
+def _has_face(ln) -> bool:
+    """A marker with a face ("o", "s", "P", ...), which can be drawn hollow; "x", "+", "|"
+    and the like are lines only and look the same hollow or filled."""
+    return ln.get_marker() not in (None, "", "None", " ") and MarkerStyle(
+        ln.get_marker()).is_filled()
+
+
 def one_seed_marked(fig, method):
-    """A hollow marker of ``method`` and a "1 seed" legend entry."""
+    """A hollow marker of ``method`` (a marker with a face, the face white) and a "1 seed"
+    legend entry."""
     hollow = [ln for ax in fig.axes for ln in ax.get_lines()
-              if ln.get_gid() == f"method:{method}" and ln.get_markerfacecolor() is not None
+              if ln.get_gid() == f"method:{method}" and _has_face(ln)
               and to_hex(ln.get_markerfacecolor()) == "#ffffff"]
     return bool(hollow) and any("1 seed" in t for t in legend_texts(fig))
+
+
+def filled_method_markers(fig) -> list[str]:
+    """The methods drawn with a filled (or faceless) marker somewhere in ``fig``: none in a
+    figure of one-seed points, where every marker is hollow."""
+    return sorted({ln.get_gid()[7:] for ax in fig.axes for ln in _data_lines(ax)
+                   if (ln.get_gid() or "").startswith("method:")
+                   and ln.get_marker() not in (None, "", "None", " ")
+                   and not (_has_face(ln) and to_hex(ln.get_markerfacecolor()) == "#ffffff")})
+
+
+def all_one_seed(fig, methods):
+    """Every method of ``methods`` one-seed marked and no method marker filled."""
+    return all(one_seed_marked(fig, m) for m in methods) and filled_method_markers(fig) == []
 
 
 def integer_ticks(ax, axis="x"):
@@ -256,11 +279,14 @@ def test_tagging_figures(caught, tmp_path):
             scan[f"{m}@{lam:g}"] = {"invariance": {"magnitudes": MAGS, "mean": [
                 0.05 / (k + 1) * b for b in MAGS]}, "auc": 0.95 - 0.003 * k}
     ev.plot_lambda_scan(scan, tmp_path / "scan.png")
+    cost = ("gseal", "gseal_f0.25", "gseal_f0.5", "dseal", "dseal_fd", "gseal_finetune")
     ev.plot_cost_frontier({m: {"training_cost": 1 + k, "gain_at_0.5": 0.5 + 0.1 * k} for k, m in
-                           enumerate(("gseal", "gseal_f0.25", "gseal_f0.5", "dseal",
-                                      "dseal_fd", "gseal_finetune"))}, tmp_path / "cost.png")
+                           enumerate(cost)}, tmp_path / "cost.png")
     check(caught, 5)
     figs = dict(caught)
+    # the λ scan and the cost frontier: one seed per point, hollow, "1 seed" in the legend
+    assert all_one_seed(figs["scan.png"], ("baseline", "gseal", "dseal"))
+    assert all_one_seed(figs["cost.png"], cost)
     assert one_seed_marked(figs["fig2.png"], "lgatr")
     assert one_seed_marked(figs["fig3.png"], "particlenet_gseal")
     assert any("std over 3 seeds" in t for t in legend_texts(figs["fig2.png"]))
@@ -319,6 +345,33 @@ def test_toy_figures(caught, tmp_path):
             put(case, m, 0.0, 0.1 if m == "augment" else None, 1.5)
     toy.make_figures(runs, cfg, str(tmp_path))
     check(caught, 3)
+    one_legend(dict(caught)["comparison.png"])
+
+
+def one_legend(fig):
+    """One legend for the whole figure (not one per panel), no entry twice."""
+    legs = _legends(fig)
+    assert len(legs) == 1 and legs[0] in fig.legends, len(legs)
+    texts = legend_texts(fig)
+    assert len(texts) == len(set(texts)), texts
+
+
+def test_toy_comparison_names_the_case_where_the_best_lambda_differs(caught, tmp_path):
+    """The comparison's one legend: a method whose best λ differs between the panels has one
+    entry per panel, each naming its case; one whose best λ is the same, a single entry."""
+    cfg = toy_cfg()
+    curve = list(1e-3 * (1 + 30 * np.asarray(cfg.test_betas) ** 2))
+    runs = {(c, m, lam, None): dict(test=curve, val=curve, n=1, w=[None])
+            for c in cfg.cases for m, lam in (("baseline", 0.0), ("dseal", 0.1), ("dseal", 1.0))}
+    best = {"exact": {"baseline": (0.0, None, 0.0), "dseal": (0.1, None, 0.0)},
+            "broken": {"baseline": (0.0, None, 0.0), "dseal": (1.0, None, 0.0)}}
+    toy.make_figures(runs, cfg, str(tmp_path), best=best)
+    fig = dict(caught)["comparison.png"]
+    assert problems(fig) == []
+    one_legend(fig)
+    texts = legend_texts(fig)
+    assert "δSEAL λ=0.1 (exact)" in texts and "δSEAL λ=1 (broken)" in texts
+    assert texts.count("baseline") == 1
 
 
 def test_data_efficiency_figure(caught, tmp_path):
@@ -587,6 +640,31 @@ def test_checker_finds_a_planted_fault(fault, expect):
     assert any(expect in f for f in found), found
 
 
+@pytest.mark.parametrize("mk, marked", [("P", True), ("X", True), ("o", True), ("x", False),
+                                        ("+", False)])
+def test_one_seed_marked_needs_a_marker_with_a_face(mk, marked):
+    """A one-seed point drawn with a faceless marker ("x", "+") looks the same as a filled
+    one: the checker does not count it as hollow."""
+    _, fig, axes = style.subplots(figsize=(6, 3.5))
+    try:
+        h = style.errorbar(axes[0][0], [1.0, 2.0], [1.0, 2.0], n=1, method="m", marker_=mk,
+                           label="m")
+        style.legend(axes[0][0], [h, *style.seed_handles([1])])
+        assert one_seed_marked(fig, "m") is marked
+        assert (filled_method_markers(fig) == []) is marked
+    finally:
+        plt.close(fig)
+
+
+def test_every_method_marker_has_a_face():
+    """Every method's marker can be drawn hollow (a one-seed point): no "x" or "+" in the
+    table, except the budget rule "constant" (docs/budget's figures, drawn without hollow
+    one-seed markers)."""
+    faceless = [m for m, (_, mk) in style.METHOD_STYLES.items()
+                if not MarkerStyle(mk).is_filled()]
+    assert faceless == ["constant"], faceless
+
+
 def test_seed_handles_name_the_error_bars():
     labels = [h.get_label() for h in style.seed_handles([3, 3, 1])]
     assert labels == ["error bar: std over 3 seeds", "hollow marker: 1 seed (no error bar)"]
@@ -667,6 +745,8 @@ def test_the_redrawn_docs_figures_pass_on_their_committed_data(which, caught, tm
     docs/toy_regression, redrawn through the style from the data committed beside them
     (details*.json, results.csv and best.csv), pass the checks: the committed data stay
     enough to redraw every one of them."""
+    import json
+
     drawn = _redraw_docs(which, tmp_path)
     assert drawn == REDRAWN[which]
     assert [n for n, _ in caught] == drawn
@@ -682,8 +762,15 @@ def test_the_redrawn_docs_figures_pass_on_their_committed_data(which, caught, tm
         fig5 = figs["fig5_rejection_vs_pt.png"]
         assert fig5.axes[0].get_xlim()[0] > 615.0
         assert not any("2/3" in t or "over 2 " in t for t in legend_texts(fig5))
+        # the λ scan and the cost frontier: one seed (Table 1's seed-0 data), every point hollow
+        det = json.loads((ROOT / "docs" / which / "details.json").read_text())
+        assert all_one_seed(figs["fig2_lambda_scan.png"],
+                            {n.split("@")[0] for n in det["lambda_scan"]})
+        assert all_one_seed(figs["fig_cost_frontier.png"], det["cost"]["rows"])
     if which == "jet_regression":       # the detector-level jet: no training, one "seed"
-        assert one_seed_marked(figs["fig_resolution_vs_pt.png"], "raw")
+        for name in ("fig_resolution_vs_pt.png", "fig_response_vs_pt.png"):
+            assert one_seed_marked(figs[name], "raw"), name
     if which == "toy_regression":       # each method at the best λ that best.csv records
         texts = legend_texts(figs["comparison.png"])
         assert "GSEAL λ=1, β²max=0.95" in texts and "δSEAL λ=100" in texts
+        one_legend(figs["comparison.png"])      # one legend, not one beside each panel

@@ -65,8 +65,9 @@ METHOD_STYLES = {
     "particlenet_gseal": ("#e6ab02", "s"),
     "particlenet_dseal": ("#a6761d", "s"),
     "particlenet_dseal_fd": ("#e7298a", "s"),
-    # the jet regression
-    "raw": ("#525252", "x"),
+    # the jet regression ("raw" a filled plus: a marker with a face, drawn hollow for its one
+    # "seed"; an "x" has no face and would look the same filled or hollow)
+    "raw": ("#525252", "P"),
     "equivariant": ("#6a3d9a", "h"),
     # the toy regression
     "invariant": ("#b15928", "^"),

@@ -223,7 +223,9 @@ def plot_extrapolation(curves: dict, pt_cut: float, key: str, ylabel: str, path,
 
 def plot_lambda_scan(runs: dict, path) -> None:
     """Fig. 2 per λ: invariance curves of every ``"method@lambda"`` run and the baseline
-    (left), AUC vs λ (right); one colour per method, one line style per λ."""
+    (left), AUC vs λ (right); one colour per method, one line style per λ. One seed per run:
+    hollow markers and the "1 seed" legend entry (:func:`style.errorbar`,
+    :func:`style.seed_handles`)."""
     from matplotlib.lines import Line2D
 
     _, fig, (row,) = style.subplots(1, 2, figsize=(11.5, 4.2))
@@ -234,15 +236,15 @@ def plot_lambda_scan(runs: dict, path) -> None:
             base, lam = name.split("@")
             lams.setdefault(base, []).append(float(lam))
     styles = (":", "-", "--", "-.")
-    xs, ys = [], []
+    xs, ys, handles = [], [], []
     for name, r in runs.items():
         inv = r["invariance"]
         ls = "-"
         if "@" in name:
             base, lam = name.split("@")
             ls = styles[sorted(lams[base]).index(float(lam)) % len(styles)]
-        style.tag(ax.plot(inv["magnitudes"], inv["mean"], ls=ls, marker=style.marker(name),
-                          ms=4, color=color(name), label=label(name)), name)
+        handles.append(style.errorbar(ax, inv["magnitudes"], inv["mean"], n=1, method=name,
+                                      ls=ls, label=label(name), ms=4))
         xs.append(inv["magnitudes"])
         ys.append(inv["mean"])
     ax.set_xlabel(r"$|\beta|$ of the boost")
@@ -253,8 +255,7 @@ def plot_lambda_scan(runs: dict, path) -> None:
     for method in sorted({n.split("@")[0] for n in runs if "@" in n}):
         pts = sorted((float(n.split("@")[1]), r["auc"]) for n, r in runs.items()
                      if n.startswith(method + "@"))
-        style.tag(bx.plot(*zip(*pts, strict=True), ls="-", marker=style.marker(method),
-                          color=color(method)), method)
+        style.errorbar(bx, *zip(*pts, strict=True), n=1, method=method, ls="-")
         bl += [p[0] for p in pts]
         bys += [p[1] for p in pts]
     if "baseline" in runs and bl:     # over the λ range, in data coordinates
@@ -265,32 +266,31 @@ def plot_lambda_scan(runs: dict, path) -> None:
     bx.set_xlabel(r"$\lambda$ (δSEAL in the paper's units)")
     bx.set_ylabel("AUC")
     style.fit(bx, bl, bys, margin=0.08)
-    handles = ax.get_legend_handles_labels()[0]
     if "baseline" in runs:
         handles.append(Line2D([], [], color=color("baseline"), ls=":",
                               label="Baseline's AUC (right)"))
-    _save(fig, [ax, bx], path, handles)
+    _save(fig, [ax, bx], path, handles, ns=[1])
 
 
 def plot_cost_frontier(rows: dict, path) -> None:
     """Invariance gain (fraction of full GSEAL's at |β| = 0.5) vs training cost relative to
-    the baseline's training; one colour and marker per method, named in the legend."""
+    the baseline's training; one colour and marker per method, named in the legend. One seed
+    per method: hollow markers and the "1 seed" legend entry (:func:`style.errorbar`)."""
     from matplotlib.lines import Line2D
 
     _, fig, axes = style.subplots(figsize=(7.6, 4.2))
     ax = axes[0][0]
     handles = []
     for m, r in rows.items():
-        style.tag(ax.plot(r["training_cost"], r["gain_at_0.5"], style.marker(m), ls="none",
-                          color=color(m), ms=8, label=label(m)), m)
-        handles.append(ax.lines[-1])
+        handles.append(style.errorbar(ax, [r["training_cost"]], [r["gain_at_0.5"]], n=1,
+                                      method=m, ls="none", label=label(m), ms=7))
     ax.axhline(0.9, color="0.5", ls=":")
     handles.append(Line2D([], [], color="0.5", ls=":", label="90 % of full GSEAL's gain"))
     ax.set_xlabel("training cost / baseline training")
     ax.set_ylabel(r"invariance gain at $|\beta| = 0.5$ (GSEAL = 1)")
     style.fit(ax, [r["training_cost"] for r in rows.values()],
               [r["gain_at_0.5"] for r in rows.values()] + [0.9], margin=0.1)
-    _save(fig, ax, path, handles)
+    _save(fig, ax, path, handles, ns=[1])
 
 
 def seeds_left_out(v) -> str:

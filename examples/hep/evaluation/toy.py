@@ -163,13 +163,19 @@ def make_figures(runs: dict, cfg, out: str, best: dict | None = None) -> None:
     # comparison: every method at its best (lambda, beta_max) on the validation sample
     lstyle = dict(baseline="-", gseal="--", dseal="-", augment="-.", invariant=":",
                   dualsubnet="-")
-    _, fig, axes = style.subplots(1, len(cases), figsize=(6.6 * len(cases), 4.3))
+    # one legend for the figure: a method's best λ where it is the same in every panel, else
+    # one entry per panel that names its case
+    chosen = {case: best[case] if best else best_runs(runs, case) for case in cases}
+    names = {m: {label(m, lam, b2) for lam, b2, _ in (c[m] for c in chosen.values() if m in c)}
+             for m in {m for c in chosen.values() for m in c}}
+    _, fig, axes = style.subplots(1, len(cases), figsize=(5.6 * len(cases) + 2.6, 4.3))
     for ax, case in zip(axes[0], cases, strict=True):
-        for m, (lam, b2, _) in (best[case] if best else best_runs(runs, case)).items():
+        for m, (lam, b2, _) in chosen[case].items():
+            name = label(m, lam, b2) + (f" ({case})" if len(names[m]) > 1 else "")
             style.tag(ax.plot(betas, runs[(case, m, lam, b2)]["test"], lstyle.get(m, "-"),
-                              color=style.color(m), lw=2, label=label(m, lam, b2)), m)
+                              color=style.color(m), lw=2, label=name), m)
         finish(ax, f"{titles[case]}: each method at its best λ (validation)", curves_of(ax))
-        style.legend(ax, title=seeds_note)
+    style.legend(fig, title=seeds_note)
     style.save(fig, os.path.join(out, "comparison.png"), dpi=100)
 
 
