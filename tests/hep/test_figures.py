@@ -774,3 +774,50 @@ def test_the_redrawn_docs_figures_pass_on_their_committed_data(which, caught, tm
         texts = legend_texts(figs["comparison.png"])
         assert "GSEAL λ=1, β²max=0.95" in texts and "δSEAL λ=100" in texts
         one_legend(figs["comparison.png"])      # one legend, not one beside each panel
+
+
+@pytest.mark.parametrize("where, files", [
+    ("budget/full_toy", ("budget_traces", "budget_search")),
+    ("budget/full_toy_alternatives", ("budget_traces",)),
+])
+def test_the_toy_budget_run_figures_redraw_from_their_committed_data(where, files, caught,
+                                                                      tmp_path):
+    """docs/budget's run figures (λ and Γ̄ against the step; the λ searches' trials) redraw
+    from the data committed beside them (budget_traces.json, budget_search.json:
+    ``toy_regression.py --budget --redraw``) and pass the checks; every rule drawn keeps its
+    style colour, and the traces show the first case and seed the file names."""
+    import json
+    import shutil
+
+    src = ROOT / "docs" / where
+    for name in files:
+        shutil.copy(src / f"{name}.json", tmp_path / f"{name}.json")
+    from examples.hep.toy_regression import Config
+
+    drawn = toy_budget.redraw_run_figures(Config(), str(tmp_path))
+    assert drawn == [f"{n}.png" for n in files]
+    check(caught, len(files))
+    if "budget_traces" in files:
+        data = json.loads((src / "budget_traces.json").read_text())
+        assert data["records"] and {(r["case"], r["seed"]) for r in data["records"]} == {
+            (data["cases"][0], data["seeds"][0])}
+        for rule in {r["rule"] for r in data["records"]}:
+            assert (("budget_traces.png", style.color(rule)) in COLOURS[rule]), rule
+    if "budget_search" in files:
+        data = json.loads((src / "budget_search.json").read_text())
+        assert len(data["records"]) == 36 and all(r["trials"] for r in data["records"])
+
+
+def test_the_schedule_traces_redraw_from_their_committed_data(caught, tmp_path):
+    """docs/budget/schedule_traces.png redraws from schedule_traces.json (the benchmark's
+    ``--redraw``) and passes the checks: every rule of the benchmark, both penalties."""
+    import json
+    import shutil
+
+    sched = _schedule_module()
+    shutil.copy(ROOT / "docs" / "budget" / "schedule_traces.json", tmp_path)
+    assert sched.redraw(str(tmp_path)) == ["schedule_traces.png"]
+    check(caught, 1)
+    recs = json.loads((tmp_path / "schedule_traces.json").read_text())["records"]
+    assert sorted((r["penalty"], r["rule"]) for r in recs) == sorted(
+        (p, r) for p in ("gseal", "dseal") for r in sched.RULES)
