@@ -701,3 +701,11 @@ def test_no_front_trains_the_budget_cells_and_redraw_needs_only_the_data(tmp_pat
     for bad in (["--no-front"], ["--redraw"], ["--budget", "--no-front", "--fixed-only"]):
         with pytest.raises(SystemExit):
             tr.parse_args(bad)
+
+
+def test_run_figures_without_budget_runs_write_nothing(tmp_path):
+    """The front alone (no budget run) has no run figure: write_run_figures writes no data file
+    and draws nothing, instead of failing (the --report of a --fixed-only run)."""
+    rec = {"method": "gseal", "case": "exact", "seed": 0, "rule": None}
+    assert toy_budget.write_run_figures([rec], QUICK, str(tmp_path)) == []
+    assert list(tmp_path.iterdir()) == []

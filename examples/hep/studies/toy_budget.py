@@ -231,8 +231,12 @@ _FIGURES = (("budget_traces.json", "budget_traces.png"), ("budget_search.json", 
 def write_run_figures(recs: list[dict], cfg, out: str) -> list[str]:
     """The runs' figures with their data: ``budget_traces.json`` / ``budget_search.json``
     (:func:`figure_data`), then ``budget_traces.png`` / ``budget_search.png`` drawn from those
-    files alone (:func:`redraw_run_figures`), so that the committed data redraw them."""
-    for name, data in figure_data(recs, cfg).items():
+    files alone (:func:`redraw_run_figures`), so that the committed data redraw them. Without
+    budget runs (the front alone) nothing is written and ``[]`` returned."""
+    files = figure_data(recs, cfg)
+    if not files:       # no budget run (e.g. the front alone): nothing to draw
+        return []
+    for name, data in files.items():
         with open(os.path.join(out, name), "w") as f:
             json.dump(data, f, separators=(",", ":"))
     return redraw_run_figures(cfg, out)
