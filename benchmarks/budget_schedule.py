@@ -349,19 +349,25 @@ def trace_target(pen: str) -> float:
     return TARGETS[pen][len(TARGETS[pen]) // 2]
 
 
+def traced(case: str, pen: str, seed: int, rule: str | None, target: float | None) -> bool:
+    """Whether a run is one that schedule_traces.png draws: a budget run of the exact case,
+    seed 0, at the penalty's middle target (:func:`trace_target`)."""
+    return rule is not None and case == "exact" and seed == 0 and target == trace_target(pen)
+
+
 def figure_data(recs: list[dict]) -> dict:
     """What the two figures draw, small enough to commit beside them: ``{file: data}`` with
     every run's end point (schedule_front.json) and the λ logs of the traced runs (exact case,
     seed 0, each penalty's middle target: schedule_traces.json); a figure without runs gets
     no file."""
     front = [{k: r[k] for k in _FRONT_KEYS} for r in recs]
-    traced = [dict({k: r[k] for k in _TRACE_KEYS},
+    logs = [dict({k: r[k] for k in _TRACE_KEYS},
                    log=[{k: x[k] for k in _TRACE_LOG} for x in r["log"]])
-              for r in recs if r["rule"] is not None and r["case"] == "exact" and r["seed"] == 0
-              and r["target"] == trace_target(r["penalty"])]
+              for r in recs
+              if traced(r["case"], r["penalty"], r["seed"], r["rule"], r["target"])]
     return {name: dict(targets={k: list(v) for k, v in TARGETS.items()}, records=rs)
             for name, rs in ((FRONT_DATA, front if any(r["rule"] is None for r in front)
-                              else []), (TRACE_DATA, traced)) if rs}
+                              else []), (TRACE_DATA, logs)) if rs}
 
 
 def figures(recs: list[dict], out: str) -> list[str]:
@@ -518,8 +524,8 @@ def main(argv=None):
         return
     cells = plan(args.cases, args.penalties, args.seeds, args.rules, fixed=not args.no_fixed)
     if args.traces_only:
-        cells = [c for c in cells if c.get("rule") is not None and c["case"] == "exact"
-                 and c["seed"] == 0 and c["target"] == trace_target(c["pen"])]
+        cells = [c for c in cells
+                 if traced(c["case"], c["pen"], c["seed"], c.get("rule"), c.get("target"))]
     t_start = time.perf_counter()
     for n, c in enumerate(cells):
         path = os.path.join(cells_dir, key(c["case"], c["pen"], c["seed"], c.get("lam"),
@@ -548,9 +554,9 @@ def main(argv=None):
                 r["rule"] in args.rules and r["target"] in TARGETS[r["penalty"]]))]
     if args.traces_only:
         os.makedirs(args.docs, exist_ok=True)
-        print("wrote", ", ".join(figures([r for r in recs if r["rule"] is not None and r["case"]
-                                          == "exact" and r["seed"] == 0 and r["target"]
-                                          == trace_target(r["penalty"])], args.docs)))
+        print("wrote", ", ".join(figures(
+            [r for r in recs if traced(r["case"], r["penalty"], r["seed"], r["rule"],
+                                       r["target"])], args.docs)))
         return
     result = report(recs, args.docs)
     for rule, s in result["summary"].items():

@@ -182,7 +182,10 @@ def caught(monkeypatch):
 COLOURS: dict = {}      # method -> {(figure, colour)} over every figure of this module
 
 
-def method_colours(name, fig):
+def colours(fig) -> dict:
+    """method -> {hex colour} of the artists drawn for it (``gid = "method:<name>"``, set by
+    :func:`style.tag`; a marker-only line counts with its marker's edge colour)."""
+    out: dict = {}
     for ax in fig.axes:
         for a in ax.get_children():
             gid = a.get_gid() or ""
@@ -191,7 +194,13 @@ def method_colours(name, fig):
             c = a.get_color() if isinstance(a, Line2D) else np.atleast_2d(a.get_edgecolor())[0]
             if isinstance(a, Line2D) and a.get_linestyle() == "None":
                 c = a.get_markeredgecolor()
-            COLOURS.setdefault(gid[7:], set()).add((name, to_hex(c, keep_alpha=False)))
+            out.setdefault(gid[7:], set()).add(to_hex(c, keep_alpha=False))
+    return out
+
+
+def method_colours(name, fig):
+    for method, cs in colours(fig).items():
+        COLOURS.setdefault(method, set()).update((name, c) for c in cs)
 
 
 def check(figs, expect: int):

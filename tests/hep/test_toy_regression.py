@@ -659,8 +659,8 @@ def test_no_front_trains_the_budget_cells_and_redraw_needs_only_the_data(tmp_pat
     --redraw draws the same figures again from those files alone (the cells deleted), and
     says what it expected when they are missing."""
     out = tmp_path / "nf"
-    tr.main(["--quick", "--budget", "--no-front", "--rules", "lr", "search", "--out", str(out),
-             "--no-progress"])
+    tr.main(["--quick", "--budget", "--no-front", "--rules", "lr", "search", "--seeds", "0", "1",
+             "--out", str(out), "--no-progress"])
     cells = sorted(p.name for p in (out / "cells").iterdir())
     assert cells and all("_budget-" in n for n in cells)
     assert not (out / "budget.md").exists() and not (out / "budget.csv").exists()
@@ -668,15 +668,18 @@ def test_no_front_trains_the_budget_cells_and_redraw_needs_only_the_data(tmp_pat
     search = json.loads((out / "budget_search.json").read_text())
     recs = [json.loads((out / "cells" / n).read_text()) for n in cells]
     want = sorted((r["penalty"], r["target"]) for r in recs if r["rule"] == "lr"
-                  and r["case"] == QUICK.cases[0] and r["seed"] == QUICK.seeds[0])
+                  and r["case"] == QUICK.cases[0] and r["seed"] == 0)
     assert sorted((r["penalty"], r["target"]) for r in traces["records"]) == want
-    by_key = {(r["case"], r["penalty"], r["target"], r["rule"]): r for r in recs}
+    by_key = {(r["case"], r["seed"], r["penalty"], r["target"], r["rule"]): r for r in recs}
     for r in traces["records"]:
-        assert r["lam_log"] == by_key[(r["case"], r["penalty"], r["target"], "lr")]["lam_log"]
+        assert r["lam_log"] == by_key[(r["case"], r["seed"], r["penalty"], r["target"],
+                                       "lr")]["lam_log"]
     assert len(search["records"]) == sum(r["rule"] == "search" for r in recs)
     for r in search["records"]:
-        assert r["trials"] == by_key[(r["case"], r["penalty"], r["target"], "search")]["trials"]
+        assert r["trials"] == by_key[(r["case"], r["seed"], r["penalty"], r["target"],
+                                      "search")]["trials"]
     assert traces["cases"] == list(QUICK.cases) and search["search_rtol"] == QUICK.search_rtol
+    assert traces["seeds"] == [0, 1] and {r["seed"] for r in search["records"]} == {0, 1}
 
     drawn = []
     real = {"t": toy_budget.make_trace_figure, "s": toy_budget.make_search_figure}

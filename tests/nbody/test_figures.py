@@ -27,12 +27,17 @@ import pathlib
 
 import numpy as np
 from matplotlib.colors import to_hex
-from matplotlib.lines import Line2D
 
 from examples.hep.evaluation import style
 from examples.nbody import summary
 from examples.nbody.evaluation import load_results
-from tests.hep.test_figures import caught, check, legend_texts, one_seed_marked  # noqa: F401
+from tests.hep.test_figures import (  # noqa: F401  (caught: a fixture)
+    caught,
+    check,
+    colours,
+    legend_texts,
+    one_seed_marked,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NAMES = ["mse_vs_eps.png", "violation_vs_eps.png", "mse_vs_size.png", "anchor_curve.png"]
@@ -78,21 +83,6 @@ def anchor_runs():
     return [{"method": meth, "seed": 0, "curve": [{"epoch": e, "val_mse": v0 * (1 + 5 / e)}
                                                   for e in range(10, 401, 10)]}
             for meth, v0 in (("baseline", 0.012), ("egnn", 0.006))]
-
-
-def colours(fig) -> dict:
-    """method -> {hex colour} of the artists drawn for it (``gid = "method:<name>"``)."""
-    out: dict = {}
-    for ax in fig.axes:
-        for a in ax.get_children():
-            gid = a.get_gid() or ""
-            if not gid.startswith("method:"):
-                continue
-            c = a.get_color() if isinstance(a, Line2D) else np.atleast_2d(a.get_edgecolor())[0]
-            if isinstance(a, Line2D) and a.get_linestyle() == "None":
-                c = a.get_markeredgecolor()
-            out.setdefault(gid[7:], set()).add(to_hex(c, keep_alpha=False))
-    return out
 
 
 def check_colours(figs: dict, m: dict, anchor) -> None:
