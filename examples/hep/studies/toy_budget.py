@@ -225,7 +225,8 @@ def figure_data(recs: list[dict], cfg) -> dict:
             (("budget_traces.json", traced), ("budget_search.json", searched)) if rs}
 
 
-_FIGURES = (("budget_traces.json", "budget_traces.png"), ("budget_search.json", "budget_search.png"))
+_FIGURES = (("budget_traces.json", "budget_traces.png"),
+            ("budget_search.json", "budget_search.png"))
 
 
 def write_run_figures(recs: list[dict], cfg, out: str) -> list[str]:
