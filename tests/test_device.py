@@ -26,7 +26,7 @@ import pytest
 import torch
 
 from examples.hep.models.tagger import JetTransformer
-from liesoft import SO3, GSEAL, DeltaSEAL, Lorentz, Scalar, Vector, Vector4, invariance_profile
+from liesoft import GSEAL, SO3, DeltaSEAL, Lorentz, Scalar, Vector, Vector4, invariance_profile
 from liesoft.experimental import ViolationBudget
 from tests import test_autocast
 
