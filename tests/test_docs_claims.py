@@ -31,6 +31,7 @@ DATA = {
     "efficiency_steps": DOCS / "data_efficiency" / "step_times.json",
     "part": DOCS / "top_tagging_part" / "metrics.json",
     "part_timing": DOCS / "top_tagging_part" / "timing_part.json",
+    "part_histories": DOCS / "top_tagging_part" / "histories.json",
     "particlenet_timing": DOCS / "top_tagging_part" / "timing_particlenet.json",
     "toptag": DOCS / "top_tagging" / "second_pass" / "metrics.json",
     "toptag_first": DOCS / "top_tagging" / "details_main_job.json",
@@ -392,6 +393,42 @@ def claim_part_table():
         same([c.strip() for c in cells[6].split("±")],
              list(pt(m, "boosted_balanced_accuracy")[:2]), f"{m} boosted")
     assert seen == 3
+
+
+def claim_particlenet_table():
+    """The one-seed ParticleNet table (metrics, step ratio from the timing study, epochs
+    trained and best epoch from the histories) and the δSEAL run's early stop, told by the
+    validation BCE of its epochs."""
+    hist = data("part_histories")
+    timing = data("particlenet_timing")["median_s"]
+    label = {"ParticleNet": "particlenet_baseline", "ParticleNet + GSEAL": "particlenet_gseal",
+             "ParticleNet + δSEAL (fd)": "particlenet_dseal_fd"}
+    lines = (DOCS / "top_tagging_part.md").read_text().split("\n")
+    seen = 0
+    for line in lines:
+        cells = [c.strip().replace("*", "") for c in line.strip().strip("|").split("|")]
+        if cells[0] not in label:
+            continue
+        seen += 1
+        m = label[cells[0]]
+        assert pt(m, "auc")[2] == 1 and len(hist[m]) == 1, m
+        keys = ("auc", "balanced_accuracy", "rejection_at_0.3", "rejection_at_0.5")
+        same(cells[1:5], [pt(m, k)[0] for k in keys], f"{m} metrics")
+        same([c.strip() for c in cells[5].split("/")],
+             [pt(m, f"invariance_at_{x}")[0] for x in ("0.1", "0.5", "0.9")], f"{m} invariance")
+        same([cells[6]], [pt(m, "boosted_balanced_accuracy")[0]], f"{m} boosted")
+        same([cells[7]], [timing[m]["train"] / timing["particlenet_baseline"]["train"]],
+             f"{m} step ratio")
+        val = [e["val_bce"] for e in hist[m][0]]
+        assert cells[8] == f"{len(val)} ({val.index(min(val)) + 1})", (m, cells[8], val)
+    assert seen == 3
+    val = [e["val_bce"] for e in hist["particlenet_dseal_fd"][0]]
+    best = val.index(min(val)) + 1
+    assert len(val) < 10 and len(val) - best == 3, "the δSEAL run no longer stops early"
+    same(quote(doc("top_tagging_part.md"), "its best model is epoch {}'s"), [best], "best epoch")
+    same(quote(doc("top_tagging_part.md"), "validation BCE jumped at the one-cycle peak (" +
+               " → ".join(["{}"] * (len(val) - best + 1)) + f" in epochs {best}–{len(val)}"),
+         val[best - 1:], "δSEAL ParticleNet's validation BCE")
 
 
 # ----------------------------------------------------------------------------- budgets
@@ -960,6 +997,7 @@ CLAIMS = {f.__name__: f for f in (
     claim_efficiency_robustness, claim_efficiency_lloca, claim_efficiency_cost_and_floor,
     claim_efficiency_table, claim_part_tagging, claim_part_gseal, claim_part_dseal,
     claim_part_vs_ours_and_particlenet, claim_part_cost_table, claim_part_table,
+    claim_particlenet_table,
     claim_budget_headline, claim_budget_alternatives_table, claim_toptag_dseal_second_pass,
     claim_readme_main_job, claim_one_seed_tables, claim_no_zero_spread_printed,
     claim_error_bars_backed, claim_toptag_lambda_scan, claim_toptag_budget_and_first_pass,
@@ -1005,6 +1043,10 @@ PLANTED = [
     ("claim_part_gseal", "part", _set(("part_gseal", "boosted_balanced_accuracy", "std"), 0.010)),
     # the ParT table
     ("claim_part_table", "part", _set(("part_gseal", "auc", "mean"), 0.9800)),
+    # the ParticleNet table: a one-seed metric and the δSEAL run's early stop
+    ("claim_particlenet_table", "part", _set(("particlenet_gseal", "auc", "mean"), 0.9650)),
+    ("claim_particlenet_table", "part_histories",
+     _set(("particlenet_dseal_fd", 0, 2, "val_bce"), 0.9)),
     # ParticleNet gets three seeds: its "(1 seed)" cells no longer hold
     ("claim_one_seed_tables", "part", _set(("particlenet_gseal", "auc", "n"), 3)),
     # a timing of the cost table

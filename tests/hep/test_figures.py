@@ -731,6 +731,10 @@ def _redraw_docs(which: str, out: pathlib.Path) -> list[str]:
     if which == "top_tagging/second_pass":     # the 3-seed study: every study's figures
         det = json.loads((docs / which / "details.json").read_text())
         return top_tagging.redraw_figures(det, out)
+    if which == "top_tagging_part":     # ParT (3 seeds) and ParticleNet (1 seed): Fig. 2-3
+        top_tagging.table1_figures(
+            json.loads((docs / which / top_tagging.FIGURE_DATA).read_text()), out)
+        return ["fig2_invariance.png", "fig3_accuracy_vs_pt.png"]
     if which == "jet_regression":
         det = json.loads((docs / which / "details.json").read_text())
         return rev.write_figures(det["runs"], det["config"]["pt_cut"], out)
@@ -743,15 +747,16 @@ REDRAWN = {"top_tagging": ["fig2_invariance.png", "fig3_accuracy_vs_pt.png",
                            "fig4_extrapolation.png", "fig5_rejection_vs_pt.png"],
            "jet_regression": ["fig_resolution_vs_pt.png", "fig_response_vs_pt.png",
                               "fig_violation.png", "fig_violation_per_generator.png"],
-           "toy_regression": ["fig1.png", "fig6.png", "comparison.png"]}
+           "toy_regression": ["fig1.png", "fig6.png", "comparison.png"],
+           "top_tagging_part": ["fig2_invariance.png", "fig3_accuracy_vs_pt.png"]}
 REDRAWN["top_tagging/second_pass"] = REDRAWN["top_tagging"] + ["fig2_lambda_scan.png",
                                                                "fig_cost_frontier.png"]
 
 
 @pytest.mark.parametrize("which", sorted(REDRAWN))
 def test_the_redrawn_docs_figures_pass_on_their_committed_data(which, caught, tmp_path):
-    """The figures of docs/top_tagging (first pass and second_pass), docs/jet_regression and
-    docs/toy_regression, redrawn through the style from the data committed beside them
+    """The figures of docs/top_tagging (first pass and second_pass), docs/top_tagging_part,
+    docs/jet_regression and docs/toy_regression, redrawn through the style from the data committed beside them
     (details*.json, results.csv and best.csv), pass the checks: the committed data stay
     enough to redraw every one of them."""
     import json
@@ -776,6 +781,13 @@ def test_the_redrawn_docs_figures_pass_on_their_committed_data(which, caught, tm
         assert all_one_seed(figs["fig2_lambda_scan.png"],
                             {n.split("@")[0] for n in det["lambda_scan"]})
         assert all_one_seed(figs["fig_cost_frontier.png"], det["cost"]["rows"])
+    if which == "top_tagging_part":     # ParT 3 seeds with std bars, ParticleNet 1 seed hollow
+        for name in REDRAWN[which]:
+            assert any("std over 3 seeds" in t for t in legend_texts(figs[name])), name
+            assert all(one_seed_marked(figs[name], m) for m in
+                       ("particlenet_baseline", "particlenet_gseal", "particlenet_dseal_fd"))
+            assert filled_method_markers(figs[name]) == ["part_baseline", "part_dseal_fd",
+                                                         "part_gseal"], name
     if which == "jet_regression":       # the detector-level jet: no training, one "seed"
         for name in ("fig_resolution_vs_pt.png", "fig_response_vs_pt.png"):
             assert one_seed_marked(figs[name], "raw"), name

@@ -499,7 +499,8 @@ def test_quick_run_ends_with_the_summary(quick_run):
 
 def test_merge_table1_rebuilds_the_metrics_of_runs_that_shared_an_out(quick_run, tmp_path):
     """Table 1 split between two processes (one details.json each) and merged gives the
-    metrics.json of the run that trained all methods; a method in two files is refused."""
+    metrics.json, table1.md and histories.json (each seed's epochs, as trained) of the run
+    that trained all methods; a method in two files is refused."""
     from examples.hep import merge_table1
 
     out, r = quick_run
@@ -517,6 +518,12 @@ def test_merge_table1_rebuilds_the_metrics_of_runs_that_shared_an_out(quick_run,
     got = json.loads((tmp_path / "merged" / "metrics.json").read_text())
     assert got == want
     assert (tmp_path / "merged" / "table1.md").read_text() == (out / "table1.md").read_text()
+    hist = json.loads((tmp_path / "merged" / "histories.json").read_text())
+    assert hist == json.loads((out / "histories.json").read_text())
+    assert hist == {m: [run["history"] for run in rs] for m, rs in details["table1"].items()}
+    assert all(len(h) == run["epochs_trained"] and h[-1]["epoch"] == run["epochs_trained"]
+               and {"bce", "penalty", "val_bce"} <= set(h[-1])
+               for m, rs in details["table1"].items() for h, run in zip(hist[m], rs, strict=True))
     with pytest.raises(SystemExit, match="also in another file"):
         merge_table1.main([files[0], files[0], "--out", str(tmp_path / "twice")])
 

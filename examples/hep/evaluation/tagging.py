@@ -307,6 +307,14 @@ def _fmt(v, digits):
     return f"{v['mean']:.{digits}f} ± {v['std']:.{digits}f}" + seeds_left_out(v)
 
 
+def _fmt_triple(vs, digits=4):
+    """Three :func:`mean_std` results in one cell, ``a / b / c``: each ``mean ± std``, or, when
+    all three are one seed, the means with one "(1 seed)" at the end."""
+    if all(v.get("n", 2) == 1 and v.get("of", 1) == 1 for v in vs):
+        return " / ".join(f"{v['mean']:.{digits}f}" for v in vs) + " (1 seed)"
+    return " / ".join(_fmt(v, digits) for v in vs)
+
+
 def table1_markdown(metrics: dict, seeds: int | None = None) -> str:
     """Table 1: per method (``metrics[method][key]`` = :func:`mean_std` results) the tagging
     metrics, the invariance mean |Δσ| at |β| = 0.1 / 0.5 / 0.9 (where measured), the boosted
@@ -316,7 +324,7 @@ def table1_markdown(metrics: dict, seeds: int | None = None) -> str:
             "train step in training [s] | eval step [s] |",
             "|---|---|---|---|---|---|---|---|---|"]
     for method, m in metrics.items():
-        inv = " / ".join(_fmt(m[f"invariance_at_{b}"], 4) for b in ("0.1", "0.5", "0.9")) \
+        inv = _fmt_triple([m[f"invariance_at_{b}"] for b in ("0.1", "0.5", "0.9")]) \
             if "invariance_at_0.5" in m else "–"
         boosted = _fmt(m["boosted_balanced_accuracy"], 4) if "boosted_balanced_accuracy" in m \
             else "–"

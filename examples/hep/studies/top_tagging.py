@@ -150,7 +150,9 @@ def table1_study(exp, cfg, ctx, details):
 
 
 def write_table1(runs: dict, out, seeds: int | None) -> dict:
-    """``metrics.json``, ``table1.md``, Fig. 2 and Fig. 3 in ``out`` from Table 1's runs
+    """``metrics.json``, ``table1.md``, ``histories.json`` (method -> per seed, each epoch's
+    train BCE, penalty and validation BCE: what early stopping saw), Fig. 2 and Fig. 3 with
+    the data they draw (``table1_figures.json``) in ``out`` from Table 1's runs
     (``details["table1"]``: method -> one run per seed); returns the metrics. Also merges the
     runs of several processes that trained different methods into one ``--out``
     (``merge_table1.py``)."""
@@ -159,10 +161,13 @@ def write_table1(runs: dict, out, seeds: int | None) -> dict:
     (out / "table1.md").write_text(ev.table1_markdown(metrics, seeds=seeds))
     (out / FIGURE_DATA).write_text(json.dumps(table1_figure_data(runs),
                                               separators=(",", ":")))
+    (out / HISTORIES).write_text(json.dumps(
+        {m: [r.get("history", []) for r in rs] for m, rs in runs.items()}, indent=1))
     table1_figures(runs, out)
     return metrics
 
 
+HISTORIES = "histories.json"   # per method and seed, each epoch's train BCE, penalty, val BCE
 FIGURE_DATA = "table1_figures.json"   # what Fig. 2 and Fig. 3 draw, beside them
 _FIGURE_KEYS = ("invariance", "binned", "binned_boosted")
 
