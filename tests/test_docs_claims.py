@@ -12,7 +12,9 @@ docs/nbody.md is left out: its numbers are rendered by ``examples/nbody/summary.
 checked by ``tests/nbody/test_report.py``. The README's main-job time and AUCs have no data file
 in the repository: ``MAIN_JOB_RUNS`` records the two measurements and where they come from.
 
-Reads JSON, CSV and markdown only (about 2 s): the same on every CPU.
+Reads JSON, CSV and markdown only (about 2 s; the ParticleNet table's "epochs (best)" is
+read with the tables' own rule, ``examples.hep.evaluation.tagging.best_epochs``): the same on
+every CPU.
 """
 import json
 import math
@@ -98,6 +100,11 @@ def same(quoted: list[str], values: list[float], what: str) -> None:
     assert len(quoted) == len(values), (what, quoted, values)
     wrong = [(q, v) for q, v in zip(quoted, values, strict=True) if not agrees(q, v)]
     assert not wrong, f"{what}: quoted vs data {wrong}"
+
+
+def row_cells(line: str) -> list[str]:
+    """The cells of one markdown table row, stripped."""
+    return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
 def stat(metrics, *path):
@@ -279,7 +286,7 @@ def claim_efficiency_table():
             "boosted_balanced_accuracy")
     assert len(rows) == 16
     for row in rows:
-        cells = [c.strip() for c in row.strip("|").split("|")]
+        cells = row_cells(row)
         meth, size, seeds = label[cells[0]], cells[1], int(cells[2])
         for key, cell in zip(keys, cells[3:8], strict=True):
             mean, std, n = de(meth, size, key)
@@ -382,7 +389,7 @@ def claim_part_table():
              "ParT + δSEAL (fd)": "part_dseal_fd"}
     seen = 0
     for line in lines:
-        cells = [c.strip().replace("*", "") for c in line.strip().strip("|").split("|")]
+        cells = [c.replace("*", "") for c in row_cells(line)]
         if cells[0] not in label or "±" not in line:
             continue
         seen += 1
@@ -399,6 +406,8 @@ def claim_particlenet_table():
     """The one-seed ParticleNet table (metrics, step ratio from the timing study, epochs
     trained and best epoch from the histories) and the δSEAL run's early stop, told by the
     validation BCE of its epochs."""
+    from examples.hep.evaluation.tagging import best_epochs  # "epochs (best)", as the tables
+
     hist = data("part_histories")
     timing = data("particlenet_timing")["median_s"]
     label = {"ParticleNet": "particlenet_baseline", "ParticleNet + GSEAL": "particlenet_gseal",
@@ -406,7 +415,7 @@ def claim_particlenet_table():
     lines = (DOCS / "top_tagging_part.md").read_text().split("\n")
     seen = 0
     for line in lines:
-        cells = [c.strip().replace("*", "") for c in line.strip().strip("|").split("|")]
+        cells = [c.replace("*", "") for c in row_cells(line)]
         if cells[0] not in label:
             continue
         seen += 1
@@ -419,15 +428,14 @@ def claim_particlenet_table():
         same([cells[6]], [pt(m, "boosted_balanced_accuracy")[0]], f"{m} boosted")
         same([cells[7]], [timing[m]["train"] / timing["particlenet_baseline"]["train"]],
              f"{m} step ratio")
-        val = [e["val_bce"] for e in hist[m][0]]
-        assert cells[8] == f"{len(val)} ({val.index(min(val)) + 1})", (m, cells[8], val)
+        assert cells[8] == "{} ({})".format(*best_epochs(hist[m][0])), (m, cells[8])
     assert seen == 3
     val = [e["val_bce"] for e in hist["particlenet_dseal_fd"][0]]
-    best = val.index(min(val)) + 1
-    assert len(val) < 10 and len(val) - best == 3, "the δSEAL run no longer stops early"
+    epochs, best = best_epochs(hist["particlenet_dseal_fd"][0])
+    assert epochs == len(val) < 10 and epochs - best == 3, "the δSEAL run no longer stops early"
     same(quote(doc("top_tagging_part.md"), "its best model is epoch {}'s"), [best], "best epoch")
     same(quote(doc("top_tagging_part.md"), "validation BCE jumped at the one-cycle peak (" +
-               " → ".join(["{}"] * (len(val) - best + 1)) + f" in epochs {best}–{len(val)}"),
+               " → ".join(["{}"] * (len(val) - best + 1)) + f" in epochs {best}–{epochs}"),
          val[best - 1:], "δSEAL ParticleNet's validation BCE")
 
 
@@ -517,8 +525,8 @@ def claim_one_seed_tables():
              "ParT + δSEAL (fd)": "part_dseal_fd", "ParticleNet": "particlenet_baseline",
              "ParticleNet + GSEAL": "particlenet_gseal",
              "ParticleNet + δSEAL (fd)": "particlenet_dseal_fd"}
-    rows = {c[0]: c for c in ([x.strip() for x in ln.strip().strip("|").split("|")]
-                              for ln in lines if ln.startswith("| ")) if c[0] in label}
+    rows = {c[0]: c for c in (row_cells(ln) for ln in lines if ln.startswith("| "))
+            if c[0] in label}
     assert len(rows) == 6
     for name, cells in rows.items():
         n = part[label[name]]["auc"]["n"]
@@ -533,7 +541,7 @@ def claim_one_seed_tables():
     body = [ln for ln in lines if ln.startswith("| ") and not ln.startswith("| method")]
     assert len(body) == len(first) == 4
     for ln in body:
-        cells = [x.strip() for x in ln.strip().strip("|").split("|")][1:]
+        cells = row_cells(ln)[1:]
         assert all(c.endswith("(1 seed)") and "±" not in c for c in cells), ln
     assert "0.9677 (1 seed)" in lines[2] and agrees("0.9677", first["baseline"]["auc"]["mean"])
 
@@ -895,7 +903,7 @@ def claim_toptag_table1_second_pass():
             "boosted_balanced_accuracy", "train_step_s", "eval_step_s")
     seen = set()
     for line in text.split("\n"):
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        cells = row_cells(line)
         if cells[0] not in label or len(cells) != 9 or cells[0] in seen:
             continue
         seen.add(cells[0])
@@ -920,7 +928,7 @@ def claim_jet_regression_table():
             for k in ("resolution",)] + [("inside", "E", "response"), ("inside", "m", "response")]
     seen = set()
     for line in (DOCS / "jet_regression.md").read_text().split("\n"):
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        cells = row_cells(line)
         if cells[0] not in label or len(cells) != 9:
             continue
         seen.add(cells[0])
@@ -984,7 +992,7 @@ def claim_jet_regression_cost_and_peer():
     text = (DOCS / "jet_regression.md").read_text()
     text = text[text.index("| model | violation at"):text.index("**Exact vs random δSEAL")]
     for line in text.split("\n"):
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        cells = row_cells(line)
         if cells[0] in label and len(cells) == 5:
             seen += 1
             same([cells[4]], [r[label[cells[0]]]], f"jet regression, {cells[0]} step ratio")

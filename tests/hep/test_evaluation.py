@@ -159,14 +159,14 @@ def test_table1_markdown_has_every_working_point_and_the_three_boosts():
     assert cells[6] == "0.8500 ± 0.0707"
     assert text.startswith("Mean ± std over 2 seed(s).")
     # one seed: the three means and one "(1 seed)"; one seed of three left out is still said
+    def cells_of(m):
+        return [c.strip() for c in ev.table1_markdown(m).splitlines()[2].strip("|").split("|")]
+
     one = {k: ms(v["mean"]) for k, v in metrics["dseal"].items()}
-    cells = [c.strip() for c in ev.table1_markdown({"dseal": one}).splitlines()[2].strip("|")
-             .split("|")]
+    cells = cells_of({"dseal": one})
     assert cells[5] == "0.0200 / 0.3000 / 0.6000 (1 seed)" and cells[2] == "0.9650 (1 seed)"
     one["invariance_at_0.9"] = ms(0.6, math.nan)
-    cells = [c.strip() for c in ev.table1_markdown({"dseal": one}).splitlines()[2].strip("|")
-             .split("|")]
-    assert cells[5] == "0.0200 (1 seed) / 0.3000 (1 seed) / 0.6000 (1 of 2 seeds)"
+    assert cells_of({"dseal": one})[5] == "0.0200 (1 seed) / 0.3000 (1 seed) / 0.6000 (1 of 2 seeds)"
 
 
 def test_the_regression_table_prints_one_timing_once_not_as_a_spread_over_seeds():

@@ -756,9 +756,9 @@ REDRAWN["top_tagging/second_pass"] = REDRAWN["top_tagging"] + ["fig2_lambda_scan
 @pytest.mark.parametrize("which", sorted(REDRAWN))
 def test_the_redrawn_docs_figures_pass_on_their_committed_data(which, caught, tmp_path):
     """The figures of docs/top_tagging (first pass and second_pass), docs/top_tagging_part,
-    docs/jet_regression and docs/toy_regression, redrawn through the style from the data committed beside them
-    (details*.json, results.csv and best.csv), pass the checks: the committed data stay
-    enough to redraw every one of them."""
+    docs/jet_regression and docs/toy_regression, redrawn through the style from the data
+    committed beside them (details*.json, table1_figures.json, results.csv and best.csv), pass
+    the checks: the committed data stay enough to redraw every one of them."""
     import json
 
     drawn = _redraw_docs(which, tmp_path)
